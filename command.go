@@ -1,0 +1,66 @@
+package kinwatch
+
+import (
+	"context"
+	"time"
+)
+
+// CommandState is where a server→watch command is in its life.
+type CommandState string
+
+const (
+	CommandQueued       CommandState = "queued"
+	CommandSent         CommandState = "sent"
+	CommandAcknowledged CommandState = "acknowledged"
+	CommandFailed       CommandState = "failed"
+	CommandExpired      CommandState = "expired"
+)
+
+// Final reports whether no further transition can happen.
+func (s CommandState) Final() bool {
+	return s == CommandAcknowledged || s == CommandFailed || s == CommandExpired
+}
+
+// Command is a server→watch command in the per-watch persistent queue. Commands of one device are
+// delivered in Seq order.
+type Command struct {
+	ID        string
+	DeviceID  string
+	Seq       int64  // assigned by the store; orders a device's commands
+	Keyword   string // what the watch's acknowledgement starts with (e.g. "CR", "VERNO")
+	Content   []byte // the frame content as it goes on the wire (escaped), without header
+	NoReply   bool   // the watch never answers this command (IP): done once sent
+	State     CommandState
+	CreatedAt time.Time
+	SentAt    time.Time
+	DoneAt    time.Time
+	ExpiresAt time.Time
+	Attempts  int
+	Reply     string // the data of the acknowledgement (firmware version, settings …)
+	Error     string
+}
+
+// CommandStore is the persistent command queue.
+type CommandStore interface {
+	// EnqueueCommand stores c (ID, DeviceID, Keyword, Content, ExpiresAt set by the caller) as
+	// queued, assigning Seq and CreatedAt.
+	EnqueueCommand(ctx context.Context, c *Command) error
+	Command(ctx context.Context, id string) (*Command, error)
+	// Commands lists a device's commands, newest first.
+	Commands(ctx context.Context, deviceID string, limit int) ([]*Command, error)
+	// PendingCommands lists a device's queued and sent commands in Seq order.
+	PendingCommands(ctx context.Context, deviceID string) ([]*Command, error)
+	// MarkCommandSent records a delivery attempt.
+	MarkCommandSent(ctx context.Context, id string, at time.Time) error
+	// FinishCommand moves a command to a final state; it fails with ECONFLICT if it already is final.
+	FinishCommand(ctx context.Context, id string, state CommandState, reply, errText string, at time.Time) error
+	// ExpireCommands moves every non-final command whose ExpiresAt is before now to expired and
+	// returns them.
+	ExpireCommands(ctx context.Context, now time.Time) ([]*Command, error)
+}
+
+// CommandNotifier tells the gateway holding a watch's connection that new commands are queued.
+// In one process it is a direct call; in a cluster it travels over the message bus.
+type CommandNotifier interface {
+	NotifyCommands(deviceID string)
+}

@@ -1,0 +1,39 @@
+package kinwatch
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Event types.
+const (
+	EventAlarm        = "alarm"        // Alarm names which one
+	EventConnected    = "connected"    // a watch opened its connection
+	EventDisconnected = "disconnected" // a watch's connection ended
+	EventCommand      = "command"      // a command changed state; Data has id, keyword, state
+	EventEncrypted    = "encrypted"    // a watch speaks the vendor-encrypted framing
+)
+
+// Event is something that happened to a watch.
+type Event struct {
+	ID       string
+	DeviceID string
+	Time     time.Time
+	Type     string
+	Alarm    string          // for EventAlarm: the alarm's API name (sos, fall, …)
+	Data     json.RawMessage // type-specific detail, a JSON object or nil
+}
+
+// EventFilter selects a device's events in [From, To), newest first.
+type EventFilter struct {
+	DeviceID string
+	Type     string
+	From, To time.Time
+	Limit    int
+}
+
+// EventStore reads events.
+type EventStore interface {
+	Events(ctx context.Context, f EventFilter) ([]*Event, error)
+}

@@ -1,0 +1,39 @@
+package kinwatch
+
+import (
+	"context"
+	"time"
+)
+
+// Media kinds.
+const (
+	MediaAudio = "audio" // AMR-NB voice message
+	MediaImage = "image" // JPEG photo
+)
+
+// Media is a voice message or photo a watch uploaded. The bytes live in a blob store under Key; the
+// row holds only what is needed to find and describe them.
+type Media struct {
+	ID          string
+	DeviceID    string
+	Kind        string
+	ContentType string
+	Key         string // blob key
+	Size        int64
+	Time        time.Time
+}
+
+// MediaStore reads media metadata (written through the Bus).
+type MediaStore interface {
+	Media(ctx context.Context, id string) (*Media, error)
+	MediaList(ctx context.Context, deviceID string, limit int) ([]*Media, error)
+}
+
+// BlobStore keeps media bytes. The file-system adapter is the default; an S3-compatible one can
+// replace it.
+type BlobStore interface {
+	// Put stores data durably under key before it returns.
+	Put(ctx context.Context, key string, data []byte) error
+	Get(ctx context.Context, key string) ([]byte, error)
+	Delete(ctx context.Context, key string) error
+}

@@ -1,0 +1,122 @@
+package kinwatch
+
+import (
+	"context"
+	"time"
+)
+
+// Alarms is the set of alarms a watch raised in one report.
+type Alarms uint16
+
+const (
+	AlarmSOS Alarms = 1 << iota
+	AlarmLowBattery
+	AlarmGeofenceExit
+	AlarmGeofenceEnter
+	AlarmRemoved
+	AlarmFall
+	AlarmAbnormalHeartRate
+	AlarmPowerCut
+)
+
+var alarmNames = [...]string{"sos", "low_battery", "geofence_exit", "geofence_enter", "removed", "fall", "abnormal_heart_rate", "power_cut"}
+
+// AlarmNames returns the API names of the alarms in a, in a fixed order.
+func (a Alarms) Names() []string {
+	var out []string
+	for i, n := range alarmNames {
+		if a&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// ParseAlarm returns the alarm with the given API name.
+func ParseAlarm(name string) (Alarms, bool) {
+	for i, n := range alarmNames {
+		if n == name {
+			return 1 << i, true
+		}
+	}
+	return 0, false
+}
+
+// Position sources: where the coordinates came from.
+const (
+	SourceGPS       = "gps"
+	SourceWiFi      = "wifi"
+	SourceCell      = "cell"
+	SourceLastKnown = "last_known"
+	SourceNone      = "" // no coordinates: a V fix that nothing has resolved yet
+)
+
+// Cell is one mobile network cell a watch heard.
+type Cell struct {
+	MCC  int   `json:"mcc"`
+	MNC  int   `json:"mnc"`
+	LAC  int64 `json:"lac"`
+	CID  int64 `json:"cid"`
+	RSSI int   `json:"rssi"`
+}
+
+// WiFi is one access point a watch heard.
+type WiFi struct {
+	SSID string `json:"ssid"`
+	MAC  string `json:"mac"`
+	RSSI int    `json:"rssi"`
+}
+
+// Position is one location report with everything the watch sent alongside it.
+type Position struct {
+	ID         string
+	DeviceID   string
+	Type       string    // the frame type it came in (UD, UD2, AL_LTE, …)
+	Time       time.Time // the watch's own fix time (UTC)
+	Received   time.Time // when the gateway read it
+	Valid      bool      // a GPS fix (A); false means coordinates are absent or stale
+	Source     string
+	Lat, Lon   float64
+	HasCoords  bool    // false: the report carried no usable coordinates (not 0,0)
+	Speed      float64 // km/h
+	Course     float64
+	Altitude   float64
+	Accuracy   float64 // metres, 0 if unknown
+	Satellites int
+	Signal     int
+	Battery    int
+	Steps      int64
+	Rolls      int
+	Status     string // the terminal status as the watch sent it (hex)
+	Alarms     Alarms
+	Worn       *bool
+	Static     bool
+	Cells      []Cell
+	WiFi       []WiFi
+}
+
+// PositionFilter selects a device's positions in [From, To) by watch time, newest first.
+type PositionFilter struct {
+	DeviceID string
+	From, To time.Time
+	Limit    int
+}
+
+// HealthReading is one measurement from the watch's sensors; zero fields were not measured.
+type HealthReading struct {
+	ID          string
+	DeviceID    string
+	Time        time.Time
+	HeartRate   int
+	Systolic    int
+	Diastolic   int
+	SpO2        int
+	Temperature float64
+}
+
+// PositionStore reads positions and health readings (they are written through the Bus).
+type PositionStore interface {
+	LatestPosition(ctx context.Context, deviceID string) (*Position, error)
+	Positions(ctx context.Context, f PositionFilter) ([]*Position, error)
+	HealthReadings(ctx context.Context, deviceID string, limit int) ([]*HealthReading, error)
+}

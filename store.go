@@ -1,0 +1,29 @@
+package kinwatch
+
+import "context"
+
+// Record is one item flowing from the gateway to storage: exactly one field is set.
+type Record struct {
+	Position *Position
+	Event    *Event
+	Health   *HealthReading
+	Device   *DeviceUpdate
+	Media    *Media
+}
+
+// Store is what kinwatch keeps. SQLite and PostgreSQL implement it; the same test suite
+// (storetest) runs against both.
+type Store interface {
+	DeviceStore
+	PositionStore
+	EventStore
+	CommandStore
+	MediaStore
+
+	// WriteBatch commits records in one transaction, in order: either all are stored or none. Device
+	// updates are folded so a batch touches each device row once.
+	WriteBatch(ctx context.Context, recs []Record) error
+	// Ping checks the database is reachable (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}
