@@ -2,6 +2,7 @@ package kinwatch
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -63,4 +64,17 @@ type CommandStore interface {
 // In one process it is a direct call; in a cluster it travels over the message bus.
 type CommandNotifier interface {
 	NotifyCommands(deviceID string)
+}
+
+// CommandEvent builds the event that announces a command's new state; subscribers (the live stream,
+// the API) learn of acknowledgements and failures through it.
+func CommandEvent(cmd *Command, state CommandState, at time.Time) *Event {
+	data, _ := json.Marshal(struct {
+		ID      string `json:"command_id"`
+		Keyword string `json:"keyword"`
+		State   string `json:"state"`
+		Reply   string `json:"reply,omitempty"`
+		Error   string `json:"error,omitempty"`
+	}{cmd.ID, cmd.Keyword, string(state), cmd.Reply, cmd.Error})
+	return &Event{ID: NewID(), DeviceID: cmd.DeviceID, Time: at, Type: EventCommand, Data: data}
 }

@@ -1,0 +1,334 @@
+// Package config is kinwatch's one typed configuration: defaults, loading from a file, the
+// environment (KINWATCH_*) and flags, in that order of precedence (flags win), and validation at
+// start-up. It owns no behaviour: the loaded Config is passed down explicitly.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything an operator can set.
+type Config struct {
+	DataDir     string // where SQLite, media blobs and other local state live
+	HTTPAddr    string // API, health and metrics
+	WatchAddr   string // the watches' TCP gateway
+	DatabaseURL string // "" = SQLite in DataDir; postgres://… selects PostgreSQL; sqlite:PATH an explicit file
+	Region      string // the region this deployment serves (data never leaves it)
+	LogLevel    string // debug, info, warn, error
+	LogFormat   string // text or json
+
+	// Gateway limits.
+	MaxFrame          int           // largest frame accepted, bytes
+	ReadTimeout       time.Duration // a silent watch is dropped after this (about 3× its heartbeat)
+	WriteTimeout      time.Duration
+	MaxFramesPerSec   int  // per connection, sustained; bursts of twice that are allowed
+	MaxConnsPerIP     int  // 0 = unlimited
+	AllowUnknown      bool // accept watches not yet in the registry (recorded as pending)
+	DownlinkPrefix    string
+	CommandTTL        time.Duration // queued commands expire after this
+	CommandAckTimeout time.Duration // a sent command without acknowledgement is resent/failed after this
+
+	// Storage writer.
+	BatchSize     int
+	BatchInterval time.Duration
+
+	// Demo: simulated watches started with the server (make run).
+	DemoWatches int
+
+	// ShutdownTimeout bounds how long a graceful stop may take.
+	ShutdownTimeout time.Duration
+}
+
+// Default returns the documented defaults.
+func Default() Config {
+	return Config{
+		DataDir:           "./data",
+		HTTPAddr:          ":8080",
+		WatchAddr:         ":5093",
+		Region:            "local",
+		LogLevel:          "info",
+		LogFormat:         "text",
+		MaxFrame:          256 << 10,
+		ReadTimeout:       20 * time.Minute,
+		WriteTimeout:      10 * time.Second,
+		MaxFramesPerSec:   50,
+		MaxConnsPerIP:     0,
+		AllowUnknown:      true,
+		CommandTTL:        7 * 24 * time.Hour,
+		CommandAckTimeout: 2 * time.Minute,
+		BatchSize:         1000,
+		BatchInterval:     5 * time.Millisecond,
+		ShutdownTimeout:   20 * time.Second,
+	}
+}
+
+// field binds one setting to its flag name, environment variable and help text.
+type field struct {
+	name, help string
+	value      flag.Value
+}
+
+func (c *Config) fields() []field {
+	return []field{
+		{"data-dir", "directory for the SQLite database, media and local state", (*stringValue)(&c.DataDir)},
+		{"http-addr", "listen address of the HTTP API, health checks and /metrics", (*stringValue)(&c.HTTPAddr)},
+		{"watch-addr", "listen address of the watches' TCP gateway", (*stringValue)(&c.WatchAddr)},
+		{"database-url", "database: empty for SQLite in the data directory, sqlite:PATH, or postgres://…", (*stringValue)(&c.DatabaseURL)},
+		{"region", "region this deployment serves", (*stringValue)(&c.Region)},
+		{"log-level", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
+		{"log-format", "text or json", (*stringValue)(&c.LogFormat)},
+		{"max-frame", "largest watch frame accepted, in bytes", (*intValue)(&c.MaxFrame)},
+		{"read-timeout", "drop a watch silent for this long (about 3x its heartbeat)", (*durationValue)(&c.ReadTimeout)},
+		{"write-timeout", "give up writing to a watch after this long", (*durationValue)(&c.WriteTimeout)},
+		{"max-frames-per-sec", "frames per second a watch may send (bursts of twice that allowed)", (*intValue)(&c.MaxFramesPerSec)},
+		{"max-conns-per-ip", "concurrent watch connections per source IP; 0 is unlimited", (*intValue)(&c.MaxConnsPerIP)},
+		{"allow-unknown", "accept watches not in the registry (recorded as pending); false refuses them", (*boolValue)(&c.AllowUnknown)},
+		{"downlink-prefix", "manufacturer prefix for server-initiated commands; empty echoes the watch's own", (*stringValue)(&c.DownlinkPrefix)},
+		{"command-ttl", "queued commands expire after this long", (*durationValue)(&c.CommandTTL)},
+		{"command-ack-timeout", "a sent command unacknowledged for this long is resent once, then failed", (*durationValue)(&c.CommandAckTimeout)},
+		{"batch-size", "storage writer: most records per transaction", (*intValue)(&c.BatchSize)},
+		{"batch-interval", "storage writer: longest wait for a batch to fill", (*durationValue)(&c.BatchInterval)},
+		{"demo-watches", "start this many simulated watches with a demo family (make run)", (*intValue)(&c.DemoWatches)},
+		{"shutdown-timeout", "longest graceful stop", (*durationValue)(&c.ShutdownTimeout)},
+	}
+}
+
+// EnvName returns the environment variable for a flag name: data-dir → KINWATCH_DATA_DIR.
+func EnvName(flagName string) string {
+	return "KINWATCH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// RegisterFlags adds every setting to fs, plus -config for a file. Values already in c are the
+// defaults shown in help.
+func (c *Config) RegisterFlags(fs *flag.FlagSet, configFile *string) {
+	fs.StringVar(configFile, "config", "", "optional configuration file of KEY=VALUE lines (flag names or KINWATCH_ variables); env: KINWATCH_CONFIG")
+	for _, f := range c.fields() {
+		fs.Var(f.value, f.name, f.help+" (env "+EnvName(f.name)+")")
+	}
+}
+
+// Load builds the configuration: defaults, then the file (if any), then the environment, then the
+// flags in args. It validates the result.
+func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	c := Default()
+	var file string
+	c.RegisterFlags(fs, &file)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if file == "" {
+		file = getenv("KINWATCH_CONFIG")
+	}
+	// Rebuild from defaults so the precedence is exact regardless of parse order.
+	flagValues := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { flagValues[f.Name] = f.Value.String() })
+	c = Default()
+	byName := map[string]field{}
+	for _, f := range c.fields() {
+		byName[f.name] = f
+	}
+	if file != "" {
+		kv, err := readFile(file)
+		if err != nil {
+			return c, err
+		}
+		for k, v := range kv {
+			f, ok := byName[k]
+			if !ok {
+				return c, fmt.Errorf("config file %s: unknown setting %q", file, k)
+			}
+			if err := f.value.Set(v); err != nil {
+				return c, fmt.Errorf("config file %s: %s: %v", file, k, err)
+			}
+		}
+	}
+	for _, f := range c.fields() {
+		if v, ok := lookup(getenv, EnvName(f.name)); ok {
+			if err := f.value.Set(v); err != nil {
+				return c, fmt.Errorf("%s: %v", EnvName(f.name), err)
+			}
+		}
+	}
+	for name, v := range flagValues {
+		if f, ok := byName[name]; ok {
+			if err := f.value.Set(v); err != nil {
+				return c, fmt.Errorf("-%s: %v", name, err)
+			}
+		}
+	}
+	return c, c.Validate()
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+// readFile reads KEY=VALUE lines; keys are flag names or KINWATCH_ variable names. Blank lines and
+// lines starting with # are ignored.
+func readFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("config file %s:%d: expected KEY=VALUE", path, n)
+		}
+		k = strings.TrimSpace(k)
+		if strings.HasPrefix(k, "KINWATCH_") {
+			k = strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(k, "KINWATCH_")), "_", "-")
+		}
+		out[k] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return out, sc.Err()
+}
+
+// Validate checks every setting and reports all problems at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.DataDir == "" {
+		bad("data-dir must not be empty")
+	}
+	for _, a := range []struct{ name, addr string }{{"http-addr", c.HTTPAddr}, {"watch-addr", c.WatchAddr}} {
+		if _, port, err := net.SplitHostPort(a.addr); err != nil {
+			bad("%s %q: want host:port or :port", a.name, a.addr)
+		} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			bad("%s %q: bad port", a.name, a.addr)
+		}
+	}
+	if u := c.DatabaseURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") && !strings.HasPrefix(u, "sqlite:") {
+		bad("database-url %q: want postgres://…, postgresql://… or sqlite:PATH", u)
+	}
+	if c.Region == "" || strings.ContainsAny(c.Region, " /\\") {
+		bad("region %q: want a short name without spaces or slashes", c.Region)
+	}
+	if _, err := ParseLevel(c.LogLevel); err != nil {
+		bad("log-level: %v", err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log-format %q: want text or json", c.LogFormat)
+	}
+	if c.MaxFrame < 1024 || c.MaxFrame > 16<<20 {
+		bad("max-frame %d: want 1024..16777216 bytes", c.MaxFrame)
+	}
+	if c.ReadTimeout < time.Second {
+		bad("read-timeout %v: want at least 1s", c.ReadTimeout)
+	}
+	if c.WriteTimeout < 100*time.Millisecond {
+		bad("write-timeout %v: want at least 100ms", c.WriteTimeout)
+	}
+	if c.MaxFramesPerSec < 1 {
+		bad("max-frames-per-sec %d: want at least 1", c.MaxFramesPerSec)
+	}
+	if c.MaxConnsPerIP < 0 {
+		bad("max-conns-per-ip %d: want 0 (unlimited) or more", c.MaxConnsPerIP)
+	}
+	if p := c.DownlinkPrefix; p != "" && len(p) != 2 {
+		bad("downlink-prefix %q: want two characters (e.g. SG) or empty", p)
+	}
+	if c.CommandTTL < time.Minute {
+		bad("command-ttl %v: want at least 1m", c.CommandTTL)
+	}
+	if c.CommandAckTimeout < time.Second {
+		bad("command-ack-timeout %v: want at least 1s", c.CommandAckTimeout)
+	}
+	if c.BatchSize < 1 || c.BatchSize > 100000 {
+		bad("batch-size %d: want 1..100000", c.BatchSize)
+	}
+	if c.BatchInterval <= 0 || c.BatchInterval > 10*time.Second {
+		bad("batch-interval %v: want more than 0 and at most 10s", c.BatchInterval)
+	}
+	if c.DemoWatches < 0 || c.DemoWatches > 10000 {
+		bad("demo-watches %d: want 0..10000", c.DemoWatches)
+	}
+	if c.ShutdownTimeout < time.Second {
+		bad("shutdown-timeout %v: want at least 1s", c.ShutdownTimeout)
+	}
+	return errors.Join(errs...)
+}
+
+// SQLitePath returns the SQLite file to use, or "" when DatabaseURL selects PostgreSQL.
+func (c *Config) SQLitePath() string {
+	switch {
+	case c.DatabaseURL == "":
+		return filepath.Join(c.DataDir, "kinwatch.db")
+	case strings.HasPrefix(c.DatabaseURL, "sqlite:"):
+		return strings.TrimPrefix(c.DatabaseURL, "sqlite:")
+	}
+	return ""
+}
+
+// ParseLevel turns a log level name into a slog.Level.
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(s))
+	if err != nil {
+		return l, fmt.Errorf("%q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+type stringValue string
+
+func (v *stringValue) String() string     { return string(*v) }
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+
+type intValue int
+
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	*v = intValue(n)
+	return nil
+}
+
+type boolValue bool
+
+func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	*v = boolValue(b)
+	return nil
+}
+
+type durationValue time.Duration
+
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (e.g. 90s, 5m, 1h)", s)
+	}
+	*v = durationValue(d)
+	return nil
+}

@@ -1,0 +1,95 @@
+// Package ingest is the batching storage writer: it consumes the bus in batches, commits each batch
+// in one transaction, retries transient failures, and tells durable publishers the outcome through
+// the bus. It is the only writer of positions, events, health readings and device state, which keeps
+// SQLite fast and a device's records in order.
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"kinwatch"
+	"kinwatch/metrics"
+)
+
+// Writer moves records from a Bus into a Store.
+type Writer struct {
+	Store    kinwatch.Store
+	Bus      kinwatch.Bus
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+	MaxBatch int
+	MaxWait  time.Duration
+	// Retries is how many times a failed batch is retried (with back-off) before its publishers are
+	// told it failed.
+	Retries int
+	// OnCommit, if set, is called after each committed batch (live fan-out hooks in here). It must
+	// not keep recs.
+	OnCommit func(recs []kinwatch.Record)
+}
+
+// Run consumes until ctx ends or the bus is closed and drained.
+func (w *Writer) Run(ctx context.Context) error {
+	return w.Bus.Consume(ctx, w.MaxBatch, w.MaxWait, w.write)
+}
+
+func (w *Writer) write(ctx context.Context, recs []kinwatch.Record) error {
+	start := time.Now()
+	var err error
+	backoff := 50 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		// The store gets a context of its own: a batch already taken from the queue is committed
+		// even while the process is shutting down.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err = w.Store.WriteBatch(wctx, recs)
+		cancel()
+		if err == nil || attempt >= w.Retries || kinwatch.ErrorCode(err) == kinwatch.EINVALID {
+			break
+		}
+		if w.Metrics != nil {
+			w.Metrics.BatchErrors.Inc()
+		}
+		w.Log.Warn("storage batch failed; retrying", "records", len(recs), "attempt", attempt+1, "err", err)
+		time.Sleep(backoff)
+		backoff *= 2
+	}
+	if err != nil {
+		if w.Metrics != nil {
+			w.Metrics.BatchErrors.Inc()
+		}
+		w.Log.Error("storage batch lost", "records", len(recs), "err", err)
+		return err
+	}
+	if w.Metrics != nil {
+		w.Metrics.BatchSize.Observe(float64(len(recs)))
+		w.Metrics.BatchLatency.Observe(time.Since(start).Seconds())
+		var p, e, h, d, m int
+		for i := range recs {
+			switch r := &recs[i]; {
+			case r.Position != nil:
+				p++
+			case r.Event != nil:
+				e++
+			case r.Health != nil:
+				h++
+			case r.Device != nil:
+				d++
+			case r.Media != nil:
+				m++
+			}
+		}
+		for _, kc := range [...]struct {
+			kind string
+			n    int
+		}{{"position", p}, {"event", e}, {"health", h}, {"device", d}, {"media", m}} {
+			if kc.n > 0 {
+				w.Metrics.RecordsStored.WithLabelValues(kc.kind).Add(float64(kc.n))
+			}
+		}
+	}
+	if w.OnCommit != nil {
+		w.OnCommit(recs)
+	}
+	return nil
+}
