@@ -3,6 +3,7 @@ package watchproto
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -94,6 +95,16 @@ func cmdNest(prefix string, err error) error {
 		out.Param = prefix + "." + out.Param
 	}
 	return &out
+}
+
+// cmdQuote quotes a value the client sent for an error message, cut short: messages are logged,
+// and a client can send anything.
+func cmdQuote(s string) string {
+	const max = 24
+	if len(s) > max {
+		return strconv.Quote(s[:max]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 func cmdIndex(param string, i int) string {

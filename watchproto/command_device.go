@@ -3,7 +3,9 @@ package watchproto
 import (
 	"encoding/json"
 	"math"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -13,7 +15,7 @@ type Upload struct {
 	Interval time.Duration
 }
 
-// The vendor's bounds: the watch refuses less than a minute, and the field is 16 bits.
+// The vendor's bounds.
 const (
 	uploadMin = 60 * time.Second
 	uploadMax = 65535 * time.Second
@@ -87,8 +89,8 @@ func (c Password) Validate() error {
 }
 
 // IP moves the watch to another server. The watch does not answer: it disconnects and reaches the
-// new address after 5–8 minutes or a restart, so a wrong address loses the watch until someone
-// fixes it by SMS.
+// new address after 5–8 minutes or a restart. A wrong address loses the watch: EU firmwares have
+// no SMS command to set it back.
 type IP struct {
 	Host string `json:"host"`
 	Port int    `json:"port"`
@@ -119,6 +121,10 @@ func (c IP) Validate() error {
 func cmdValidHost(h string) bool {
 	if h == "" || len(h) > 253 {
 		return false
+	}
+	if strings.Trim(h, "0123456789.") == "" {
+		a, err := netip.ParseAddr(h)
+		return err == nil && a.Is4()
 	}
 	label := 0
 	for i := 0; i < len(h); i++ {
@@ -582,7 +588,7 @@ func (f *AppLockFeature) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 	}
-	return cmdErrorf("", "unknown feature %q: use positioning, night_power_saving or dial_pad", s)
+	return cmdErrorf("", "unknown feature %s: use positioning, night_power_saving or dial_pad", cmdQuote(s))
 }
 
 // AppLock switches a feature of 4G watches: APPLOCK,DW-1. For the dial pad, Enabled means locked.

@@ -5,10 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -168,7 +168,7 @@ func CommandName(c Command) (string, bool) {
 func ParseCommand(name string, params []byte) (Command, error) {
 	s, ok := specByName[name]
 	if !ok {
-		return nil, &CommandError{Reason: fmt.Sprintf("unknown command %q", name), kind: ErrUnknownCommand}
+		return nil, &CommandError{Reason: "unknown command " + cmdQuote(name), kind: ErrUnknownCommand}
 	}
 	params = bytes.TrimSpace(params)
 	if len(params) == 0 {
@@ -238,11 +238,18 @@ func cmdJSONError(err error) error {
 		if typ.Field == "" {
 			return cmdErrorf("", "params must be a JSON object, not %s", typ.Value)
 		}
-		return cmdErrorf(typ.Field, "must be %s, not %s", cmdJSONKind(typ.Type), typ.Value)
+		value := typ.Value
+		if len(value) > 32 {
+			value = value[:32] + "…"
+		}
+		return cmdErrorf(typ.Field, "must be %s, not %s", cmdJSONKind(typ.Type), value)
 	case errors.As(err, &b64):
 		return cmdErrorf("", "binary data must be standard base64 (bad input at byte %d)", int64(b64))
 	}
 	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if name, err := strconv.Unquote(field); err == nil {
+			field = cmdQuote(name)
+		}
 		return cmdErrorf("", "unknown parameter %s", field)
 	}
 	return cmdErrorf("", "params are invalid: %v", err)

@@ -259,6 +259,18 @@ func TestParseCommandRejects(t *testing.T) {
 	}
 }
 
+// Errors quote what the client sent, but never much of it: they are logged.
+func TestParseCommandQuotesShort(t *testing.T) {
+	_, err := watchproto.ParseCommand(strings.Repeat("a", 30), nil)
+	if want := `unknown command "aaaaaaaaaaaaaaaaaaaaaaaa"…`; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+	_, err = watchproto.ParseCommand("remind", []byte(`{"alarms":[{"time":"`+strings.Repeat("9", 1000)+`"}]}`))
+	if want := `invalid time "999999999999999999999999"…: want hh:mm, e.g. 07:30`; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
 // FuzzParseCommand feeds arbitrary JSON to every command: nothing may panic, every error must be
 // a CommandError, and whatever is accepted must encode to content that cannot break a frame.
 func FuzzParseCommand(f *testing.F) {

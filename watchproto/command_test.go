@@ -214,6 +214,8 @@ func TestCommandValidation(t *testing.T) {
 		{"ip comma", watchproto.IP{Host: "a.b,1", Port: 80}, "host: must be an IPv4 address or a DNS name (letters, digits, - and .)"},
 		{"ip label dash", watchproto.IP{Host: "-a.example", Port: 80}, "host: must be an IPv4 address or a DNS name (letters, digits, - and .)"},
 		{"ip empty label", watchproto.IP{Host: "a..example", Port: 80}, "host: must be an IPv4 address or a DNS name (letters, digits, - and .)"},
+		{"ip bad v4", watchproto.IP{Host: "999.1.1.1", Port: 80}, "host: must be an IPv4 address or a DNS name (letters, digits, - and .)"},
+		{"ip short v4", watchproto.IP{Host: "10.1.1", Port: 80}, "host: must be an IPv4 address or a DNS name (letters, digits, - and .)"},
 		{"ip port", watchproto.IP{Host: "example.org", Port: 70000}, "port: must be between 1 and 65535"},
 		{"ip port zero", watchproto.IP{Host: "example.org"}, "port: must be between 1 and 65535"},
 		{"apn empty", watchproto.APN{}, "name: must be 1 to 63 characters"},

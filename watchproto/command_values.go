@@ -17,11 +17,11 @@ type TimeOfDay struct {
 // ParseTimeOfDay parses "hh:mm" (24-hour clock, two digits each).
 func ParseTimeOfDay(s string) (TimeOfDay, error) {
 	if len(s) != 5 || s[2] != ':' || !cmdIsDigits(s[:2]) || !cmdIsDigits(s[3:]) {
-		return TimeOfDay{}, cmdErrorf("", "invalid time %q: want hh:mm, e.g. 07:30", s)
+		return TimeOfDay{}, cmdErrorf("", "invalid time %s: want hh:mm, e.g. 07:30", cmdQuote(s))
 	}
 	t := TimeOfDay{Hour: int(s[0]-'0')*10 + int(s[1]-'0'), Minute: int(s[3]-'0')*10 + int(s[4]-'0')}
 	if !t.valid() {
-		return TimeOfDay{}, cmdErrorf("", "invalid time %q: must be between 00:00 and 23:59", s)
+		return TimeOfDay{}, cmdErrorf("", "invalid time %s: must be between 00:00 and 23:59", cmdQuote(s))
 	}
 	return t, nil
 }
@@ -65,8 +65,8 @@ func cmdAppend2(dst []byte, n int) []byte {
 	return strconv.AppendInt(dst, int64(n), 10)
 }
 
-// TimeWindow is a daily period hh:mm-hh:mm. An end before the start runs past midnight (the
-// vendor's own example is 21:10-7:30); 00:00-00:00 is the conventional unused slot.
+// TimeWindow is a daily period hh:mm-hh:mm. An end before the start runs past midnight, as sleep
+// and night-time quiet windows do; 00:00-00:00 is the conventional unused slot.
 type TimeWindow struct {
 	Start TimeOfDay `json:"start"`
 	End   TimeOfDay `json:"end"`
@@ -182,7 +182,7 @@ func (w *Weekdays) UnmarshalJSON(b []byte) error {
 	var flags string
 	if json.Unmarshal(b, &flags) == nil {
 		if len(flags) != 7 || strings.Trim(flags, "01") != "" {
-			return cmdErrorf("", "invalid days %q: want seven 0/1 flags, Sunday first, e.g. 0111110", flags)
+			return cmdErrorf("", "invalid days %s: want seven 0/1 flags, Sunday first, e.g. 0111110", cmdQuote(flags))
 		}
 		var v Weekdays
 		for i := 0; i < 7; i++ {
@@ -201,7 +201,7 @@ func (w *Weekdays) UnmarshalJSON(b []byte) error {
 	for _, n := range names {
 		d, ok := cmdParseWeekday(n)
 		if !ok {
-			return cmdErrorf("", "unknown day %q: use sunday, monday, tuesday, wednesday, thursday, friday or saturday", n)
+			return cmdErrorf("", "unknown day %s: use sunday, monday, tuesday, wednesday, thursday, friday or saturday", cmdQuote(n))
 		}
 		v |= 1 << d
 	}
@@ -237,8 +237,8 @@ func (w HourWindow) appendTo(dst []byte) []byte {
 	return strconv.AppendInt(dst, int64(w.End), 10)
 }
 
-// cmdEnum gives the codes of a small closed set readable API names. JSON takes either the name or
-// the number, so a code a future firmware adds can be sent before it gets a name here.
+// cmdEnum gives the codes of a small closed set API names. JSON takes either the name or the
+// number, so a code a future firmware adds can be sent before it gets a name here.
 type cmdEnum struct {
 	what  string
 	names []cmdEnumName
@@ -290,5 +290,5 @@ func (e cmdEnum) unmarshal(b []byte) (int, error) {
 			return n.code, nil
 		}
 	}
-	return 0, cmdErrorf("", "unknown %s %q; known: %s", e.what, name, e.list())
+	return 0, cmdErrorf("", "unknown %s %s; known: %s", e.what, cmdQuote(name), e.list())
 }
