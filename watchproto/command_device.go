@@ -306,7 +306,8 @@ func (l *Language) UnmarshalJSON(b []byte) error {
 }
 
 // SetTimeZone sets the watch's language and UTC offset (LZ). The watch knows no daylight saving
-// time: send the offset in force now and again when it changes. A nil Language leaves the
+// time: send the offset in force now (_, off := now.In(loc).Zone()) and again when it changes,
+// unlike Traccar, which sends a zone's standard offset all year. A nil Language leaves the
 // language alone (LZ,,+1).
 type SetTimeZone struct {
 	Language *Language
