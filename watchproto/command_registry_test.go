@@ -77,10 +77,10 @@ func TestCommandCatalog(t *testing.T) {
 			fmt.Fprintf(&golden, "%s\t%s\t%q\n", info.Name, kw, content)
 		})
 	}
-	checkGolden(t, "catalog.golden", golden.Bytes())
+	checkCommandGolden(t, "catalog.golden", golden.Bytes())
 }
 
-func checkGolden(t *testing.T, name string, got []byte) {
+func checkCommandGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", "commands", name)
 	if *updateCommands {
@@ -145,11 +145,11 @@ func TestParseCommand(t *testing.T) {
 		{"sos_numbers", `{"phones":["123456"]}`, watchproto.SOSNumbers{Phones: [3]string{"123456"}}},
 		{"profile", `{"mode":4}`, watchproto.Profile{Mode: watchproto.ProfileSilent}},
 		{"silence_time_weekly", `{"windows":[{"start":"08:00","end":"12:00","days":"0111110"}]}`,
-			watchproto.SilenceTime2{Windows: []watchproto.WeeklyWindow{{Start: tod(8, 0), End: tod(12, 0), Days: watchproto.Workdays}}}},
+			watchproto.SilenceTime2{Windows: []watchproto.WeeklyWindow{{Start: cmdTOD(8, 0), End: cmdTOD(12, 0), Days: watchproto.Workdays}}}},
 		{"silence_time_weekly", `{"windows":[{"start":"08:00","end":"12:00","days":["Saturday","sunday"]}]}`,
-			watchproto.SilenceTime2{Windows: []watchproto.WeeklyWindow{{Start: tod(8, 0), End: tod(12, 0), Days: watchproto.Weekend}}}},
+			watchproto.SilenceTime2{Windows: []watchproto.WeeklyWindow{{Start: cmdTOD(8, 0), End: cmdTOD(12, 0), Days: watchproto.Weekend}}}},
 		{"remind", `{"alarms":[{"time":"06:45","enabled":false,"repeat":2}]}`,
-			watchproto.Remind{Alarms: []watchproto.AlarmClock{{Time: tod(6, 45), Repeat: watchproto.AlarmDaily}}}},
+			watchproto.Remind{Alarms: []watchproto.AlarmClock{{Time: cmdTOD(6, 45), Repeat: watchproto.AlarmDaily}}}},
 		{"app_lock", `{"feature":"YJ","enabled":false}`, watchproto.AppLock{Feature: watchproto.AppLockNightPowerSaving}},
 		{"heart_rate", `{"mode":"once"}`, watchproto.HeartRateStart{Mode: watchproto.HeartRateOnce}},
 		{"auto_answer", `{"phones":[]}`, watchproto.AutoAnswer{Phones: []string{}}},

@@ -10,17 +10,17 @@ import (
 	"kinwatch/watchproto"
 )
 
-func lang(l watchproto.Language) *watchproto.Language { return &l }
+func cmdLang(l watchproto.Language) *watchproto.Language { return &l }
 
-func tod(h, m int) watchproto.TimeOfDay { return watchproto.TimeOfDay{Hour: h, Minute: m} }
+func cmdTOD(h, m int) watchproto.TimeOfDay { return watchproto.TimeOfDay{Hour: h, Minute: m} }
 
-func window(h1, m1, h2, m2 int) watchproto.TimeWindow {
-	return watchproto.TimeWindow{Start: tod(h1, m1), End: tod(h2, m2)}
+func cmdWindow(h1, m1, h2, m2 int) watchproto.TimeWindow {
+	return watchproto.TimeWindow{Start: cmdTOD(h1, m1), End: cmdTOD(h2, m2)}
 }
 
 // amr is a valid AMR-NB file of n 12.2 kbit/s frames (20 ms each) whose speech bytes hold every
 // byte that needs escaping.
-func amr(n int) []byte {
+func cmdAMR(n int) []byte {
 	b := []byte("#!AMR\n")
 	for i := 0; i < n; i++ {
 		frame := make([]byte, 31)
@@ -30,7 +30,7 @@ func amr(n int) []byte {
 	return b
 }
 
-var jpeg = []byte{0xFF, 0xD8, 0xFF, 0xE0, ',', 0xFF, 0xD9}
+var cmdJPEG = []byte{0xFF, 0xD8, 0xFF, 0xE0, ',', 0xFF, 0xD9}
 
 // TestCommandContent pins the exact content bytes of every command type.
 func TestCommandContent(t *testing.T) {
@@ -63,9 +63,9 @@ func TestCommandContent(t *testing.T) {
 		{"lz half hour", watchproto.SetTimeZone{Offset: 90 * time.Minute}, "LZ", "LZ,,+1.5"},
 		{"lz negative", watchproto.SetTimeZone{Offset: -time.Hour}, "LZ", "LZ,,-1"},
 		{"lz negative half", watchproto.SetTimeZone{Offset: -11*time.Hour - 30*time.Minute}, "LZ", "LZ,,-11.5"},
-		{"lz english nepal", watchproto.SetTimeZone{Language: lang(watchproto.LanguageEnglish), Offset: 5*time.Hour + 45*time.Minute}, "LZ", "LZ,0,+5.75"},
-		{"lz german", watchproto.SetTimeZone{Language: lang(watchproto.LanguageGerman), Offset: 11*time.Hour + 30*time.Minute}, "LZ", "LZ,5,+11.5"},
-		{"lz utc", watchproto.SetTimeZone{Language: lang(watchproto.LanguageFrench)}, "LZ", "LZ,10,+0"},
+		{"lz english nepal", watchproto.SetTimeZone{Language: cmdLang(watchproto.LanguageEnglish), Offset: 5*time.Hour + 45*time.Minute}, "LZ", "LZ,0,+5.75"},
+		{"lz german", watchproto.SetTimeZone{Language: cmdLang(watchproto.LanguageGerman), Offset: 11*time.Hour + 30*time.Minute}, "LZ", "LZ,5,+11.5"},
+		{"lz utc", watchproto.SetTimeZone{Language: cmdLang(watchproto.LanguageFrench)}, "LZ", "LZ,10,+0"},
 		{"lz chatham", watchproto.SetTimeZone{Offset: 12*time.Hour + 45*time.Minute}, "LZ", "LZ,,+12.75"},
 		{"lz newfoundland", watchproto.SetTimeZone{Offset: -3*time.Hour - 30*time.Minute}, "LZ", "LZ,,-3.5"},
 		{"lz kiribati", watchproto.SetTimeZone{Offset: 14 * time.Hour}, "LZ", "LZ,,+14"},
@@ -75,23 +75,23 @@ func TestCommandContent(t *testing.T) {
 		{"remove alarm", watchproto.RemoveAlarm{Enabled: true}, "REMOVE", "REMOVE,1"},
 		{"remove sms", watchproto.RemoveSMS{}, "REMOVESMS", "REMOVESMS,0"},
 		{"pedometer", watchproto.Pedometer{Enabled: true}, "PEDO", "PEDO,1"},
-		{"walk time", watchproto.WalkTime{Windows: []watchproto.TimeWindow{window(7, 0, 8, 30), window(15, 0, 18, 0)}}, "WALKTIME", "WALKTIME,07:00-08:30,15:00-18:00"},
-		{"sleep time over midnight", watchproto.SleepTime{Window: window(21, 0, 7, 0)}, "SLEEPTIME", "SLEEPTIME,21:00-07:00"},
-		{"silence time as sniffed", watchproto.SilenceTime{Windows: []watchproto.TimeWindow{window(0, 2, 6, 22), window(22, 0, 23, 0), window(18, 0, 19, 0), {}}}, "SILENCETIME", "SILENCETIME,00:02-06:22,22:00-23:00,18:00-19:00,00:00-00:00"},
+		{"walk time", watchproto.WalkTime{Windows: []watchproto.TimeWindow{cmdWindow(7, 0, 8, 30), cmdWindow(15, 0, 18, 0)}}, "WALKTIME", "WALKTIME,07:00-08:30,15:00-18:00"},
+		{"sleep time over midnight", watchproto.SleepTime{Window: cmdWindow(21, 0, 7, 0)}, "SLEEPTIME", "SLEEPTIME,21:00-07:00"},
+		{"silence time as sniffed", watchproto.SilenceTime{Windows: []watchproto.TimeWindow{cmdWindow(0, 2, 6, 22), cmdWindow(22, 0, 23, 0), cmdWindow(18, 0, 19, 0), {}}}, "SILENCETIME", "SILENCETIME,00:02-06:22,22:00-23:00,18:00-19:00,00:00-00:00"},
 		{"silence time weekly", watchproto.SilenceTime2{Windows: []watchproto.WeeklyWindow{
-			{Start: tod(8, 0), End: tod(12, 0), Days: mondayToFriday},
-			{Start: tod(14, 0), End: tod(16, 30), Days: watchproto.DaysOf(time.Saturday, time.Sunday)},
-			{Start: tod(9, 5), End: tod(9, 50)},
+			{Start: cmdTOD(8, 0), End: cmdTOD(12, 0), Days: mondayToFriday},
+			{Start: cmdTOD(14, 0), End: cmdTOD(16, 30), Days: watchproto.DaysOf(time.Saturday, time.Sunday)},
+			{Start: cmdTOD(9, 5), End: cmdTOD(9, 50)},
 		}}, "SILENCETIME2", "SILENCETIME2,08:00-12:00-0111110,14:00-16:30-1000001,09:05-09:50-0000000"},
 		{"find", watchproto.Find{}, "FIND", "FIND"},
 		{"flower", watchproto.Flower{Count: 5}, "FLOWER", "FLOWER,5"},
 		{"flower none", watchproto.Flower{}, "FLOWER", "FLOWER,0"},
 		{"remind", watchproto.Remind{Alarms: []watchproto.AlarmClock{
-			{Time: tod(8, 10), Enabled: true, Repeat: watchproto.AlarmCustomDays, Days: mondayToFriday},
-			{Time: tod(6, 30), Enabled: false, Repeat: watchproto.AlarmDaily},
-			{Time: tod(17, 45), Enabled: true, Repeat: watchproto.AlarmOnce},
+			{Time: cmdTOD(8, 10), Enabled: true, Repeat: watchproto.AlarmCustomDays, Days: mondayToFriday},
+			{Time: cmdTOD(6, 30), Enabled: false, Repeat: watchproto.AlarmDaily},
+			{Time: cmdTOD(17, 45), Enabled: true, Repeat: watchproto.AlarmOnce},
 		}}, "REMIND", "REMIND,08:10-1-3-0111110,06:30-0-2,17:45-1-1"},
-		{"voice message", watchproto.VoiceMessage{AMR: amr(1)}, "TK",
+		{"voice message", watchproto.VoiceMessage{AMR: cmdAMR(1)}, "TK",
 			"TK,#!AMR\n\x3C\x7D\x01\x7D\x02\x7D\x03\x7D\x04\x7D\x05" + strings.Repeat("\x00", 26)},
 		{"voice message raw", watchproto.VoiceMessage{AMR: []byte{0xFF}, Raw: true}, "TK", "TK,\xFF"},
 		{"message", watchproto.TextMessage{Text: "text"}, "MESSAGE", "MESSAGE,0074006500780074"},
@@ -105,10 +105,10 @@ func TestCommandContent(t *testing.T) {
 			{}, {Name: "Oma", Phone: "+4930123456"},
 		}}, "PHB2", "PHB2,,,+4930123456,004f006d0061,,,,,,"},
 		{"phone book cleared", watchproto.PhoneBook{Part: 1}, "PHB", "PHB,,,,,,,,,,"},
-		{"phone book x", watchproto.PhoneBookX{Index: 3, Name: "Mum", Phone: "+4915112345678", Photo: jpeg}, "PHBX",
+		{"phone book x", watchproto.PhoneBookX{Index: 3, Name: "Mum", Phone: "+4915112345678", Photo: cmdJPEG}, "PHBX",
 			"PHBX,3,004d0075006d,+4915112345678,\xFF\xD8\xFF\xE0\x7D\x04\xFF\xD9"},
 		{"phone book x no photo", watchproto.PhoneBookX{Index: 30, Name: "Dad", Phone: "123456"}, "PHBX", "PHBX,30,004400610064,123456,"},
-		{"phone book x2", watchproto.PhoneBookX2{Sum: 2, Name: "Mum", Phone: "123456", Avatar: jpeg, Type: 1}, "PHBX2",
+		{"phone book x2", watchproto.PhoneBookX2{Sum: 2, Name: "Mum", Phone: "123456", Avatar: cmdJPEG, Type: 1}, "PHBX2",
 			"PHBX2,2,004d0075006d,123456,\xFF\xD8\xFF\xE0\x7D\x04\xFF\xD9,1"},
 		{"delete phone book x", watchproto.DeletePhoneBookX{Index: 7}, "DPHBX", "DPHBX,7"},
 		{"white list 1", watchproto.WhiteList{Part: 1, Phones: []string{"111111", "", "333333"}}, "WHITELIST1", "WHITELIST1,111111,,333333,,"},
@@ -138,7 +138,7 @@ func TestCommandContent(t *testing.T) {
 		{"fall detection no call", watchproto.FallDetection{Enabled: true}, "FALLDOWN", "FALLDOWN,1,0"},
 		{"fall sensitivity", watchproto.FallSensitivity{Level: 5, Scale: 8}, "LSSET", "LSSET,5+8"},
 		{"take pills", watchproto.TakePills{Enabled: true, Number: 1, Text: "Pill"}, "TAKEPILLS", "TAKEPILLS,1,1,00500069006c006c"},
-		{"take pills with audio", watchproto.TakePills{Enabled: true, Number: 2, Text: "A", Audio: amr(1)}, "TAKEPILLS",
+		{"take pills with audio", watchproto.TakePills{Enabled: true, Number: 2, Text: "A", Audio: cmdAMR(1)}, "TAKEPILLS",
 			"TAKEPILLS,1,2,0041,#!AMR\n\x3C\x7D\x01\x7D\x02\x7D\x03\x7D\x04\x7D\x05" + strings.Repeat("\x00", 26)},
 		{"remove friend", watchproto.RemoveFriend{}, "PPR", "PPR"},
 		{"wifi search", watchproto.WiFiSearch{}, "WIFISEARCH", "WIFISEARCH"},
@@ -225,32 +225,32 @@ func TestCommandValidation(t *testing.T) {
 		{"lz too far east", watchproto.SetTimeZone{Offset: 15 * time.Hour}, "offset_hours: must be between -12 and +14 hours in steps of a quarter hour (e.g. 1, -3.5, 5.75)"},
 		{"lz too far west", watchproto.SetTimeZone{Offset: -13 * time.Hour}, "offset_hours: must be between -12 and +14 hours in steps of a quarter hour (e.g. 1, -3.5, 5.75)"},
 		{"lz odd minutes", watchproto.SetTimeZone{Offset: time.Hour + 20*time.Minute}, "offset_hours: must be between -12 and +14 hours in steps of a quarter hour (e.g. 1, -3.5, 5.75)"},
-		{"lz language", watchproto.SetTimeZone{Language: lang(100)}, "language: must be a language code between 0 and 99"},
+		{"lz language", watchproto.SetTimeZone{Language: cmdLang(100)}, "language: must be a language code between 0 and 99"},
 		{"walk time none", watchproto.WalkTime{}, "windows: must hold 1 to 3 windows"},
 		{"walk time four", watchproto.WalkTime{Windows: make([]watchproto.TimeWindow, 4)}, "windows: must hold 1 to 3 windows"},
-		{"walk time bad hour", watchproto.WalkTime{Windows: []watchproto.TimeWindow{window(7, 0, 24, 0)}}, "windows[0].end: must be a time between 00:00 and 23:59"},
-		{"sleep time bad minute", watchproto.SleepTime{Window: window(21, 60, 7, 0)}, "window.start: must be a time between 00:00 and 23:59"},
-		{"sleep time equal", watchproto.SleepTime{Window: window(7, 0, 7, 0)}, "window: start and end are both 07:00, which the watch cannot tell from an empty window; use 00:00-00:00 for an unused slot"},
+		{"walk time bad hour", watchproto.WalkTime{Windows: []watchproto.TimeWindow{cmdWindow(7, 0, 24, 0)}}, "windows[0].end: must be a time between 00:00 and 23:59"},
+		{"sleep time bad minute", watchproto.SleepTime{Window: cmdWindow(21, 60, 7, 0)}, "window.start: must be a time between 00:00 and 23:59"},
+		{"sleep time equal", watchproto.SleepTime{Window: cmdWindow(7, 0, 7, 0)}, "window: start and end are both 07:00, which the watch cannot tell from an empty window; use 00:00-00:00 for an unused slot"},
 		{"silence time five", watchproto.SilenceTime{Windows: make([]watchproto.TimeWindow, 5)}, "windows: must hold 1 to 4 windows"},
-		{"silence time negative", watchproto.SilenceTime{Windows: []watchproto.TimeWindow{window(8, 0, 12, 0), window(-1, 0, 3, 0)}}, "windows[1].start: must be a time between 00:00 and 23:59"},
+		{"silence time negative", watchproto.SilenceTime{Windows: []watchproto.TimeWindow{cmdWindow(8, 0, 12, 0), cmdWindow(-1, 0, 3, 0)}}, "windows[1].start: must be a time between 00:00 and 23:59"},
 		{"silence weekly none", watchproto.SilenceTime2{}, "windows: must hold 1 to 4 windows"},
-		{"silence weekly bad days", watchproto.SilenceTime2{Windows: []watchproto.WeeklyWindow{{Start: tod(8, 0), End: tod(9, 0), Days: 0x80}}}, "windows[0].days: holds bits beyond the seven days of the week"},
+		{"silence weekly bad days", watchproto.SilenceTime2{Windows: []watchproto.WeeklyWindow{{Start: cmdTOD(8, 0), End: cmdTOD(9, 0), Days: 0x80}}}, "windows[0].days: holds bits beyond the seven days of the week"},
 		{"flower", watchproto.Flower{Count: 100}, "count: must be between 0 and 99"},
 		{"flower negative", watchproto.Flower{Count: -1}, "count: must be between 0 and 99"},
 		{"remind none", watchproto.Remind{}, "alarms: must hold 1 to 3 alarms"},
 		{"remind four", watchproto.Remind{Alarms: make([]watchproto.AlarmClock, 4)}, "alarms: must hold 1 to 3 alarms"},
-		{"remind no repeat", watchproto.Remind{Alarms: []watchproto.AlarmClock{{Time: tod(7, 0)}}}, "alarms[0].repeat: must be one of once (1), daily (2), custom_days (3)"},
-		{"remind custom without days", watchproto.Remind{Alarms: []watchproto.AlarmClock{{Time: tod(7, 0), Repeat: watchproto.AlarmDaily}, {Time: tod(7, 0), Repeat: watchproto.AlarmCustomDays}}}, "alarms[1].days: must name at least one day for repeat custom_days"},
-		{"remind days without custom", watchproto.Remind{Alarms: []watchproto.AlarmClock{{Time: tod(7, 0), Repeat: watchproto.AlarmOnce, Days: watchproto.Weekend}}}, "alarms[0].days: apply only to repeat custom_days"},
-		{"remind bad time", watchproto.Remind{Alarms: []watchproto.AlarmClock{{Time: tod(25, 0), Repeat: watchproto.AlarmOnce}}}, "alarms[0].time: must be a time between 00:00 and 23:59"},
+		{"remind no repeat", watchproto.Remind{Alarms: []watchproto.AlarmClock{{Time: cmdTOD(7, 0)}}}, "alarms[0].repeat: must be one of once (1), daily (2), custom_days (3)"},
+		{"remind custom without days", watchproto.Remind{Alarms: []watchproto.AlarmClock{{Time: cmdTOD(7, 0), Repeat: watchproto.AlarmDaily}, {Time: cmdTOD(7, 0), Repeat: watchproto.AlarmCustomDays}}}, "alarms[1].days: must name at least one day for repeat custom_days"},
+		{"remind days without custom", watchproto.Remind{Alarms: []watchproto.AlarmClock{{Time: cmdTOD(7, 0), Repeat: watchproto.AlarmOnce, Days: watchproto.Weekend}}}, "alarms[0].days: apply only to repeat custom_days"},
+		{"remind bad time", watchproto.Remind{Alarms: []watchproto.AlarmClock{{Time: cmdTOD(25, 0), Repeat: watchproto.AlarmOnce}}}, "alarms[0].time: must be a time between 00:00 and 23:59"},
 		{"voice empty", watchproto.VoiceMessage{}, "amr: must not be empty"},
 		{"voice not amr", watchproto.VoiceMessage{AMR: []byte("RIFF....WAVE")}, "amr: not AMR-NB audio: it does not start with #!AMR and a line feed"},
 		{"voice amr-wb", watchproto.VoiceMessage{AMR: []byte("#!AMR-WB\n\x04")}, "amr: AMR-WB audio; the watches play only AMR-NB (#!AMR)"},
 		{"voice header only", watchproto.VoiceMessage{AMR: []byte("#!AMR\n")}, "amr: AMR-NB file without audio frames"},
-		{"voice truncated", watchproto.VoiceMessage{AMR: amr(2)[:40]}, "amr: truncated AMR-NB audio: the last frame is incomplete"},
+		{"voice truncated", watchproto.VoiceMessage{AMR: cmdAMR(2)[:40]}, "amr: truncated AMR-NB audio: the last frame is incomplete"},
 		{"voice reserved frame type", watchproto.VoiceMessage{AMR: []byte("#!AMR\n\x48")}, "amr: corrupt AMR-NB audio: invalid frame header at byte 6"},
 		{"voice padding bits", watchproto.VoiceMessage{AMR: append([]byte("#!AMR\n\x3D"), make([]byte, 31)...)}, "amr: corrupt AMR-NB audio: invalid frame header at byte 6"},
-		{"voice too long", watchproto.VoiceMessage{AMR: amr(751)}, "amr: is 15.02 s long; the watch plays at most 15 s"},
+		{"voice too long", watchproto.VoiceMessage{AMR: cmdAMR(751)}, "amr: is 15.02 s long; the watch plays at most 15 s"},
 		{"voice too big raw", watchproto.VoiceMessage{AMR: bytes.Repeat([]byte{','}, 40000), Raw: true}, "amr: makes the command 80003 bytes on the wire; a frame carries at most 65535"},
 		{"message empty", watchproto.TextMessage{}, "text: must not be empty"},
 		{"message long", watchproto.TextMessage{Text: long}, "text: is 101 characters long; the watch takes at most 100 (emoji and other characters outside the Basic Multilingual Plane count twice)"},
@@ -366,7 +366,7 @@ func TestCommandExpectsReply(t *testing.T) {
 
 func TestCommandAMRDuration(t *testing.T) {
 	for _, n := range []int{1, 50, 750} {
-		d, err := watchproto.AMRDuration(amr(n))
+		d, err := watchproto.AMRDuration(cmdAMR(n))
 		if err != nil || d != time.Duration(n)*20*time.Millisecond {
 			t.Errorf("AMRDuration(%d frames) = %v, %v", n, d, err)
 		}
