@@ -1,0 +1,163 @@
+package gateway
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"kinwatch"
+	"kinwatch/watchproto"
+)
+
+// maxAttempts is how often an unacknowledged command is written before it fails.
+const maxAttempts = 2
+
+// deliverCommands sends the device's queued commands in order. At most one command that expects an
+// acknowledgement is in flight per watch: acks carry only a keyword, so two outstanding commands
+// with the same keyword could not be told apart, and firmwares handle one at a time best.
+func (c *conn) deliverCommands() {
+	if !c.handshaken || c.inflight != nil || c.device == "" {
+		return
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	cmds, err := c.s.Store.PendingCommands(ctx, c.device)
+	if err != nil {
+		c.s.Log.Warn("loading queued commands failed", "device", c.device, "err", err)
+		return
+	}
+	now := c.s.now()
+	for _, cmd := range cmds {
+		if !cmd.ExpiresAt.IsZero() && cmd.ExpiresAt.Before(now) {
+			continue // the maintenance loop expires it and tells the guardian
+		}
+		if !c.send(cmd, now) {
+			return
+		}
+		if !cmd.NoReply {
+			return
+		}
+	}
+}
+
+// send writes cmd to the watch and records the attempt; false means the connection failed.
+func (c *conn) send(cmd *kinwatch.Command, now time.Time) bool {
+	ctx, cancel := c.ctx()
+	defer cancel()
+	mfr := c.mfr
+	if c.s.Opts.DownlinkPrefix != "" {
+		mfr = c.s.Opts.DownlinkPrefix
+	}
+	index := ""
+	if c.hasIndex {
+		index = "0001"
+	}
+	frame := watchproto.AppendFrame(c.outBuf(), mfr, c.device, index, cmd.Content)
+	if err := c.write(frame, watchproto.KindCommandReply); err != nil {
+		c.err = err
+		c.nc.Close() // the read loop sees the closed socket and ends
+		return false
+	}
+	c.s.Metrics.CommandsSent.Inc()
+	if err := c.s.Store.MarkCommandSent(ctx, cmd.ID, now); err != nil {
+		c.s.Log.Warn("recording a command as sent failed", "device", c.device, "command", cmd.ID, "err", err)
+	}
+	cmd.Attempts++
+	cmd.State = kinwatch.CommandSent
+	c.commandEvent(cmd, kinwatch.CommandSent, now)
+	if cmd.NoReply {
+		// The watch never answers this one (IP makes it reconnect elsewhere): written is done.
+		c.finish(cmd, kinwatch.CommandAcknowledged, "", "", now)
+		return true
+	}
+	c.inflight, c.inflightDue = cmd, now.Add(c.s.Opts.CommandAckTimeout)
+	return true
+}
+
+// commandReply matches a watch's answer with the command in flight. keyword is the decoder's
+// canonical keyword (longest match, so REMOVESMS is not taken for REMOVE), or for a custom command
+// the frame's type; data is what follows it.
+func (c *conn) commandReply(keyword, data string, now time.Time) {
+	if keyword == "VERNO" && data != "" {
+		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, Firmware: data}})
+	}
+	cmd := c.inflight
+	if cmd == nil || !strings.EqualFold(keyword, cmd.Keyword) {
+		return // a late or unsolicited answer: nothing waits for it
+	}
+	c.inflight = nil
+	state := kinwatch.CommandAcknowledged
+	errText := ""
+	if cmd.Keyword == "TK" && data == "0" {
+		state, errText = kinwatch.CommandFailed, "the watch refused the voice message"
+	}
+	c.finish(cmd, state, data, errText, now)
+	c.deliverCommands()
+}
+
+// commandTimedOut resends the command in flight once, then fails it and moves on.
+func (c *conn) commandTimedOut() {
+	cmd := c.inflight
+	c.inflight = nil
+	now := c.s.now()
+	if cmd.Attempts < maxAttempts {
+		c.send(cmd, now)
+		return
+	}
+	c.finish(cmd, kinwatch.CommandFailed, "", "no acknowledgement from the watch", now)
+	if err := c.flush(false); err != nil {
+		c.err = err
+	}
+	c.deliverCommands()
+}
+
+func (c *conn) finish(cmd *kinwatch.Command, state kinwatch.CommandState, reply, errText string, now time.Time) {
+	ctx, cancel := c.ctx()
+	defer cancel()
+	if err := c.s.Store.FinishCommand(ctx, cmd.ID, state, reply, errText, now); err != nil {
+		// ECONFLICT: it expired meanwhile; the expiry already told everyone.
+		if kinwatch.ErrorCode(err) != kinwatch.ECONFLICT {
+			c.s.Log.Warn("recording a command result failed", "device", c.device, "command", cmd.ID, "err", err)
+		}
+		return
+	}
+	cmd.State, cmd.Reply, cmd.Error = state, reply, errText
+	c.s.Metrics.CommandResults.WithLabelValues(string(state)).Inc()
+	c.commandEvent(cmd, state, now)
+}
+
+// RunMaintenance expires commands whose time ran out, every interval until ctx ends.
+func (s *Server) RunMaintenance(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		s.expireCommands(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Server) expireCommands(ctx context.Context) {
+	now := s.now()
+	cmds, err := s.Store.ExpireCommands(ctx, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.Log.Warn("expiring commands failed", "err", err)
+		}
+		return
+	}
+	if len(cmds) == 0 {
+		return
+	}
+	recs := make([]kinwatch.Record, len(cmds))
+	for i, cmd := range cmds {
+		s.Metrics.CommandResults.WithLabelValues(string(kinwatch.CommandExpired)).Inc()
+		recs[i] = kinwatch.Record{Event: kinwatch.CommandEvent(cmd, kinwatch.CommandExpired, now)}
+	}
+	if err := s.Bus.Publish(ctx, recs, false); err != nil {
+		s.Log.Warn("announcing expired commands failed", "err", err)
+	}
+}

@@ -1,0 +1,581 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"kinwatch"
+	"kinwatch/watchproto"
+)
+
+// Reasons to wake a connection goroutine out of its blocking read.
+const (
+	wakeCommands uint32 = 1 << iota // commands were queued for the device
+	wakeShutdown                    // the server is stopping
+	wakeReplaced                    // the device opened a newer connection
+)
+
+// readBufSize is the per-connection read buffer. Most frames are well under it (an LK is ~30
+// bytes, a UD with Wi-Fi ~300); a media frame simply takes several reads, assembled by the framer.
+// Keeping it small is what lets one process hold tens of thousands of idle watches.
+const readBufSize = 512
+
+// maxAudio bounds a multi-part (JXTK) voice message being assembled.
+const maxAudio = 1 << 20
+
+// messages pools decoded-message scratch space: a connection needs one only while it has frames to
+// decode, not while it sits idle.
+var messages = sync.Pool{New: func() any { return new(watchproto.Message) }}
+
+// outBufs pools write buffers for replies and commands.
+var outBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+type conn struct {
+	s         *Server
+	nc        net.Conn
+	ip        string
+	wakeFlags atomic.Uint32
+
+	framer *watchproto.Framer
+	buf    []byte
+
+	device      string // empty until the first frame names it
+	mfr         string
+	hasIndex    bool
+	state       kinwatch.DeviceState
+	stateAt     time.Time
+	handshaken  bool // the first LK was answered: the watch now accepts other traffic
+	current     bool // still the device's current connection (not replaced)
+	lastRead    time.Time
+	inflight    *kinwatch.Command
+	inflightDue time.Time
+
+	// Rate limiting: a token bucket refilled at MaxFramesPerSec up to twice that.
+	tokens    float64
+	refilled  time.Time
+	overLimit int
+
+	// JXTK assembly.
+	jxName  string
+	jxNext  int
+	jxAudio []byte
+
+	recs []kinwatch.Record // records gathered from one read, published together
+	err  error             // why the connection is being closed (for the log)
+}
+
+func newConn(s *Server, nc net.Conn, ip string) *conn {
+	return &conn{s: s, nc: nc, ip: ip, framer: watchproto.NewFramer(s.Opts.MaxFrame)}
+}
+
+// wake interrupts the connection's blocking read: the goroutine sees the flag and acts on it. Setting
+// the flag before moving the deadline makes the wake impossible to miss (see serve).
+func (c *conn) wake(reason uint32) {
+	c.wakeFlags.Or(reason)
+	c.nc.SetReadDeadline(time.Unix(1, 0))
+}
+
+// serve is the connection goroutine: it reads, decodes and answers until the watch goes away, stays
+// silent too long, misbehaves, or the server stops.
+func (c *conn) serve() {
+	defer c.s.untrack(c)
+	defer c.nc.Close()
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		// The vendor asks servers not to probe: keepalives wake the radio and drain the battery.
+		// Half-open sockets are found by the read deadline instead.
+		tc.SetKeepAlive(false)
+	}
+	c.buf = make([]byte, readBufSize)
+	c.lastRead = c.s.now()
+	c.refilled = c.lastRead
+	c.tokens = float64(2 * c.s.Opts.MaxFramesPerSec)
+	for {
+		deadline := c.lastRead.Add(c.s.Opts.ReadTimeout)
+		if c.inflight != nil && c.inflightDue.Before(deadline) {
+			deadline = c.inflightDue
+		}
+		c.nc.SetReadDeadline(deadline)
+		if f := c.wakeFlags.Swap(0); f != 0 {
+			if !c.handleWake(f) {
+				return
+			}
+			continue
+		}
+		n, err := c.nc.Read(c.buf)
+		if n > 0 {
+			c.lastRead = c.s.now()
+			c.s.Metrics.BytesIn.Add(float64(n))
+			if !c.feed(c.buf[:n]) {
+				return
+			}
+		}
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if f := c.wakeFlags.Swap(0); f != 0 {
+				if !c.handleWake(f) {
+					return
+				}
+				continue
+			}
+			now := c.s.now()
+			if c.inflight != nil && !now.Before(c.inflightDue) {
+				c.commandTimedOut()
+				continue
+			}
+			if !now.Before(c.lastRead.Add(c.s.Opts.ReadTimeout)) {
+				c.s.Metrics.ConnectionsRefused.WithLabelValues("idle_timeout").Inc()
+				c.err = errors.New("idle timeout")
+				return
+			}
+			continue
+		}
+		if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			c.err = err
+		}
+		return
+	}
+}
+
+// handleWake acts on wake flags; false means the connection must end.
+func (c *conn) handleWake(f uint32) bool {
+	if f&wakeReplaced != 0 {
+		c.err = errors.New("replaced by a newer connection of the same device")
+		return false
+	}
+	if f&wakeShutdown != 0 {
+		c.err = errors.New("server shutting down")
+		return false
+	}
+	if f&wakeCommands != 0 {
+		c.deliverCommands()
+	}
+	return true
+}
+
+// feed frames and handles one read's worth of bytes; false means the connection must end.
+func (c *conn) feed(p []byte) bool {
+	m := messages.Get().(*watchproto.Message)
+	defer messages.Put(m)
+	err := c.framer.Feed(p, func(frame []byte) error { return c.handleFrame(frame, m) })
+	if ferr := c.flush(false); ferr != nil && err == nil {
+		err = ferr
+	}
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, watchproto.ErrEncrypted):
+		c.s.Metrics.DecodeErrors.WithLabelValues("encrypted").Inc()
+		c.s.Log.Warn("watch speaks the vendor-encrypted AQSH framing; its firmware must be unlocked by the vendor (FOTA) before it can use a private server",
+			"device", c.device, "remote_ip", c.ip)
+		if c.device != "" {
+			c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: c.s.now(), Encrypted: true}})
+			c.flush(false)
+		}
+		c.err = err
+	case errors.Is(err, watchproto.ErrFrameTooLarge):
+		c.s.Metrics.DecodeErrors.WithLabelValues("too_large").Inc()
+		c.err = err
+	default:
+		c.err = err
+	}
+	return false
+}
+
+// errClose ends the connection from inside the framer callback.
+type errClose struct{ reason string }
+
+func (e errClose) Error() string { return e.reason }
+
+func (c *conn) handleFrame(frame []byte, m *watchproto.Message) error {
+	if err := watchproto.Decode(frame, m); err != nil {
+		c.s.Metrics.DecodeErrors.WithLabelValues("malformed").Inc()
+		return nil
+	}
+	if !m.LengthOK {
+		c.s.Metrics.LengthMismatches.Inc()
+	}
+	c.s.Metrics.FramesIn.WithLabelValues(m.Kind.String()).Inc()
+	if !c.allow() {
+		c.s.Metrics.RateLimited.Inc()
+		if c.overLimit++; c.overLimit > 10*c.s.Opts.MaxFramesPerSec {
+			c.s.Metrics.ConnectionsRefused.WithLabelValues("rate_limit").Inc()
+			return errClose{"frame rate limit exceeded persistently"}
+		}
+		return nil
+	}
+	c.overLimit = 0
+	now := c.s.now()
+	if c.device == "" {
+		if err := c.register(m, now); err != nil {
+			return err
+		}
+	} else if m.Device != c.device {
+		// One connection speaks for one watch. A frame naming another id is either a broken firmware
+		// or an attempt to write into another watch's data; neither is served.
+		c.s.Metrics.ConnectionsRefused.WithLabelValues("device_mismatch").Inc()
+		return errClose{"frame for another device on this connection"}
+	}
+	if m.Manufacturer != c.mfr || (m.Index != "") != c.hasIndex {
+		c.mfr, c.hasIndex = m.Manufacturer, m.Index != ""
+		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, Manufacturer: c.mfr, HasIndex: c.hasIndex}})
+	}
+	return c.dispatch(m, now)
+}
+
+// register handles the first frame of a connection: it looks the device up, refuses it if the
+// operator said so, and makes this connection the device's current one.
+func (c *conn) register(m *watchproto.Message, now time.Time) error {
+	ctx, cancel := c.ctx()
+	defer cancel()
+	d, err := c.s.Store.Device(ctx, m.Device)
+	switch {
+	case kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND:
+		if !c.s.Opts.AllowUnknown {
+			c.s.Metrics.ConnectionsRefused.WithLabelValues("unknown_device").Inc()
+			return errClose{"device not in the registry and unknown devices are refused"}
+		}
+		c.state = kinwatch.DevicePending
+	case err != nil:
+		return err
+	case d.State == kinwatch.DeviceBlocked:
+		c.s.Metrics.ConnectionsRefused.WithLabelValues("blocked_device").Inc()
+		return errClose{"device is blocked"}
+	default:
+		c.state = d.State
+	}
+	c.stateAt = now
+	c.device = m.Device
+	c.mfr, c.hasIndex = m.Manufacturer, m.Index != ""
+	c.current = true
+	if old := c.s.claim(c, c.device); old != nil {
+		old.wake(wakeReplaced)
+	}
+	online := true
+	c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{
+		ID: c.device, Time: now, Manufacturer: c.mfr, HasIndex: c.hasIndex, Online: &online,
+	}})
+	if c.collecting() {
+		c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: c.device, Time: now, Type: kinwatch.EventConnected}})
+	}
+	c.s.Log.Debug("watch connected", "device", c.device)
+	return nil
+}
+
+// collecting reports whether the watch's personal data may be stored: only once a guardian bound
+// it. A pending watch keeps its registry entry and nothing else.
+func (c *conn) collecting() bool { return c.state == kinwatch.DeviceBound }
+
+// refreshState re-reads the device's state (binding happens elsewhere) at most once a minute.
+func (c *conn) refreshState(now time.Time) {
+	if now.Sub(c.stateAt) < time.Minute {
+		return
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	if d, err := c.s.Store.Device(ctx, c.device); err == nil {
+		c.state = d.State
+		c.stateAt = now
+	}
+}
+
+func (c *conn) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
+}
+
+// allow takes a token from the frame-rate bucket.
+func (c *conn) allow() bool {
+	now := c.s.now()
+	rate := float64(c.s.Opts.MaxFramesPerSec)
+	c.tokens = min(c.tokens+now.Sub(c.refilled).Seconds()*rate, 2*rate)
+	c.refilled = now
+	if c.tokens < 1 {
+		return false
+	}
+	c.tokens--
+	return true
+}
+
+// dispatch turns one decoded message into records, a reply and command bookkeeping.
+func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
+	switch m.Kind {
+	case watchproto.KindHeartbeat:
+		c.refreshState(now)
+		u := &kinwatch.DeviceUpdate{ID: c.device, Time: now}
+		if m.Present.Has(watchproto.FieldBattery) {
+			u.Battery = ptr(m.Heartbeat.Battery)
+		}
+		if m.Present.Has(watchproto.FieldSteps) {
+			u.Steps = ptr(m.Heartbeat.Steps)
+		}
+		c.recs = append(c.recs, kinwatch.Record{Device: u})
+		if err := c.reply(m); err != nil {
+			return err
+		}
+		if !c.handshaken {
+			c.handshaken = true
+			c.deliverCommands()
+		}
+		return nil
+	case watchproto.KindLocation:
+		c.location(m, now)
+		if m.GeoRequest() {
+			// No geolocation provider is configured yet: the watch gets the well-formed "not found".
+			return c.write(watchproto.AppendLocationReply(c.outBuf(), m, watchproto.GeoAnswer{}), m.Kind)
+		}
+		return c.reply(m)
+	case watchproto.KindHealth:
+		if c.collecting() {
+			c.recs = append(c.recs, kinwatch.Record{Health: healthReading(c.device, m, now)})
+		}
+		return c.reply(m)
+	case watchproto.KindAudio:
+		return c.audio(m, now)
+	case watchproto.KindImage:
+		if c.collecting() && len(m.Payload) > 0 && !m.BadEscape {
+			ts := m.ImageTime
+			if ts.IsZero() {
+				ts = now
+			}
+			if err := c.saveMedia(kinwatch.MediaImage, "image/jpeg", ".jpg", m.Payload, ts); err != nil {
+				c.s.Log.Error("storing a photo failed", "device", c.device, "err", err)
+			}
+		}
+		return c.reply(m)
+	case watchproto.KindICCID:
+		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, ICCID: m.ICCID}})
+		return c.reply(m)
+	case watchproto.KindCommandReply:
+		c.commandReply(m.Keyword, m.Data, now)
+		return c.reply(m)
+	case watchproto.KindUnknown:
+		if c.inflight != nil {
+			// A custom command's keyword is unknown to the decoder; its answer is a frame of that type.
+			c.commandReply(m.Type, strings.Join(m.Fields, ","), now)
+		}
+		return c.reply(m)
+	default:
+		return c.reply(m)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// location records a location report and the alarms it raises.
+func (c *conn) location(m *watchproto.Message, now time.Time) {
+	l := &m.Location
+	u := &kinwatch.DeviceUpdate{ID: c.device, Time: now}
+	if m.Present.Has(watchproto.FieldBattery) {
+		u.Battery = ptr(l.Battery)
+	}
+	if m.Present.Has(watchproto.FieldSignal) {
+		u.Signal = ptr(l.Signal)
+	}
+	if m.Present.Has(watchproto.FieldSteps) {
+		u.Steps = ptr(l.Steps)
+	}
+	c.recs = append(c.recs, kinwatch.Record{Device: u})
+	if !c.collecting() {
+		return
+	}
+	p := &kinwatch.Position{
+		ID: kinwatch.NewID(), DeviceID: c.device, Type: m.Type, Time: l.Time, Received: now,
+		Valid: l.Valid, Lat: l.Lat, Lon: l.Lon, HasCoords: l.HasCoords,
+		Speed: l.Speed, Course: l.Course, Altitude: l.Altitude, Accuracy: l.Accuracy,
+		Satellites: l.Satellites, Signal: l.Signal, Battery: l.Battery, Steps: l.Steps, Rolls: l.Rolls,
+		Status: l.Status, Alarms: kinwatch.Alarms(l.Alarms), Static: l.Static,
+	}
+	if p.Time.IsZero() {
+		p.Time = now
+	}
+	switch {
+	case l.HasCoords && l.Valid:
+		p.Source = kinwatch.SourceGPS
+	case l.HasCoords:
+		// A V fix with coordinates: the watch repeats its last GPS position.
+		p.Source = kinwatch.SourceLastKnown
+	}
+	switch l.Wear {
+	case watchproto.WearOn:
+		p.Worn = ptr(true)
+	case watchproto.WearOff:
+		p.Worn = ptr(false)
+	}
+	if len(l.Cells) > 0 {
+		p.Cells = make([]kinwatch.Cell, len(l.Cells))
+		for i, cl := range l.Cells {
+			p.Cells[i] = kinwatch.Cell{MCC: cl.MCC, MNC: cl.MNC, LAC: cl.LAC, CID: cl.CID, RSSI: cl.RSSI}
+		}
+	}
+	if len(l.WiFi) > 0 {
+		p.WiFi = make([]kinwatch.WiFi, len(l.WiFi))
+		for i, w := range l.WiFi {
+			p.WiFi[i] = kinwatch.WiFi{SSID: w.SSID, MAC: w.MAC, RSSI: w.RSSI}
+		}
+	}
+	c.recs = append(c.recs, kinwatch.Record{Position: p})
+	for _, name := range p.Alarms.Names() {
+		c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: c.device, Time: p.Time, Type: kinwatch.EventAlarm, Alarm: name}})
+	}
+	if l.AlarmReport && p.Alarms == 0 {
+		// An AL frame without an alarm bit (e.g. the TK-905 shock alarm) is still an alarm.
+		c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: c.device, Time: p.Time, Type: kinwatch.EventAlarm, Alarm: "general"}})
+	}
+}
+
+func healthReading(device string, m *watchproto.Message, now time.Time) *kinwatch.HealthReading {
+	h := &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: device, Time: now}
+	if m.Present.Has(watchproto.FieldHeartRate) {
+		h.HeartRate = m.Health.HeartRate
+	}
+	if m.Present.Has(watchproto.FieldBloodPressure) {
+		h.Systolic, h.Diastolic = m.Health.Systolic, m.Health.Diastolic
+	}
+	if m.Present.Has(watchproto.FieldSpO2) {
+		h.SpO2 = m.Health.SpO2
+	}
+	if m.Present.Has(watchproto.FieldTemperature) {
+		h.Temperature = m.Health.Temperature
+	}
+	return h
+}
+
+// audio handles voice uploads: single-frame TK/TK2 and multi-part JXTK.
+func (c *conn) audio(m *watchproto.Message, now time.Time) error {
+	if m.Type == "JXTK" {
+		if m.Part <= 1 || m.FileName != c.jxName || m.Part != c.jxNext {
+			c.jxName, c.jxAudio = m.FileName, c.jxAudio[:0]
+		}
+		if len(c.jxAudio)+len(m.Payload) > maxAudio || m.BadEscape {
+			c.jxName, c.jxAudio = "", nil
+			return c.reply(m) // acknowledge the chunk; the message is dropped as too large or corrupt
+		}
+		c.jxAudio = append(c.jxAudio, m.Payload...)
+		c.jxNext = m.Part + 1
+		if m.Part >= m.Total && c.collecting() {
+			if err := c.saveMedia(kinwatch.MediaAudio, "audio/amr", ".amr", c.jxAudio, now); err != nil {
+				c.s.Log.Error("storing a voice message failed", "device", c.device, "err", err)
+			}
+			c.jxName, c.jxAudio = "", nil
+		}
+		return c.reply(m)
+	}
+	ok := c.collecting() && len(m.Payload) > 0 && !m.BadEscape
+	if ok {
+		if err := c.saveMedia(kinwatch.MediaAudio, "audio/amr", ".amr", m.Payload, now); err != nil {
+			c.s.Log.Error("storing a voice message failed", "device", c.device, "err", err)
+			ok = false
+		}
+	}
+	// The watch is told the truth: TK,0 when the message was not kept (so it may retry or tell
+	// the child), TK,1 only once the bytes and their record are stored.
+	status := byte('1')
+	if !ok {
+		status = '0'
+	}
+	content := append(append(c.outBuf(), m.Type...), ',', status)
+	out := watchproto.AppendFrame(c.outBuf(), m.Manufacturer, m.Device, m.Index, content)
+	if err := c.flush(true); err != nil {
+		return err
+	}
+	return c.write(out, m.Kind)
+}
+
+// saveMedia stores the bytes in the blob store and the record durably: the watch is told "received"
+// only after both.
+func (c *conn) saveMedia(kind, contentType, ext string, data []byte, at time.Time) error {
+	id := kinwatch.NewID()
+	key := c.device + "/" + kind + "/" + id + ext
+	ctx, cancel := c.ctx()
+	defer cancel()
+	if err := c.s.Blobs.Put(ctx, key, data); err != nil {
+		return err
+	}
+	c.recs = append(c.recs, kinwatch.Record{Media: &kinwatch.Media{
+		ID: id, DeviceID: c.device, Kind: kind, ContentType: contentType, Key: key, Size: int64(len(data)), Time: at,
+	}})
+	return c.flush(true)
+}
+
+// reply answers m if the protocol wants an answer. Everything read so far is committed first: the
+// watch takes a reply as "stored", so a reply must never run ahead of the data.
+func (c *conn) reply(m *watchproto.Message) error {
+	out := watchproto.AppendReply(c.outBuf(), m)
+	if len(out) == 0 {
+		return nil
+	}
+	if err := c.flush(true); err != nil {
+		return err
+	}
+	return c.write(out, m.Kind)
+}
+
+func (c *conn) outBuf() []byte {
+	b := outBufs.Get().(*[]byte)
+	out := (*b)[:0]
+	*b = nil
+	outBufs.Put(b)
+	return out
+}
+
+// flush publishes the gathered records; durable waits until they are committed.
+func (c *conn) flush(durable bool) error {
+	if len(c.recs) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := c.s.Bus.Publish(ctx, c.recs, durable)
+	clear(c.recs)
+	c.recs = c.recs[:0]
+	if err != nil {
+		// Without storage the watch must not be acknowledged; closing makes it resend later.
+		return errClose{"storage unavailable: " + err.Error()}
+	}
+	return nil
+}
+
+// write sends one frame to the watch.
+func (c *conn) write(frame []byte, kind watchproto.Kind) error {
+	c.nc.SetWriteDeadline(c.s.now().Add(c.s.Opts.WriteTimeout))
+	_, err := c.nc.Write(frame)
+	c.s.Metrics.BytesOut.Add(float64(len(frame)))
+	c.s.Metrics.FramesOut.WithLabelValues(kind.String()).Inc()
+	if cap(frame) <= 4096 {
+		b := frame[:0]
+		outBufs.Put(&b)
+	}
+	return err
+}
+
+// closed runs when the connection goroutine ends. Only the device's current connection marks it
+// offline: a replaced connection closing must not hide the new one.
+func (c *conn) closed(current bool) {
+	if c.device != "" && current {
+		now := c.s.now()
+		online := false
+		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, Online: &online}})
+		if c.collecting() {
+			c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: c.device, Time: now, Type: kinwatch.EventDisconnected}})
+		}
+		if err := c.flush(false); err != nil {
+			c.s.Log.Warn("recording a disconnect failed", "device", c.device, "err", err)
+		}
+	}
+	if c.err != nil && c.device != "" {
+		c.s.Log.Debug("watch disconnected", "device", c.device, "reason", c.err.Error())
+	}
+}
+
+// commandEvent records a command's state change as an event others can subscribe to.
+func (c *conn) commandEvent(cmd *kinwatch.Command, state kinwatch.CommandState, at time.Time) {
+	c.recs = append(c.recs, kinwatch.Record{Event: kinwatch.CommandEvent(cmd, state, at)})
+}

@@ -1,0 +1,508 @@
+package gateway_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"kinwatch"
+	"kinwatch/fileblob"
+	"kinwatch/gateway"
+	"kinwatch/ingest"
+	"kinwatch/inproc"
+	"kinwatch/metrics"
+	"kinwatch/sqlite"
+	"kinwatch/watchproto"
+)
+
+// stack is a gateway with a real SQLite store, bus and writer, listening on loopback.
+type stack struct {
+	t       *testing.T
+	store   *sqlite.DB
+	bus     *inproc.Bus
+	gw      *gateway.Server
+	addr    string
+	blobs   *fileblob.Store
+	metrics *metrics.Metrics
+	done    chan error
+}
+
+func newStack(t *testing.T, tweak func(*gateway.Options)) *stack {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	blobs, _ := fileblob.New(filepath.Join(dir, "media"))
+	bus := inproc.New(4096)
+	m := metrics.New(func() float64 { return float64(bus.Depth()) })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts := gateway.Options{
+		MaxFrame: 64 << 10, ReadTimeout: 5 * time.Second, WriteTimeout: time.Second,
+		MaxFramesPerSec: 1000, AllowUnknown: true, CommandAckTimeout: 2 * time.Second,
+	}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	gw := &gateway.Server{Opts: opts, Store: db, Bus: bus, Blobs: blobs, Metrics: m, Log: log}
+	w := &ingest.Writer{Store: db, Bus: bus, Metrics: m, Log: log, MaxBatch: 500, MaxWait: 2 * time.Millisecond, Retries: 2}
+	s := &stack{t: t, store: db, bus: bus, gw: gw, blobs: blobs, metrics: m, done: make(chan error, 1)}
+	go func() { s.done <- w.Run(context.Background()) }()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.addr = ln.Addr().String()
+	go gw.Serve(ln)
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+// stop shuts the stack down in the App's order and waits for the writer to drain.
+func (s *stack) stop() {
+	if s.gw == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.gw.Shutdown(ctx)
+	s.bus.Close()
+	<-s.done
+	s.gw = nil
+}
+
+// bind registers a device and marks it bound, so its data is collected.
+func (s *stack) bind(id string) {
+	s.t.Helper()
+	ctx := context.Background()
+	if err := s.store.WriteBatch(ctx, []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: id, Time: time.Now()}}}); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := s.store.SetDeviceState(ctx, id, kinwatch.DeviceBound); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+type watch struct {
+	t  *testing.T
+	nc net.Conn
+	r  *bufio.Reader
+}
+
+func (s *stack) dial() *watch {
+	s.t.Helper()
+	nc, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { nc.Close() })
+	return &watch{t: s.t, nc: nc, r: bufio.NewReader(nc)}
+}
+
+func (w *watch) send(frames ...string) {
+	w.t.Helper()
+	for _, f := range frames {
+		if _, err := w.nc.Write([]byte(f)); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+}
+
+// recv reads one frame (up to the closing bracket; downlink frames in these tests carry no binary).
+func (w *watch) recv() string {
+	w.t.Helper()
+	w.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	s, err := w.r.ReadString(']')
+	if err != nil {
+		w.t.Fatalf("waiting for a frame: %v (got %q)", err, s)
+	}
+	return s
+}
+
+// closedByServer waits until the server closes the connection.
+func (w *watch) closedByServer() bool {
+	w.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := io.ReadAll(w.r)
+	// A server closing with unread input makes the kernel reset the connection: also a close.
+	return err == nil || errors.Is(err, syscall.ECONNRESET)
+}
+
+func frame(id, content string) string {
+	return string(watchproto.AppendFrame(nil, "3G", id, "", []byte(content)))
+}
+
+const ud = "UD_LTE,260723,185105,A,52.520000,N,13.405000,E,4.0,90.0,30.0,7,80,67,1200,0,00000000,2,0,262,1,10006,65799,14,10020,4104,4,2,home,34:60:f9:ec:19:f8,-60,,98:48:27:55:18:20,-70,12.5"
+
+func eventually(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestHandshakeRegistersPendingDevice(t *testing.T) {
+	s := newStack(t, nil)
+	w := s.dial()
+	w.send(frame("1000000001", "LK,50,100,77"))
+	if got, want := w.recv(), "[3G*1000000001*0002*LK]"; got != want {
+		t.Fatalf("reply %q, want %q", got, want)
+	}
+	// The reply follows the commit: the registry already has the watch.
+	d, err := s.store.Device(context.Background(), "1000000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.State != kinwatch.DevicePending || !d.Online || d.Battery != 77 || d.Steps != 50 {
+		t.Fatalf("device %+v", d)
+	}
+}
+
+func TestPendingWatchKeepsOnlyItsRegistryEntry(t *testing.T) {
+	s := newStack(t, nil)
+	w := s.dial()
+	w.send(frame("1000000002", "LK"), frame("1000000002", ud), frame("1000000002", "AL,260723,185105,A,52.52,N,13.40,E,0,0,0,7,80,67,0,0,00010000,0,0"), frame("1000000002", "heart,71"))
+	w.recv() // LK
+	w.recv() // AL
+	ctx := context.Background()
+	ps, _ := s.store.Positions(ctx, kinwatch.PositionFilter{DeviceID: "1000000002", Limit: 10})
+	es, _ := s.store.Events(ctx, kinwatch.EventFilter{DeviceID: "1000000002", Limit: 10})
+	hs, _ := s.store.HealthReadings(ctx, "1000000002", 10)
+	if len(ps)+len(es)+len(hs) != 0 {
+		t.Fatalf("stored personal data of a pending watch: %d positions, %d events, %d health", len(ps), len(es), len(hs))
+	}
+	if d, _ := s.store.Device(ctx, "1000000002"); d == nil || d.Battery != 67 {
+		t.Fatalf("registry entry not kept current: %+v", d)
+	}
+}
+
+func TestBoundWatchPositionsAndAlarms(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000003")
+	w := s.dial()
+	w.send(frame("1000000003", "LK"))
+	w.recv()
+	w.send(frame("1000000003", ud), frame("1000000003", "AL_LTE,170525,214118,V,0,N,0,E,0,0,0,0,0,22,0,0,00210000,0,0,0"))
+	if got := w.recv(); got != "[3G*1000000003*0002*AL]" {
+		t.Fatalf("AL reply %q", got)
+	}
+	ctx := context.Background()
+	// The AL reply came after the commit, and the earlier UD was queued before the AL.
+	ps, err := s.store.Positions(ctx, kinwatch.PositionFilter{DeviceID: "1000000003", Limit: 10})
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("positions %d, %v", len(ps), err)
+	}
+	var gps *kinwatch.Position
+	for _, p := range ps {
+		if p.Type == "UD_LTE" {
+			gps = p
+		}
+	}
+	if gps == nil || !gps.HasCoords || gps.Source != kinwatch.SourceGPS || len(gps.Cells) != 2 || len(gps.WiFi) != 2 || gps.Accuracy != 12.5 {
+		t.Fatalf("UD_LTE position %+v", gps)
+	}
+	es, _ := s.store.Events(ctx, kinwatch.EventFilter{DeviceID: "1000000003", Type: kinwatch.EventAlarm, Limit: 10})
+	var alarms []string
+	for _, e := range es {
+		alarms = append(alarms, e.Alarm)
+	}
+	if strings.Join(sorted(alarms), ",") != "fall,sos" {
+		t.Fatalf("alarm events %v, want sos and fall", alarms)
+	}
+}
+
+func sorted(s []string) []string {
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s
+}
+
+func TestCommandsDeliveredInOrderOnConnectAndAcknowledged(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000004")
+	ctx := context.Background()
+	enqueue := func(content, keyword string) *kinwatch.Command {
+		c := &kinwatch.Command{ID: kinwatch.NewID(), DeviceID: "1000000004", Keyword: keyword, Content: []byte(content), ExpiresAt: time.Now().Add(time.Hour)}
+		if err := s.store.EnqueueCommand(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	first := enqueue("UPLOAD,600", "UPLOAD")
+	second := enqueue("VERNO", "VERNO")
+	w := s.dial()
+	w.send(frame("1000000004", "LK"))
+	if got := w.recv(); got != "[3G*1000000004*0002*LK]" {
+		t.Fatalf("%q", got)
+	}
+	if got := w.recv(); got != "[3G*1000000004*000a*UPLOAD,600]" {
+		t.Fatalf("first command %q", got)
+	}
+	// The second waits for the first one's acknowledgement.
+	w.nc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if b, err := w.r.Peek(1); err == nil {
+		t.Fatalf("second command sent before the first was acknowledged: %q", b)
+	}
+	w.send(frame("1000000004", "UPLOAD"))
+	if got := w.recv(); got != "[3G*1000000004*0005*VERNO]" {
+		t.Fatalf("second command %q", got)
+	}
+	w.send(frame("1000000004", "VERNO,G29_BASE_V1.00_2014.04.23_17.46.49"))
+	eventually(t, "both commands acknowledged", func() bool {
+		a, _ := s.store.Command(ctx, first.ID)
+		b, _ := s.store.Command(ctx, second.ID)
+		return a != nil && b != nil && a.State == kinwatch.CommandAcknowledged && b.State == kinwatch.CommandAcknowledged
+	})
+	b, _ := s.store.Command(ctx, second.ID)
+	if b.Reply != "G29_BASE_V1.00_2014.04.23_17.46.49" {
+		t.Fatalf("VERNO reply %q", b.Reply)
+	}
+	eventually(t, "firmware recorded", func() bool {
+		d, _ := s.store.Device(ctx, "1000000004")
+		return d.Firmware == "G29_BASE_V1.00_2014.04.23_17.46.49"
+	})
+	eventually(t, "command events", func() bool {
+		es, _ := s.store.Events(ctx, kinwatch.EventFilter{DeviceID: "1000000004", Type: kinwatch.EventCommand, Limit: 20})
+		return len(es) >= 4 // sent+acknowledged for each
+	})
+}
+
+func TestNotifiedCommandReachesConnectedWatch(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000005")
+	w := s.dial()
+	w.send(frame("1000000005", "LK"))
+	w.recv()
+	c := &kinwatch.Command{ID: kinwatch.NewID(), DeviceID: "1000000005", Keyword: "CR", Content: []byte("CR"), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.store.EnqueueCommand(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	s.gw.NotifyCommands("1000000005")
+	if got := w.recv(); got != "[3G*1000000005*0002*CR]" {
+		t.Fatalf("%q", got)
+	}
+}
+
+func TestUnacknowledgedCommandIsResentThenFailed(t *testing.T) {
+	s := newStack(t, func(o *gateway.Options) { o.CommandAckTimeout = 150 * time.Millisecond })
+	s.bind("1000000006")
+	ctx := context.Background()
+	c := &kinwatch.Command{ID: kinwatch.NewID(), DeviceID: "1000000006", Keyword: "FIND", Content: []byte("FIND"), ExpiresAt: time.Now().Add(time.Hour)}
+	s.store.EnqueueCommand(ctx, c)
+	w := s.dial()
+	w.send(frame("1000000006", "LK"))
+	w.recv()
+	if got := w.recv(); !strings.HasSuffix(got, "*FIND]") {
+		t.Fatalf("%q", got)
+	}
+	if got := w.recv(); !strings.HasSuffix(got, "*FIND]") {
+		t.Fatalf("resend: %q", got)
+	}
+	eventually(t, "command failed", func() bool {
+		got, _ := s.store.Command(ctx, c.ID)
+		return got.State == kinwatch.CommandFailed && got.Attempts == 2
+	})
+}
+
+func TestReconnectReplacesOldConnection(t *testing.T) {
+	s := newStack(t, nil)
+	old := s.dial()
+	old.send(frame("1000000007", "LK"))
+	old.recv()
+	fresh := s.dial()
+	fresh.send(frame("1000000007", "LK"))
+	fresh.recv()
+	if !old.closedByServer() {
+		t.Fatal("old connection not closed")
+	}
+	// Closing the replaced connection must not mark the device offline.
+	time.Sleep(50 * time.Millisecond)
+	d, _ := s.store.Device(context.Background(), "1000000007")
+	if !d.Online || !s.gw.Online("1000000007") {
+		t.Fatal("device marked offline by its replaced connection")
+	}
+}
+
+func TestConnectionCannotSpeakForAnotherWatch(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000009")
+	w := s.dial()
+	w.send(frame("1000000008", "LK"))
+	w.recv()
+	w.send(frame("1000000009", ud))
+	if !w.closedByServer() {
+		t.Fatal("connection not closed")
+	}
+	ps, _ := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000009", Limit: 1})
+	if len(ps) != 0 {
+		t.Fatal("a connection wrote into another watch's history")
+	}
+}
+
+func TestEncryptedFirmwareIsRecognised(t *testing.T) {
+	s := newStack(t, nil)
+	w := s.dial()
+	w.send("\xffAQSH\x01\x02\x03\x04garbage")
+	if !w.closedByServer() {
+		t.Fatal("not closed")
+	}
+	if got := counter(s.metrics, "kinwatch_gateway_decode_errors_total", "encrypted"); got != 1 {
+		t.Fatalf("encrypted counter %v", got)
+	}
+}
+
+func TestOversizedFrameClosesConnection(t *testing.T) {
+	s := newStack(t, func(o *gateway.Options) { o.MaxFrame = 2048 })
+	w := s.dial()
+	w.send("[3G*1000000010*0000*TK," + strings.Repeat("x", 4096))
+	if !w.closedByServer() {
+		t.Fatal("not closed")
+	}
+}
+
+func TestSilentWatchIsDropped(t *testing.T) {
+	s := newStack(t, func(o *gateway.Options) { o.ReadTimeout = 200 * time.Millisecond })
+	w := s.dial()
+	w.send(frame("1000000011", "LK"))
+	w.recv()
+	start := time.Now()
+	if !w.closedByServer() {
+		t.Fatal("not closed")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("dropped after %v", d)
+	}
+	eventually(t, "offline", func() bool {
+		d, _ := s.store.Device(context.Background(), "1000000011")
+		return !d.Online
+	})
+}
+
+func TestConnectionsPerIPLimit(t *testing.T) {
+	s := newStack(t, func(o *gateway.Options) { o.MaxConnsPerIP = 2 })
+	a, b := s.dial(), s.dial()
+	a.send(frame("1000000012", "LK"))
+	a.recv()
+	b.send(frame("1000000013", "LK"))
+	b.recv()
+	c := s.dial()
+	if !c.closedByServer() {
+		t.Fatal("third connection from one IP not refused")
+	}
+}
+
+func TestUnknownWatchRefusedWhenConfigured(t *testing.T) {
+	s := newStack(t, func(o *gateway.Options) { o.AllowUnknown = false })
+	s.bind("1000000014")
+	known := s.dial()
+	known.send(frame("1000000014", "LK"))
+	known.recv()
+	stranger := s.dial()
+	stranger.send(frame("1000000015", "LK"))
+	if !stranger.closedByServer() {
+		t.Fatal("unknown watch served")
+	}
+	if _, err := s.store.Device(context.Background(), "1000000015"); kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("refused watch registered: %v", err)
+	}
+}
+
+func TestVoiceMessageStoredBeforeAcknowledged(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000016")
+	w := s.dial()
+	w.send(frame("1000000016", "LK"))
+	w.recv()
+	amr := []byte("#!AMR\n\x3c\x7d\x5b\x5d\x2c\x2a\xff")
+	w.send(string(watchproto.AppendFrame(nil, "3G", "1000000016", "", watchproto.AppendEscaped([]byte("TK,"), amr))))
+	if got := w.recv(); got != "[3G*1000000016*0004*TK,1]" {
+		t.Fatalf("%q", got)
+	}
+	ms, err := s.store.MediaList(context.Background(), "1000000016", 10)
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("media %v %v", ms, err)
+	}
+	data, err := s.blobs.Get(context.Background(), ms[0].Key)
+	if err != nil || string(data) != string(amr) {
+		t.Fatalf("blob %q %v", data, err)
+	}
+	// A pending watch's voice message is not kept, and the watch is told so.
+	p := s.dial()
+	p.send(frame("1000000017", "LK"))
+	p.recv()
+	p.send(string(watchproto.AppendFrame(nil, "3G", "1000000017", "", watchproto.AppendEscaped([]byte("TK,"), amr))))
+	if got := p.recv(); got != "[3G*1000000017*0004*TK,0]" {
+		t.Fatalf("pending watch TK reply %q", got)
+	}
+}
+
+func TestShutdownLosesNothingRead(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000018")
+	w := s.dial()
+	w.send(frame("1000000018", "LK"))
+	w.recv()
+	var b strings.Builder
+	for i := 0; i < 200; i++ {
+		b.WriteString(frame("1000000018", ud))
+	}
+	b.WriteString(frame("1000000018", "LK"))
+	w.send(b.String())
+	w.recv() // the LK reply: all 200 positions were read and committed before it
+	s.stop()
+	ps, err := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000018", Limit: 1000})
+	if err != nil || len(ps) != 200 {
+		t.Fatalf("%d positions after shutdown, want 200 (%v)", len(ps), err)
+	}
+	d, _ := s.store.Device(context.Background(), "1000000018")
+	if d.Online {
+		t.Fatal("device still online after shutdown")
+	}
+}
+
+func TestIndexedFramesEchoIndex(t *testing.T) {
+	s := newStack(t, nil)
+	w := s.dial()
+	w.send("[ZJ*014111001350304*0034*0009*LK,0,0,19]")
+	if got := w.recv(); got != "[ZJ*014111001350304*0034*0002*LK]" {
+		t.Fatalf("%q", got)
+	}
+}
+
+func counter(m *metrics.Metrics, name, label string) float64 {
+	mfs, _ := m.Registry.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, mm := range mf.GetMetric() {
+			for _, l := range mm.GetLabel() {
+				if l.GetValue() == label {
+					return mm.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
