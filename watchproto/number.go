@@ -137,3 +137,5 @@ func parseFloat(b []byte) (float64, bool) {
 func appendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }
 
 func appendFloat(dst []byte, f float64) []byte { return strconv.AppendFloat(dst, f, 'f', -1, 64) }
+
+func appendFixed6(dst []byte, f float64) []byte { return strconv.AppendFloat(dst, f, 'f', 6, 64) }
