@@ -1,0 +1,186 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"kinwatch"
+)
+
+const commandColumns = `id, device_id, seq, keyword, content, no_reply, state, created_at, sent_at, done_at, expires_at, attempts, reply, error`
+
+func scanCommand(s scanner) (*kinwatch.Command, error) {
+	var (
+		c                     kinwatch.Command
+		created               int64
+		sent, done, expiresAt sql.NullInt64
+	)
+	if err := s.Scan(&c.ID, &c.DeviceID, &c.Seq, &c.Keyword, &c.Content, &c.NoReply, &c.State,
+		&created, &sent, &done, &expiresAt, &c.Attempts, &c.Reply, &c.Error); err != nil {
+		return nil, err
+	}
+	c.CreatedAt, c.SentAt, c.DoneAt, c.ExpiresAt = fromNanos(created), fromNullNanos(sent), fromNullNanos(done), fromNullNanos(expiresAt)
+	return &c, nil
+}
+
+func scanCommands(rows *sql.Rows) ([]*kinwatch.Command, error) {
+	defer rows.Close()
+	var out []*kinwatch.Command
+	for rows.Next() {
+		c, err := scanCommand(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// EnqueueCommand stores c as queued, setting c.Seq, c.State and, if zero, c.CreatedAt. An empty
+// c.ID gets a new one. The device must exist (ENOTFOUND otherwise).
+func (db *DB) EnqueueCommand(ctx context.Context, c *kinwatch.Command) error {
+	if c.DeviceID == "" {
+		return kinwatch.Errorf(kinwatch.EINVALID, "a device id is required")
+	}
+	if c.ID == "" {
+		c.ID = kinwatch.NewID()
+	}
+	if err := cmp.Or(checkTime(c.CreatedAt), checkTime(c.ExpiresAt)); err != nil {
+		return err
+	}
+	if c.CreatedAt.IsZero() {
+		// Microseconds, the precision PostgreSQL keeps, so both stores return the same value.
+		c.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
+	}
+	content := c.Content
+	if content == nil {
+		content = []byte{} // the driver binds a nil slice as NULL
+	}
+	// max(seq)+1 is safe because the single writer connection serializes every INSERT here, and
+	// other processes wait for the file's write lock.
+	err := db.write.QueryRowContext(ctx, `INSERT INTO commands (id, device_id, seq, keyword, content, no_reply, state, created_at, expires_at)
+		VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM commands), ?, ?, ?, 'queued', ?, ?) RETURNING seq`,
+		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, nanos(c.CreatedAt), nullNanos(c.ExpiresAt)).Scan(&c.Seq)
+	if err != nil {
+		return fmt.Errorf("sqlite: enqueue command: %w", constraint(err))
+	}
+	c.State = kinwatch.CommandQueued
+	c.SentAt, c.DoneAt, c.Attempts, c.Reply, c.Error = time.Time{}, time.Time{}, 0, "", ""
+	return nil
+}
+
+// Command returns one command.
+func (db *DB) Command(ctx context.Context, id string) (*kinwatch.Command, error) {
+	c, err := scanCommand(db.read.QueryRowContext(ctx, `SELECT `+commandColumns+` FROM commands WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("command")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: command: %w", err)
+	}
+	return c, nil
+}
+
+// Commands lists a device's commands, newest first.
+func (db *DB) Commands(ctx context.Context, deviceID string, n int) ([]*kinwatch.Command, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+commandColumns+` FROM commands
+		WHERE device_id = ? ORDER BY seq DESC LIMIT ?`, deviceID, limit(n))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: commands: %w", err)
+	}
+	out, err := scanCommands(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: commands: %w", err)
+	}
+	return out, nil
+}
+
+// PendingCommands lists a device's queued and sent commands in delivery (Seq) order.
+func (db *DB) PendingCommands(ctx context.Context, deviceID string) ([]*kinwatch.Command, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+commandColumns+` FROM commands
+		WHERE device_id = ? AND state IN ('queued', 'sent') ORDER BY seq`, deviceID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: pending commands: %w", err)
+	}
+	out, err := scanCommands(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: pending commands: %w", err)
+	}
+	return out, nil
+}
+
+// MarkCommandSent records a delivery attempt of a queued or sent command; a final one is
+// ECONFLICT.
+func (db *DB) MarkCommandSent(ctx context.Context, id string, at time.Time) error {
+	if err := checkTime(at); err != nil {
+		return err
+	}
+	res, err := db.write.ExecContext(ctx, `UPDATE commands SET state = 'sent', sent_at = ?, attempts = attempts + 1
+		WHERE id = ? AND state IN ('queued', 'sent')`, nullNanos(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: mark command sent: %w", err)
+	}
+	return db.changedCommand(ctx, res, id)
+}
+
+// FinishCommand moves a queued or sent command to a final state.
+func (db *DB) FinishCommand(ctx context.Context, id string, state kinwatch.CommandState, reply, errText string, at time.Time) error {
+	if !state.Final() {
+		return kinwatch.Errorf(kinwatch.EINVALID, "%q is not a final command state", state)
+	}
+	if err := checkTime(at); err != nil {
+		return err
+	}
+	res, err := db.write.ExecContext(ctx, `UPDATE commands SET state = ?, reply = ?, error = ?, done_at = ?
+		WHERE id = ? AND state IN ('queued', 'sent')`, string(state), reply, errText, nullNanos(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: finish command: %w", err)
+	}
+	return db.changedCommand(ctx, res, id)
+}
+
+// changedCommand explains an UPDATE guarded by "state is not final" that changed nothing: either
+// the command does not exist or it is already final. Final states never change back, so the
+// answer cannot go stale between the two statements.
+func (db *DB) changedCommand(ctx context.Context, res sql.Result, id string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: command: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	var state string
+	err = db.read.QueryRowContext(ctx, `SELECT state FROM commands WHERE id = ?`, id).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("command")
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: command: %w", err)
+	}
+	return kinwatch.Errorf(kinwatch.ECONFLICT, "command is already %s", state)
+}
+
+// ExpireCommands expires, in one statement, every queued or sent command whose ExpiresAt is before
+// now, and returns them in Seq order.
+func (db *DB) ExpireCommands(ctx context.Context, now time.Time) ([]*kinwatch.Command, error) {
+	if err := checkTime(now); err != nil {
+		return nil, err
+	}
+	rows, err := db.write.QueryContext(ctx, `UPDATE commands SET state = 'expired', done_at = ?1
+		WHERE state IN ('queued', 'sent') AND expires_at < ?1 RETURNING `+commandColumns, nanos(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: expire commands: %w", err)
+	}
+	out, err := scanCommands(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: expire commands: %w", err)
+	}
+	slices.SortFunc(out, func(a, b *kinwatch.Command) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
+}

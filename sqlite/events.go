@@ -1,0 +1,64 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"kinwatch"
+)
+
+const eventColumns = `id, device_id, time, type, alarm, data`
+
+const insertEvent = `INSERT INTO events (` + eventColumns + `) VALUES (?, ?, ?, ?, ?, ?)`
+
+func eventArgs(e *kinwatch.Event, id string, args []any) []any {
+	var data any
+	if len(e.Data) > 0 {
+		data = string(e.Data)
+	}
+	return append(args[:0], id, e.DeviceID, nanos(e.Time), e.Type, e.Alarm, data)
+}
+
+// Events returns a device's events in [From, To), newest first, optionally of one type.
+func (db *DB) Events(ctx context.Context, f kinwatch.EventFilter) ([]*kinwatch.Event, error) {
+	if f.DeviceID == "" {
+		return nil, kinwatch.Errorf(kinwatch.EINVALID, "a device id is required")
+	}
+	from, to := window(f.From, f.To)
+	q := `SELECT ` + eventColumns + ` FROM events WHERE device_id = ? AND time >= ? AND time < ?`
+	args := []any{f.DeviceID, from, to}
+	if f.Type != "" {
+		q += ` AND type = ?`
+		args = append(args, f.Type)
+	}
+	q += ` ORDER BY time DESC LIMIT ?`
+	args = append(args, limit(f.Limit))
+
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: events: %w", err)
+	}
+	defer rows.Close()
+	var out []*kinwatch.Event
+	for rows.Next() {
+		var (
+			e    kinwatch.Event
+			t    int64
+			data sql.NullString
+		)
+		if err := rows.Scan(&e.ID, &e.DeviceID, &t, &e.Type, &e.Alarm, &data); err != nil {
+			return nil, fmt.Errorf("sqlite: events: %w", err)
+		}
+		e.Time = fromNanos(t)
+		if data.Valid {
+			e.Data = json.RawMessage(data.String)
+		}
+		out = append(out, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: events: %w", err)
+	}
+	return out, nil
+}

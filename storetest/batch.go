@@ -1,0 +1,211 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"kinwatch"
+)
+
+func testBatchAtomicity(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	const fresh, known = "3004010040", "3004010041"
+
+	// A duplicate id inside one batch fails it, and nothing of it remains: not the new device,
+	// not the rows written before the duplicate.
+	dup := kinwatch.NewID()
+	mediaID := kinwatch.NewID()
+	err := s.WriteBatch(ctx, []kinwatch.Record{
+		update(kinwatch.DeviceUpdate{ID: fresh, Time: t0, Online: ptr(true)}),
+		{Position: &kinwatch.Position{ID: dup, DeviceID: fresh, Time: t0}},
+		{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: fresh, Time: t0, Type: kinwatch.EventConnected}},
+		{Health: &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: fresh, Time: t0, HeartRate: 70}},
+		{Media: &kinwatch.Media{ID: mediaID, DeviceID: fresh, Kind: kinwatch.MediaAudio, Key: "k", Time: t0}},
+		{Position: &kinwatch.Position{ID: dup, DeviceID: fresh, Time: t0.Add(time.Second)}},
+	})
+	if err == nil {
+		t.Fatal("WriteBatch with a duplicate position id succeeded")
+	}
+	wantCode(t, "duplicate position id", err, kinwatch.ECONFLICT)
+	_, err = s.Device(ctx, fresh)
+	wantCode(t, "device of the failed batch", err, kinwatch.ENOTFOUND)
+	assertNoData(t, s, fresh)
+	_, err = s.Media(ctx, mediaID)
+	wantCode(t, "media of the failed batch", err, kinwatch.ENOTFOUND)
+
+	// The same for an id that an earlier batch stored, and for a device that exists: its row
+	// keeps the values from before the failed batch.
+	stored := kinwatch.NewID()
+	write(t, s,
+		update(kinwatch.DeviceUpdate{ID: known, Time: t0, Battery: ptr(50), Online: ptr(true)}),
+		kinwatch.Record{Position: &kinwatch.Position{ID: stored, DeviceID: known, Time: t0}},
+	)
+	before := mustDevice(t, s, known)
+	err = s.WriteBatch(ctx, []kinwatch.Record{
+		update(kinwatch.DeviceUpdate{ID: known, Time: t0.Add(time.Hour), Battery: ptr(10), Online: ptr(false)}),
+		{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: known, Time: t0.Add(time.Hour)}},
+		{Position: &kinwatch.Position{ID: stored, DeviceID: known, Time: t0.Add(time.Hour)}},
+	})
+	wantCode(t, "position id stored by an earlier batch", err, kinwatch.ECONFLICT)
+	same(t, "device after the failed batch", mustDevice(t, s, known), before)
+	ps, err := s.Positions(ctx, kinwatch.PositionFilter{DeviceID: known})
+	if err != nil || len(ps) != 1 || ps[0].ID != stored {
+		t.Errorf("positions after the failed batch = %d, %v; want only the earlier one", len(ps), err)
+	}
+
+	// A cancelled context fails the batch rather than committing part of it.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.WriteBatch(cctx, []kinwatch.Record{update(kinwatch.DeviceUpdate{ID: "3004010042", Time: t0})}); err == nil {
+		t.Error("WriteBatch with a cancelled context succeeded")
+	}
+	_, err = s.Device(ctx, "3004010042")
+	wantCode(t, "device of the cancelled batch", err, kinwatch.ENOTFOUND)
+}
+
+func assertNoData(t *testing.T, s kinwatch.Store, dev string) {
+	t.Helper()
+	ctx := t.Context()
+	ps, err := s.Positions(ctx, kinwatch.PositionFilter{DeviceID: dev})
+	if err != nil || len(ps) != 0 {
+		t.Errorf("positions of %s = %d, %v; want none", dev, len(ps), err)
+	}
+	es, err := s.Events(ctx, kinwatch.EventFilter{DeviceID: dev})
+	if err != nil || len(es) != 0 {
+		t.Errorf("events of %s = %d, %v; want none", dev, len(es), err)
+	}
+	hs, err := s.HealthReadings(ctx, dev, 0)
+	if err != nil || len(hs) != 0 {
+		t.Errorf("health readings of %s = %d, %v; want none", dev, len(hs), err)
+	}
+	ms, err := s.MediaList(ctx, dev, 0)
+	if err != nil || len(ms) != 0 {
+		t.Errorf("media of %s = %d, %v; want none", dev, len(ms), err)
+	}
+}
+
+func testBatchValidation(t *testing.T, s kinwatch.Store) {
+	const dev = "3004010043"
+	good := kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: dev, Time: t0}}
+	for _, tc := range []struct {
+		name string
+		bad  kinwatch.Record
+	}{
+		{"empty record", kinwatch.Record{}},
+		{"two fields", kinwatch.Record{Position: &kinwatch.Position{DeviceID: dev, Time: t0}, Event: &kinwatch.Event{DeviceID: dev, Time: t0}}},
+		{"device update without id", update(kinwatch.DeviceUpdate{Time: t0})},
+		{"position without device", kinwatch.Record{Position: &kinwatch.Position{Time: t0}}},
+		{"position without time", kinwatch.Record{Position: &kinwatch.Position{DeviceID: dev}}},
+		{"event without time", kinwatch.Record{Event: &kinwatch.Event{DeviceID: dev, Type: kinwatch.EventConnected}}},
+		{"event with broken data", kinwatch.Record{Event: &kinwatch.Event{DeviceID: dev, Time: t0, Type: kinwatch.EventAlarm, Data: json.RawMessage(`{"a":`)}}},
+		{"health without device", kinwatch.Record{Health: &kinwatch.HealthReading{Time: t0}}},
+		{"media without time", kinwatch.Record{Media: &kinwatch.Media{DeviceID: dev, Key: "k"}}},
+	} {
+		err := s.WriteBatch(t.Context(), []kinwatch.Record{good, update(kinwatch.DeviceUpdate{ID: dev, Time: t0}), tc.bad})
+		wantCode(t, tc.name, err, kinwatch.EINVALID)
+	}
+	_, err := s.Device(t.Context(), dev)
+	wantCode(t, "device of the rejected batches", err, kinwatch.ENOTFOUND)
+	assertNoData(t, s, dev)
+}
+
+// testReadsDuringBigBatch checks that readers neither wait for a long write transaction nor see
+// part of it.
+func testReadsDuringBigBatch(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	const (
+		big    = "3004010050"
+		seen   = "3004010051"
+		nBatch = 10000
+	)
+	write(t, s, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: seen, Time: t0}})
+
+	recs := make([]kinwatch.Record, 0, nBatch+1)
+	recs = append(recs, update(kinwatch.DeviceUpdate{ID: big, Time: t0, Online: ptr(true)}))
+	for i := range nBatch {
+		recs = append(recs, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: big,
+			Time: t0.Add(time.Duration(i) * time.Second), HasCoords: true, Lat: 22.5, Lon: 113.9,
+			Cells: []kinwatch.Cell{{MCC: 460, LAC: 1, CID: int64(i), RSSI: -70}}}})
+	}
+
+	var (
+		wg                      sync.WaitGroup
+		writeStart, writeEnd    time.Time
+		writeErr                error
+		readsDuring, readsTotal int
+	)
+	finished := make(chan struct{})
+	wg.Go(func() {
+		defer close(finished)
+		writeStart = time.Now()
+		writeErr = s.WriteBatch(ctx, recs)
+		writeEnd = time.Now()
+	})
+	type read struct {
+		start, end time.Time
+		err        error
+	}
+	var reads []read
+	for running := true; running; {
+		select {
+		case <-finished:
+			running = false // one more read after the commit
+		case <-time.After(time.Millisecond):
+		}
+		r := read{start: time.Now()}
+		r.err = readBigBatch(ctx, s, seen, big, t0.Add((nBatch-1)*time.Second))
+		r.end = time.Now()
+		reads = append(reads, r)
+	}
+	wg.Wait()
+	if writeErr != nil {
+		t.Fatalf("WriteBatch of %d positions: %v", nBatch, writeErr)
+	}
+	if last := reads[len(reads)-1]; last.err != nil || !last.start.After(writeEnd) {
+		t.Fatalf("no read after the batch committed (%v)", last.err)
+	}
+	for _, r := range reads {
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		readsTotal++
+		if r.start.After(writeStart) && r.end.Before(writeEnd) {
+			readsDuring++
+		}
+	}
+	t.Logf("batch of %d positions took %v; %d of %d reads started and ended while it ran", nBatch, writeEnd.Sub(writeStart), readsDuring, readsTotal)
+	if readsDuring == 0 {
+		t.Errorf("no read completed while the %v batch was being written: readers wait for the writer", writeEnd.Sub(writeStart))
+	}
+	ps, err := s.Positions(ctx, kinwatch.PositionFilter{DeviceID: big})
+	if err != nil || len(ps) != nBatch {
+		t.Errorf("after the batch: %d positions, %v; want %d", len(ps), err, nBatch)
+	}
+}
+
+// readBigBatch reads what testReadsDuringBigBatch writes: it must see all of the batch or none.
+func readBigBatch(ctx context.Context, s kinwatch.Store, seen, big string, newest time.Time) error {
+	if _, err := s.LatestPosition(ctx, seen); err != nil {
+		return fmt.Errorf("LatestPosition of another device: %w", err)
+	}
+	_, err := s.Device(ctx, big)
+	if err != nil && kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
+		return fmt.Errorf("Device: %w", err)
+	}
+	deviceVisible := err == nil
+	// Read after the device: the batch may commit in between, so positions without the device
+	// is possible, but the device without its positions means its row was visible alone.
+	ps, err := s.Positions(ctx, kinwatch.PositionFilter{DeviceID: big, Limit: 1})
+	if err != nil {
+		return fmt.Errorf("Positions: %w", err)
+	}
+	if deviceVisible && len(ps) == 0 || len(ps) == 1 && !ps[0].Time.Equal(newest) {
+		return errors.New("a reader saw part of the batch")
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"kinwatch"
+)
+
+// BenchWriteBatch measures WriteBatch on the gateway's usual traffic, so adapters report
+// comparable numbers: batches of batchSize positions from 200 watches, each position with the
+// device update the gateway sends alongside it (last seen, battery, steps), every other one with
+// the cells and Wi-Fi networks the watch heard. It reports positions/s.
+func BenchWriteBatch(b *testing.B, s kinwatch.Store, batchSize int) {
+	const watches = 200
+	positions := make([]kinwatch.Position, batchSize)
+	updates := make([]kinwatch.DeviceUpdate, batchSize)
+	recs := make([]kinwatch.Record, 0, 2*batchSize)
+	for i := range positions {
+		dev := fmt.Sprintf("30040%05d", i%watches)
+		p := &positions[i]
+		*p = kinwatch.Position{DeviceID: dev, Type: "UD_LTE", Valid: true, Source: kinwatch.SourceGPS,
+			Lat: 22.5726459 + float64(i)*1e-5, Lon: 113.8683151, HasCoords: true, Speed: 3.5, Course: 120,
+			Altitude: 12, Accuracy: 8, Satellites: 9, Signal: 80, Battery: 64, Steps: int64(i), Status: "00000010",
+			Worn: ptr(true)}
+		if i%2 == 0 {
+			p.Cells = []kinwatch.Cell{{MCC: 460, MNC: 0, LAC: 9520, CID: 21000 + int64(i), RSSI: -61},
+				{MCC: 460, MNC: 0, LAC: 9520, CID: 21001, RSSI: -75}, {MCC: 460, MNC: 0, LAC: 9521, CID: 3, RSSI: -90}}
+			p.WiFi = []kinwatch.WiFi{{SSID: "home", MAC: "a4:56:02:61:7f:1a", RSSI: -44}, {SSID: "cafe", MAC: "a4:56:02:61:7f:1b", RSSI: -80}}
+		}
+		updates[i] = kinwatch.DeviceUpdate{ID: dev, Online: ptr(true), Battery: ptr(64), Steps: ptr(int64(i))}
+		recs = append(recs, kinwatch.Record{Device: &updates[i]}, kinwatch.Record{Position: p})
+	}
+
+	ctx := b.Context()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	n := 0
+	for b.Loop() {
+		// Fresh ids and times each round, as the gateway would send; the records are reused
+		// because a store must not keep them after WriteBatch returns.
+		for i := range positions {
+			t := start.Add(time.Duration(n) * time.Second)
+			positions[i].ID, positions[i].Time, positions[i].Received = kinwatch.NewID(), t, t
+			updates[i].Time = t
+			n++
+		}
+		if err := s.WriteBatch(ctx, recs); err != nil {
+			b.Fatalf("WriteBatch: %v", err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "positions/s")
+}

@@ -1,0 +1,159 @@
+package storetest
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"kinwatch"
+)
+
+func testPositionRoundTrip(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	const dev = "3004010010"
+	full := &kinwatch.Position{
+		ID: kinwatch.NewID(), DeviceID: dev, Type: "UD_LTE", Time: t0, Received: t0.Add(2 * time.Second),
+		Valid: true, Source: kinwatch.SourceGPS, Lat: 22.5726459, Lon: -113.8683151, HasCoords: true,
+		Speed: 3.7, Course: 359.9, Altitude: -12.5, Accuracy: 35.2, Satellites: 9, Signal: 87, Battery: 64,
+		Steps: 1 << 40, Rolls: 12, Status: "00100010", Alarms: kinwatch.AlarmSOS | kinwatch.AlarmFall | kinwatch.AlarmPowerCut,
+		Worn: ptr(true), Static: true,
+		Cells: []kinwatch.Cell{
+			{MCC: 460, MNC: 0, LAC: 9520, CID: 268435455, RSSI: -61},
+			{MCC: 460, MNC: 11, LAC: 65534, CID: 4294967296, RSSI: -97},
+		},
+		WiFi: []kinwatch.WiFi{
+			{SSID: `Home "5G" \ <net> & ä文`, MAC: "a4:56:02:61:7f:1a", RSSI: -44},
+			{SSID: "", MAC: "00:00:00:00:00:01", RSSI: -90},
+		},
+	}
+	notWorn := &kinwatch.Position{
+		ID: kinwatch.NewID(), DeviceID: dev, Type: "UD", Time: t0.Add(time.Minute), Received: t0.Add(time.Minute),
+		Source: kinwatch.SourceWiFi, Lat: 0, Lon: 0, HasCoords: false, Worn: ptr(false),
+		WiFi: []kinwatch.WiFi{{SSID: "x", MAC: "02:00:00:00:00:00", RSSI: -70}},
+	}
+	bare := &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: dev, Type: "UD2", Time: t0.Add(2 * time.Minute),
+		Cells: []kinwatch.Cell{{MCC: 310, MNC: 260, LAC: 1, CID: 2, RSSI: 0}}}
+	write(t, s, kinwatch.Record{Position: full}, kinwatch.Record{Position: notWorn}, kinwatch.Record{Position: bare})
+
+	got, err := s.Positions(ctx, kinwatch.PositionFilter{DeviceID: dev})
+	if err != nil {
+		t.Fatalf("Positions: %v", err)
+	}
+	same(t, "positions", got, []*kinwatch.Position{bare, notWorn, full})
+	if len(got) == 3 {
+		if math.Abs(got[2].Lat-full.Lat) > 1e-7 || math.Abs(got[2].Lon-full.Lon) > 1e-7 {
+			t.Errorf("coordinates %v,%v lost precision (want %v,%v)", got[2].Lat, got[2].Lon, full.Lat, full.Lon)
+		}
+		if got[1].Worn == nil || *got[1].Worn || got[0].Worn != nil {
+			t.Errorf("Worn: got %v and %v, want false and nil", got[1].Worn, got[0].Worn)
+		}
+	}
+
+	latest, err := s.LatestPosition(ctx, dev)
+	if err != nil {
+		t.Fatalf("LatestPosition: %v", err)
+	}
+	same(t, "latest position", latest, bare)
+
+	// A store keeps at least microseconds; any more is a bonus.
+	ns := &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: "3004010011", Time: t0.Add(123 * time.Nanosecond)}
+	write(t, s, kinwatch.Record{Position: ns})
+	p, err := s.LatestPosition(ctx, "3004010011")
+	if err != nil {
+		t.Fatalf("LatestPosition: %v", err)
+	}
+	if !p.Time.Equal(ns.Time) && !p.Time.Equal(ns.Time.Truncate(time.Microsecond)) {
+		t.Errorf("time %v came back as %v", ns.Time, p.Time)
+	}
+	if p.Time.Location() != time.UTC {
+		t.Errorf("time comes back in %v, want UTC", p.Time.Location())
+	}
+
+	// The store fills in a missing id rather than failing the batch, and leaves the record alone.
+	noID := &kinwatch.Position{DeviceID: "3004010012", Time: t0}
+	write(t, s, kinwatch.Record{Position: noID})
+	if p, err := s.LatestPosition(ctx, "3004010012"); err != nil || p.ID == "" {
+		t.Errorf("position written without id came back as %+v, %v; want a generated id", p, err)
+	}
+	if noID.ID != "" {
+		t.Errorf("WriteBatch changed the caller's record (ID %q)", noID.ID)
+	}
+}
+
+func testPositionQueries(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	const a, b, empty = "3004010013", "3004010014", "3004010015"
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Minute) }
+	var recs []kinwatch.Record
+	for _, i := range []int{3, 9, 0, 5, 1, 8, 2, 7, 4, 6} { // inserted out of time order
+		recs = append(recs, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: a, Time: at(i), Steps: int64(i)}})
+	}
+	for i := range 3 {
+		recs = append(recs, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: b, Time: at(20 + i), Steps: int64(100 + i)}})
+	}
+	recs = append(recs, update(kinwatch.DeviceUpdate{ID: empty, Time: t0}))
+	write(t, s, recs...)
+
+	for _, tc := range []struct {
+		name string
+		f    kinwatch.PositionFilter
+		want []int64 // Steps, which number the positions
+	}{
+		{"all, newest first", kinwatch.PositionFilter{DeviceID: a}, []int64{9, 8, 7, 6, 5, 4, 3, 2, 1, 0}},
+		{"limit", kinwatch.PositionFilter{DeviceID: a, Limit: 3}, []int64{9, 8, 7}},
+		{"window is half-open", kinwatch.PositionFilter{DeviceID: a, From: at(2), To: at(5)}, []int64{4, 3, 2}},
+		{"window and limit", kinwatch.PositionFilter{DeviceID: a, From: at(2), To: at(5), Limit: 2}, []int64{4, 3}},
+		{"from only", kinwatch.PositionFilter{DeviceID: a, From: at(8)}, []int64{9, 8}},
+		{"to only", kinwatch.PositionFilter{DeviceID: a, To: at(2)}, []int64{1, 0}},
+		{"empty window", kinwatch.PositionFilter{DeviceID: a, From: at(5), To: at(5)}, nil},
+		{"other device", kinwatch.PositionFilter{DeviceID: b}, []int64{102, 101, 100}},
+		{"device without positions", kinwatch.PositionFilter{DeviceID: empty}, nil},
+		{"unknown device", kinwatch.PositionFilter{DeviceID: "3004019999"}, nil},
+	} {
+		ps, err := s.Positions(ctx, tc.f)
+		if err != nil {
+			t.Fatalf("Positions(%s): %v", tc.name, err)
+		}
+		var got []int64
+		for _, p := range ps {
+			got = append(got, p.Steps)
+		}
+		same(t, "Positions("+tc.name+")", got, tc.want)
+	}
+
+	_, err := s.Positions(ctx, kinwatch.PositionFilter{})
+	wantCode(t, "Positions without a device", err, kinwatch.EINVALID)
+
+	if p, err := s.LatestPosition(ctx, a); err != nil || p.Steps != 9 {
+		t.Errorf("LatestPosition(a) = %+v, %v; want the one at minute 9", p, err)
+	}
+	_, err = s.LatestPosition(ctx, empty)
+	wantCode(t, "LatestPosition(device without positions)", err, kinwatch.ENOTFOUND)
+	_, err = s.LatestPosition(ctx, "3004019999")
+	wantCode(t, "LatestPosition(unknown device)", err, kinwatch.ENOTFOUND)
+}
+
+func testHealthReadings(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	const dev = "3004010016"
+	first := &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: dev, Time: t0, HeartRate: 72, Systolic: 118, Diastolic: 76, SpO2: 98, Temperature: 36.6}
+	second := &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: dev, Time: t0.Add(time.Hour), HeartRate: 80}
+	third := &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: dev, Time: t0.Add(2 * time.Hour), Temperature: 37.25}
+	other := &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: "3004010017", Time: t0, SpO2: 95}
+	write(t, s, kinwatch.Record{Health: second}, kinwatch.Record{Health: first}, kinwatch.Record{Health: other}, kinwatch.Record{Health: third})
+
+	got, err := s.HealthReadings(ctx, dev, 0)
+	if err != nil {
+		t.Fatalf("HealthReadings: %v", err)
+	}
+	same(t, "health readings", got, []*kinwatch.HealthReading{third, second, first})
+	got, err = s.HealthReadings(ctx, dev, 2)
+	if err != nil {
+		t.Fatalf("HealthReadings: %v", err)
+	}
+	same(t, "health readings, limit 2", got, []*kinwatch.HealthReading{third, second})
+	got, err = s.HealthReadings(ctx, "3004019999", 10)
+	if err != nil || len(got) != 0 {
+		t.Errorf("HealthReadings(unknown device) = %v, %v; want none", got, err)
+	}
+}
