@@ -15,9 +15,9 @@ func Decode(frame []byte, m *Message) error {
 	if err != nil {
 		return err
 	}
-	m.Manufacturer = internManufacturer(h.mfr, &m.cache)
-	m.Device = m.cache.str(h.dev)
-	m.Index = m.cache.str(h.idx)
+	m.Manufacturer = m.internManufacturer(h.mfr)
+	m.Device = m.str(h.dev)
+	m.Index = m.str(h.idx)
 	m.Length = h.length
 	m.LengthOK = h.length == len(h.content)
 
@@ -33,7 +33,7 @@ func Decode(frame []byte, m *Message) error {
 		m.decodeKnown(k, f, rest)
 		return nil
 	}
-	m.Type = m.cache.str(typ)
+	m.Type = m.str(typ)
 	// Traccar treats every type starting with UD, AL or WT as a location (UD_CDMA, ALCUSTOMER1, …).
 	if hasPrefix(typ, "UD") || hasPrefix(typ, "AL") || hasPrefix(typ, "WT") {
 		m.Kind = KindLocation
@@ -48,7 +48,7 @@ func Decode(frame []byte, m *Message) error {
 	if kw, ok := commandKeyword(typ); ok {
 		m.Kind, m.Keyword = KindCommandReply, kw
 		if hasFields {
-			m.Data = m.cache.str(rest)
+			m.Data = m.str(rest)
 		}
 		return nil
 	}
@@ -58,7 +58,7 @@ func Decode(frame []byte, m *Message) error {
 		if data[0] == ',' {
 			data = data[1:]
 		}
-		m.Data = m.cache.str(data)
+		m.Data = m.str(data)
 		return nil
 	}
 	m.Kind = KindUnknown
@@ -215,12 +215,12 @@ func (m *Message) decodeKnown(d decoder, f splitter, rest []byte) {
 	case decWAD:
 		m.Kind = KindLocation
 		lang, _ := f.next()
-		m.Location.Language = m.cache.str(lang)
+		m.Location.Language = m.str(lang)
 		m.decodeLocation(f)
 	case decPP:
 		m.Kind = KindLocation
 		t, _ := f.next()
-		m.Location.PPTime = m.cache.str(t)
+		m.Location.PPTime = m.str(t)
 		m.decodeLocation(f)
 	case decTKQ:
 		m.Kind = KindVoiceQuery
@@ -228,7 +228,7 @@ func (m *Message) decodeKnown(d decoder, f splitter, rest []byte) {
 		// A lone 0 or 1 is the watch acknowledging a voice message the server pushed, not a
 		// one-byte recording.
 		if len(rest) == 1 && (rest[0] == '0' || rest[0] == '1') {
-			m.Kind, m.Keyword, m.Data = KindCommandReply, m.Type, m.cache.str(rest)
+			m.Kind, m.Keyword, m.Data = KindCommandReply, m.Type, m.str(rest)
 			return
 		}
 		m.Kind = KindAudio
@@ -237,7 +237,7 @@ func (m *Message) decodeKnown(d decoder, f splitter, rest []byte) {
 		m.Kind = KindAudio
 		f.next() // always 0; its meaning is undocumented
 		name, _ := f.next()
-		m.FileName = m.cache.str(name)
+		m.FileName = m.str(name)
 		part, _ := f.next()
 		m.Part, _ = parseSmall(part)
 		total, _ := f.next()
@@ -282,7 +282,7 @@ func (m *Message) decodeKnown(d decoder, f splitter, rest []byte) {
 	case decICCID:
 		m.Kind = KindICCID
 		id, _ := f.next()
-		m.ICCID = m.cache.str(trimSpace(id))
+		m.ICCID = m.str(trimSpace(id))
 	case decConfig:
 		m.Kind = KindConfig
 		for {
@@ -297,7 +297,7 @@ func (m *Message) decodeKnown(d decoder, f splitter, rest []byte) {
 			if i := bytes.IndexByte(kv, ':'); i >= 0 {
 				k, v = kv[:i], kv[i+1:]
 			}
-			m.Config = append(m.Config, KV{Key: m.cache.str(k), Value: m.cache.str(v)})
+			m.Config = append(m.Config, KV{Key: m.str(k), Value: m.str(v)})
 		}
 	case decWiFiInfo:
 		m.Kind = KindWiFiInfo
@@ -349,7 +349,7 @@ func (m *Message) decodeFields(f splitter) {
 		if !ok {
 			return
 		}
-		m.Fields = append(m.Fields, m.cache.str(b))
+		m.Fields = append(m.Fields, m.str(b))
 	}
 }
 
@@ -367,14 +367,17 @@ type splitter struct {
 	done bool
 }
 
+// next scans by hand: fields are a few bytes long, too short for IndexByte's call to pay off.
 func (s *splitter) next() ([]byte, bool) {
 	if s.done {
 		return nil, false
 	}
-	if i := bytes.IndexByte(s.rest, ','); i >= 0 {
-		f := s.rest[:i]
-		s.rest = s.rest[i+1:]
-		return f, true
+	for i, c := range s.rest {
+		if c == ',' {
+			f := s.rest[:i]
+			s.rest = s.rest[i+1:]
+			return f, true
+		}
 	}
 	s.done = true
 	return s.rest, true
@@ -392,7 +395,7 @@ func (s *splitter) tail() []byte {
 func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
 
 // internManufacturer avoids a string per frame for the manufacturers seen in the field.
-func internManufacturer(b []byte, c *stringCache) string {
+func (m *Message) internManufacturer(b []byte) string {
 	switch string(b) {
 	case "3G":
 		return "3G"
@@ -403,7 +406,7 @@ func internManufacturer(b []byte, c *stringCache) string {
 	case "ZJ":
 		return "ZJ"
 	}
-	return c.str(b)
+	return m.str(b)
 }
 
 // parseStamp parses YYMMDDhhmmss (img) as UTC; zero if it is not a valid time.

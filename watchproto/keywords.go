@@ -51,10 +51,11 @@ func commandKeyword(typ []byte) (string, bool) {
 
 // commandPrefix returns the longest keyword that typ starts with, for devices that echo parameters
 // glued to the keyword (UPLOAD600). The keyword must not be followed by a letter, so that an unknown
-// type such as TSX is not mistaken for an answer to TS.
+// type such as TSX is not mistaken for an answer to TS. TK is left out: TK-something is voice (TK2),
+// never a glued acknowledgement.
 func commandPrefix(typ []byte) (string, bool) {
 	for _, k := range byLength {
-		if len(typ) > len(k) && equalFold(typ[:len(k)], k) && !isLetter(typ[len(k)]) {
+		if k != "TK" && len(typ) > len(k) && equalFold(typ[:len(k)], k) && !isLetter(typ[len(k)]) {
 			return k, true
 		}
 	}

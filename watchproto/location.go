@@ -46,7 +46,7 @@ func (m *Message) decodeLocation(f splitter) {
 	m.locInt(&f, &l.Rolls, FieldRolls)
 
 	if st, ok := f.next(); ok && len(st) > 0 {
-		l.Status = m.cache.str(st)
+		l.Status = m.str(st)
 		m.Present |= FieldStatus
 		if len(st) <= 8 {
 			if bits, ok := parseHex(st); ok {
@@ -82,7 +82,7 @@ func (m *Message) decodeLocation(f splitter) {
 			return
 		}
 		if len(mac) > 0 {
-			ap := WiFi{SSID: m.cache.str(ssid), MAC: m.cache.str(mac)}
+			ap := WiFi{SSID: m.str(ssid), MAC: m.str(mac)}
 			if ok3 {
 				ap.RSSI, _ = parseSmall(rssi)
 			}

@@ -1,6 +1,10 @@
 package watchproto
 
-import "time"
+import (
+	"encoding/binary"
+	"math/bits"
+	"time"
+)
 
 // Kind says which group of fields of a Message a decoded frame filled in.
 type Kind uint8
@@ -105,7 +109,7 @@ type Message struct {
 
 	Fields []string
 
-	cache stringCache
+	cache *stringCache
 }
 
 // Heartbeat is what an LK/KA carries: all of it optional (see Message.Present).
@@ -260,25 +264,38 @@ func (m *Message) reset() {
 }
 
 // stringCache remembers recently made strings so that a Message reused for one connection does not
-// allocate the same device id, status, SSID or MAC again for every frame. It is direct-mapped: one
-// hash and at most one comparison per lookup.
+// allocate the same device id, status, SSID or MAC again for every frame. It is a small two-way
+// set-associative cache indexed by a hash of the length and the outer eight bytes, so a lookup costs a
+// couple of loads and at most two comparisons.
 type stringCache struct {
-	s [64]string
+	set [64][2]string
 }
 
 // str returns b as a string, reusing a cached copy when there is one.
-func (c *stringCache) str(b []byte) string {
+func (m *Message) str(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	h := uint32(2166136261)
-	for _, x := range b {
-		h = (h ^ uint32(x)) * 16777619
+	if m.cache == nil {
+		m.cache = new(stringCache)
 	}
-	slot := &c.s[(h^h>>16)%uint32(len(c.s))]
-	if *slot == string(b) {
-		return *slot
+	var h uint64
+	if len(b) >= 8 {
+		h = binary.LittleEndian.Uint64(b) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b[len(b)-8:]), 29)
+	} else {
+		for _, c := range b {
+			h = h<<8 | uint64(c)
+		}
 	}
-	*slot = string(b)
-	return *slot
+	h = (h ^ uint64(len(b))) * 0x9E3779B97F4A7C15
+	ways := &m.cache.set[h>>58]
+	switch string(b) {
+	case ways[0]:
+		return ways[0]
+	case ways[1]:
+		ways[0], ways[1] = ways[1], ways[0]
+		return ways[0]
+	}
+	ways[1], ways[0] = ways[0], string(b)
+	return ways[0]
 }

@@ -53,10 +53,11 @@ func parseSmall(b []byte) (int, bool) {
 	return int(n), true
 }
 
-// parseHex parses up to 15 hex digits.
+// parseHex parses up to 14 hex digits, few enough that the value prints in the 18 decimal digits
+// parseInt accepts (the encoder writes cells in decimal).
 func parseHex(b []byte) (int64, bool) {
 	b = trimSpace(b)
-	if len(b) == 0 || len(b) > 15 {
+	if len(b) == 0 || len(b) > 14 {
 		return 0, false
 	}
 	var n int64
