@@ -7,9 +7,9 @@ import (
 )
 
 var benchFrames = map[string][]byte{
-	"LK": []byte("[3G*9705141740*0009*LK,0,0,53]"),
+	"LK":            []byte("[3G*9705141740*0009*LK,0,0,53]"),
 	"UD_cells_wifi": []byte("[3G*4700222306*011F*UD2,120316,140444,A,48.779045,N, 9.1574736,E,0.57,12.8,0.0,7,28,77,0,0,00000000,2,2,262,1,21041,9067,121,21041,5981,116,5,WG-Superlativ,34:31:c4:c8:a9:22,-67,EasyBox-28E858,18:83:bf:28:e8:f4,-70,MoMaXXg,be:05:43:b7:19:15,-72,MoMaXX2,bc:05:43:b7:19:15,-72,Gastzugang,18:83:bf:28:e8:f5,-72]"),
-	"AL_LTE": []byte("[3G*6907919734*003e*AL_LTE,170525,214118,V,0,N,0,E,0,0,0,0,0,22,0,0,00010000,0,0,0]"),
+	"AL_LTE":        []byte("[3G*6907919734*003e*AL_LTE,170525,214118,V,0,N,0,E,0,0,0,0,0,22,0,0,00010000,0,0,0]"),
 }
 
 // BenchmarkDecode decodes into one reused Message, as the gateway does per connection.
