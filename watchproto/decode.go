@@ -200,6 +200,14 @@ func healthType(t []byte) decoder {
 	return kindNone
 }
 
+// healthDecoder returns the decoder of a health Type in any spelling.
+func healthDecoder(typ string) decoder {
+	if _, d := knownType([]byte(typ)); d != kindNone {
+		return d
+	}
+	return healthType([]byte(typ))
+}
+
 func (m *Message) decodeKnown(d decoder, f splitter, rest []byte) {
 	switch d {
 	case decLK:

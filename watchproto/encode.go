@@ -199,10 +199,7 @@ func appendCoordFull(dst []byte, v float64, pos, neg byte) []byte {
 
 func (m *Message) appendHealth(dst []byte) []byte {
 	h := m.Health
-	_, d := knownType([]byte(m.Type))
-	if d == kindNone {
-		d = healthType([]byte(m.Type))
-	}
+	d := healthDecoder(m.Type)
 	switch d {
 	case decHeart:
 		dst = m.appendOptInt(dst, FieldHeartRate, int64(h.HeartRate))

@@ -10,8 +10,8 @@ import "math"
 //	TK, TK2 (voice) → TK,1 / TK2,1, or ,0 when the payload is empty or badly escaped
 //	JXTK → JXTKR,1 (JXTKR,0 for a badly escaped chunk)
 //	INIT → INIT,1           CONFIG → CONFIG,1    WIFIINFOUP → WIFIINFOUP,1
-//	bphrt, BPHRT, btemp2 → the keyword as received
-//	oxygen → oxygen,1 for SpO2 94–100, oxygen,0 for another reading, oxygen,2 when there is none
+//	bphrt, btemp2 (any case) → the keyword as received
+//	oxygen (any case) → oxygen,1 for SpO2 94–100, oxygen,0 for another reading, oxygen,2 when there is none
 //	WG, WAD → the "not found" answer of AppendLocationReply; call that instead once the location is known
 //
 // Nothing else is answered. CCID/ICCID in particular gets no reply: only unverified third-party servers
@@ -32,11 +32,13 @@ func AppendReply(dst []byte, m *Message) []byte {
 		case m.GeoRequest():
 			return AppendLocationReply(dst, m, GeoAnswer{})
 		}
-	case KindVoiceQuery, KindHealth:
-		switch m.Type {
-		case "TKQ", "TKQ2", "bphrt", "BPHRT", "btemp2":
+	case KindVoiceQuery:
+		return appendReplyText(dst, m, m.Type)
+	case KindHealth:
+		switch healthDecoder(m.Type) {
+		case decBPHRT, decBtemp:
 			return appendReplyText(dst, m, m.Type)
-		case "oxygen":
+		case decOxygen:
 			status := "oxygen,2"
 			if m.Present.Has(FieldSpO2) && m.Health.SpO2 > 0 {
 				status = "oxygen,0"

@@ -54,6 +54,9 @@ func TestAppendReplyEchoesHeader(t *testing.T) {
 		"[3G*1*0008*UD_LTE,010120,025946,A]":       "",
 		"[3G*1*0008*JXTK,0,a,1,1,\x7D\x09]":        "[3G*1*0007*JXTKR,0]",
 		"[3G*1*0008*TK]":                           "[3G*1*0004*TK,0]",
+		"[3G*1*0008*Bphrt,1,2,3]":                  "[3G*1*0005*Bphrt]",
+		"[3G*1*0008*OXYGEN,0,100]":                 "[3G*1*0008*oxygen,1]",
+		"[3G*1*0008*BTEMP2,1,36.6]":                "[3G*1*0006*BTEMP2]",
 	} {
 		got := watchproto.AppendReply([]byte("x"), decoded(t, frame))
 		if string(got) != "x"+want {
