@@ -28,7 +28,7 @@ func Decode(frame []byte, m *Message) error {
 	}
 	f := splitter{rest: rest, done: !hasFields}
 
-	if t, k := knownType(typ); k != kindNone {
+	if t, k := knownType(typ); k != decNone {
 		m.Type = t
 		m.decodeKnown(k, f, rest)
 		return nil
@@ -41,7 +41,7 @@ func Decode(frame []byte, m *Message) error {
 		m.decodeLocation(f)
 		return nil
 	}
-	if k := healthType(typ); k != kindNone {
+	if k := healthType(typ); k != decNone {
 		m.decodeKnown(k, f, rest)
 		return nil
 	}
@@ -66,11 +66,11 @@ func Decode(frame []byte, m *Message) error {
 	return nil
 }
 
-// kindNone and the values after it name the decoders of the known types; Kind is derived from them.
+// decoder names the parser of a known type; a type maps to one decoder and the decoder sets Kind.
 type decoder uint8
 
 const (
-	kindNone decoder = iota
+	decNone decoder = iota
 	decLK
 	decLocation
 	decAlarm
@@ -177,7 +177,7 @@ func knownType(t []byte) (string, decoder) {
 	case "GS1":
 		return "GS1", decGS1
 	}
-	return "", kindNone
+	return "", decNone
 }
 
 // healthType recognises the health keywords in spellings knownType does not intern: firmwares differ
@@ -197,12 +197,12 @@ func healthType(t []byte) decoder {
 	case equalFold(t, "temp"):
 		return decTemp
 	}
-	return kindNone
+	return decNone
 }
 
 // healthDecoder returns the decoder of a health Type in any spelling.
 func healthDecoder(typ string) decoder {
-	if _, d := knownType([]byte(typ)); d != kindNone {
+	if _, d := knownType([]byte(typ)); d != decNone {
 		return d
 	}
 	return healthType([]byte(typ))

@@ -22,10 +22,10 @@ func (m *Message) decodeLocation(f splitter) {
 	lat, ok1 := parseFloat(latb)
 	lon, ok2 := parseFloat(lonb)
 	// A hemisphere letter overrides the sign; without one (some LTE firmwares) the sign stands.
-	if len(trimSpace(ns)) == 1 && trimSpace(ns)[0] == 'S' {
+	if string(trimSpace(ns)) == "S" {
 		lat = -math.Abs(lat)
 	}
-	if len(trimSpace(ew)) == 1 && trimSpace(ew)[0] == 'W' {
+	if string(trimSpace(ew)) == "W" {
 		lon = -math.Abs(lon)
 	}
 	if ok1 && ok2 && (lat != 0 || lon != 0) && math.Abs(lat) <= 90 && math.Abs(lon) <= 180 {
