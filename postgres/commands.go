@@ -1,0 +1,159 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"kinwatch"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+const commandColumns = `id, device_id, seq, keyword, content, no_reply, state, created_at, sent_at, done_at, expires_at, attempts, reply, error`
+
+func scanCommand(s scanner) (*kinwatch.Command, error) {
+	var (
+		c                     kinwatch.Command
+		state                 string
+		sent, done, expiresAt pgtype.Timestamptz
+	)
+	if err := s.Scan(&c.ID, &c.DeviceID, &c.Seq, &c.Keyword, &c.Content, &c.NoReply, &state,
+		&c.CreatedAt, &sent, &done, &expiresAt, &c.Attempts, &c.Reply, &c.Error); err != nil {
+		return nil, err
+	}
+	c.State = kinwatch.CommandState(state)
+	c.CreatedAt, c.SentAt, c.DoneAt, c.ExpiresAt = c.CreatedAt.UTC(), fromNullTime(sent), fromNullTime(done), fromNullTime(expiresAt)
+	return &c, nil
+}
+
+// EnqueueCommand stores c as queued, setting c.Seq, c.State and, if zero, c.CreatedAt. An empty
+// c.ID gets a new one. The device must exist (ENOTFOUND otherwise).
+func (db *DB) EnqueueCommand(ctx context.Context, c *kinwatch.Command) error {
+	if c.DeviceID == "" {
+		return kinwatch.Errorf(kinwatch.EINVALID, "a device id is required")
+	}
+	if c.ID == "" {
+		c.ID = kinwatch.NewID()
+	}
+	if c.CreatedAt.IsZero() {
+		// Microseconds, what timestamptz keeps, so c equals what Command returns later.
+		c.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
+	}
+	content := c.Content
+	if content == nil {
+		content = []byte{} // pgx sends a nil slice as NULL
+	}
+	err := db.pool.QueryRow(ctx, `INSERT INTO commands (id, device_id, keyword, content, no_reply, state, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7) RETURNING seq`,
+		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, c.CreatedAt, nullTime(c.ExpiresAt)).Scan(&c.Seq)
+	if err != nil {
+		return fmt.Errorf("postgres: enqueue command: %w", constraint(err))
+	}
+	c.State = kinwatch.CommandQueued
+	c.SentAt, c.DoneAt, c.Attempts, c.Reply, c.Error = time.Time{}, time.Time{}, 0, "", ""
+	return nil
+}
+
+// Command returns one command.
+func (db *DB) Command(ctx context.Context, id string) (*kinwatch.Command, error) {
+	c, err := scanCommand(db.pool.QueryRow(ctx, `SELECT `+commandColumns+` FROM commands WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("command")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: command: %w", err)
+	}
+	return c, nil
+}
+
+// Commands lists a device's commands, newest first.
+func (db *DB) Commands(ctx context.Context, deviceID string, n int) ([]*kinwatch.Command, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+commandColumns+` FROM commands
+		WHERE device_id = $1 ORDER BY seq DESC LIMIT $2`, deviceID, limit(n))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: commands: %w", err)
+	}
+	out, err := collect(rows, scanCommand)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: commands: %w", err)
+	}
+	return out, nil
+}
+
+// PendingCommands lists a device's queued and sent commands in delivery (Seq) order.
+func (db *DB) PendingCommands(ctx context.Context, deviceID string) ([]*kinwatch.Command, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+commandColumns+` FROM commands
+		WHERE device_id = $1 AND state IN ('queued', 'sent') ORDER BY seq`, deviceID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: pending commands: %w", err)
+	}
+	out, err := collect(rows, scanCommand)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: pending commands: %w", err)
+	}
+	return out, nil
+}
+
+// MarkCommandSent records a delivery attempt of a queued or sent command; a final one is
+// ECONFLICT.
+func (db *DB) MarkCommandSent(ctx context.Context, id string, at time.Time) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE commands SET state = 'sent', sent_at = $1, attempts = attempts + 1
+		WHERE id = $2 AND state IN ('queued', 'sent')`, nullTime(at), id)
+	if err != nil {
+		return fmt.Errorf("postgres: mark command sent: %w", err)
+	}
+	return db.changedCommand(ctx, tag, id)
+}
+
+// FinishCommand moves a queued or sent command to a final state.
+func (db *DB) FinishCommand(ctx context.Context, id string, state kinwatch.CommandState, reply, errText string, at time.Time) error {
+	if !state.Final() {
+		return kinwatch.Errorf(kinwatch.EINVALID, "%q is not a final command state", state)
+	}
+	tag, err := db.pool.Exec(ctx, `UPDATE commands SET state = $1, reply = $2, error = $3, done_at = $4
+		WHERE id = $5 AND state IN ('queued', 'sent')`, string(state), reply, errText, nullTime(at), id)
+	if err != nil {
+		return fmt.Errorf("postgres: finish command: %w", err)
+	}
+	return db.changedCommand(ctx, tag, id)
+}
+
+// changedCommand explains an UPDATE guarded by "state is not final" that changed nothing: either
+// the command does not exist or it is already final. Final states never change back, so the
+// answer cannot go stale between the two statements.
+func (db *DB) changedCommand(ctx context.Context, tag pgconn.CommandTag, id string) error {
+	if tag.RowsAffected() > 0 {
+		return nil
+	}
+	var state string
+	err := db.pool.QueryRow(ctx, `SELECT state FROM commands WHERE id = $1`, id).Scan(&state)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound("command")
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: command: %w", err)
+	}
+	return kinwatch.Errorf(kinwatch.ECONFLICT, "command is already %s", state)
+}
+
+// ExpireCommands expires, in one statement, every queued or sent command whose ExpiresAt is before
+// now, and returns them in Seq order.
+func (db *DB) ExpireCommands(ctx context.Context, now time.Time) ([]*kinwatch.Command, error) {
+	rows, err := db.pool.Query(ctx, `UPDATE commands SET state = 'expired', done_at = $1
+		WHERE state IN ('queued', 'sent') AND expires_at < $1 RETURNING `+commandColumns, now)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: expire commands: %w", err)
+	}
+	out, err := collect(rows, scanCommand)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: expire commands: %w", err)
+	}
+	slices.SortFunc(out, func(a, b *kinwatch.Command) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
+}
