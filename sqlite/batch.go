@@ -108,6 +108,11 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 }
 
 func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*deviceChange, recs []kinwatch.Record, now time.Time) error {
+	// The driver starts a goroutine per statement to watch a cancellable context. A row insert
+	// takes microseconds, so the statements run uncancellable and the loop checks ctx between
+	// records instead; database/sql also rolls tx back as soon as ctx ends.
+	stop := ctx
+	ctx = context.WithoutCancel(ctx)
 	args := make([]any, 0, 24)
 	upsert, ensure := tx.StmtContext(ctx, st.upsertDevice), tx.StmtContext(ctx, st.ensureDevice)
 	// Devices first: the data rows reference them.
@@ -126,6 +131,9 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*de
 	var position, event, health, media *sql.Stmt // bound to tx on first use
 	var net *networkEncoder
 	for i := range recs {
+		if err := stop.Err(); err != nil {
+			return err
+		}
 		var err error
 		switch r := &recs[i]; {
 		case r.Position != nil:
