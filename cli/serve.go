@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 
 	"kinwatch/app"
 	"kinwatch/config"
+	"kinwatch/sim"
 )
 
 func init() {
@@ -46,11 +48,63 @@ func runServe(ctx context.Context, args []string, stdio Stdio) error {
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
+	if cfg.DemoWatches > 0 {
+		if err := startDemo(ctx, a, cfg.DemoWatches, stdio); err != nil {
+			a.Shutdown(context.Background())
+			return err
+		}
+	}
 	<-ctx.Done()
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	return a.Shutdown(sctx)
+}
+
+// startDemo binds a demo family's watches and runs them as simulated watches over the real TCP
+// gateway, so a newcomer sees live data. The demo is labelled everywhere it shows: its watch ids
+// start with 9000 and the log says so.
+func startDemo(ctx context.Context, a *app.App, n int, stdio Stdio) error {
+	fleet, err := sim.NewFleet(sim.Config{
+		Server:    a.WatchAddr().String(),
+		Watches:   n,
+		IDPrefix:  "9000",
+		Seed:      2026,
+		Interval:  5 * time.Second,
+		Heartbeat: time.Minute,
+		// A child's school run in minutes rather than hours.
+		TimeScale: 20,
+		// The demo's own LK answers are instant; no need to wait a minute to resend.
+		ReplyTimeout: 10 * time.Second,
+	})
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, w := range fleet.Watches() {
+		ids = append(ids, w.ID())
+	}
+	if err := app.BindDevices(ctx, a.Store, ids); err != nil {
+		return fmt.Errorf("demo family: %w", err)
+	}
+	go fleet.Run(ctx)
+	fmt.Fprintf(stdio.Out, `
+DEMO: %d simulated watches of a demo family (ids %s…) are walking around Berlin over the real
+TCP gateway at %s. See them with:
+
+  bin/kinwatch watches --data-dir %s                       # the registry
+  bin/kinwatch watches --data-dir %s --positions %s  # one watch's positions
+  curl -s http://%s/metrics | grep kinwatch_            # what the gateway and writer do
+
+Point a real watch here with the SMS  pw,123456,ip,<this host>,%s#   Stop with Ctrl-C.
+
+`, n, ids[0][:4], a.WatchAddr(), a.Config.DataDir, a.Config.DataDir, ids[0], a.HTTPAddr(), port(a.WatchAddr().String()))
+	return nil
+}
+
+func port(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
 }
 
 func runMigrate(ctx context.Context, args []string, stdio Stdio) error {

@@ -1,0 +1,189 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"kinwatch"
+	"kinwatch/app"
+	"kinwatch/commands"
+	"kinwatch/config"
+	"kinwatch/postgres/pgtest"
+	"kinwatch/sim"
+	"kinwatch/watchproto"
+)
+
+func testConfig(t *testing.T) config.Config {
+	c := config.Default()
+	c.DataDir = t.TempDir()
+	c.WatchAddr, c.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	c.LogLevel = "warn"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func logger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// TestEndToEnd runs the whole server on :0, drives 100 simulated watches over real TCP for a few
+// seconds while guardians' commands go out, shuts down, and checks the store holds everything the
+// watches sent and every command's acknowledgement.
+func TestEndToEnd(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { endToEnd(t, testConfig(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		c := testConfig(t)
+		c.DatabaseURL = pgtest.URL(t)
+		endToEnd(t, c)
+	})
+}
+
+func endToEnd(t *testing.T, cfg config.Config) {
+	ctx := context.Background()
+	a := app.New(cfg, logger())
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			a.Shutdown(context.Background())
+		}
+	}()
+	fleet, err := sim.NewFleet(sim.Config{
+		Server:         a.WatchAddr().String(),
+		Watches:        100,
+		Seed:           7,
+		Interval:       250 * time.Millisecond,
+		Heartbeat:      time.Second,
+		TimeScale:      60,
+		AlarmEvery:     2 * time.Second,
+		HealthEvery:    2 * time.Second,
+		VoiceEvery:     3 * time.Second,
+		LocateBurst:    3,
+		LocateInterval: 100 * time.Millisecond,
+		ReplyTimeout:   3 * time.Second,
+		Ramp:           500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, w := range fleet.Watches() {
+		ids = append(ids, w.ID())
+	}
+	if err := app.BindDevices(ctx, a.Store, ids); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	reportc := make(chan *sim.Report, 1)
+	go func() {
+		r, err := fleet.Run(runCtx)
+		if err != nil {
+			t.Error(err)
+		}
+		reportc <- r
+	}()
+
+	// Guardians queue commands while the watches run: "locate now" and a firmware query.
+	svc := &commands.Service{Store: a.Store, Bus: a.Bus, Notifier: a.Gateway, TTL: time.Hour}
+	time.Sleep(1500 * time.Millisecond)
+	var sent []*kinwatch.Command
+	for _, id := range ids[:10] {
+		for _, cmd := range []watchproto.Command{watchproto.LocateNow{}, watchproto.Version{}} {
+			c, err := svc.Send(ctx, id, cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent = append(sent, c)
+		}
+	}
+	report := <-reportc
+	if report == nil {
+		t.Fatal("no report")
+	}
+
+	// The API is alive while the server runs.
+	resp, err := http.Get("http://" + a.HTTPAddr().String() + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("readyz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
+	defer scancel()
+	if err := a.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+
+	// Reopen the database as a fresh process would.
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var positions, alarms, voices int
+	for _, id := range ids {
+		ps, err := st.Positions(ctx, kinwatch.PositionFilter{DeviceID: id, Limit: 100000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		positions += len(ps)
+		es, err := st.Events(ctx, kinwatch.EventFilter{DeviceID: id, Type: kinwatch.EventAlarm, Limit: 100000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		alarms += len(es)
+		ms, err := st.MediaList(ctx, id, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		voices += len(ms)
+		d, err := st.Device(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Online {
+			t.Errorf("%s still online after shutdown", id)
+		}
+	}
+	t.Logf("sim: %d connects, %d frames, %d positions, %d alarms, %d voice; LK p50 %v p99 %v",
+		report.Connects, report.FramesSent, report.Positions, report.Alarms, report.Voices, report.Latency.P50, report.Latency.P99)
+	if report.Handshakes < 100 {
+		t.Errorf("only %d watches completed the LK handshake", report.Handshakes)
+	}
+	if uint64(positions) != report.Positions {
+		t.Errorf("stored %d positions, the watches sent %d", positions, report.Positions)
+	}
+	if report.Alarms == 0 || uint64(alarms) < report.Alarms-report.AlarmsUnacked {
+		t.Errorf("stored %d alarm events for %d alarms raised (%d unanswered)", alarms, report.Alarms, report.AlarmsUnacked)
+	}
+	if uint64(voices) != report.Voices {
+		t.Errorf("stored %d voice messages, the watches sent %d", voices, report.Voices)
+	}
+	for _, c := range sent {
+		got, err := st.Command(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != kinwatch.CommandAcknowledged {
+			t.Errorf("command %s to %s: %s (%s)", c.Keyword, c.DeviceID, got.State, got.Error)
+		}
+		if got.Keyword == "VERNO" && !strings.Contains(got.Reply, "_") {
+			t.Errorf("VERNO reply %q", got.Reply)
+		}
+	}
+}
