@@ -99,8 +99,8 @@ func (w *Watch) Places() (home, school, park Point) {
 	return w.rt.places[0].at, w.rt.places[1].at, w.rt.places[2].at
 }
 
-// maxFrame bounds downlink frames: a voice message of 15 s escaped is about 40 KB.
-const maxFrame = 64 << 10
+// maxFrame bounds downlink frames: the longest content LEN can announce plus a header.
+const maxFrame = 0xFFFF + 64
 
 // Firmware version and LK retry limit, as the vendor documents them.
 const (
@@ -191,14 +191,19 @@ func (w *Watch) session(ctx context.Context, conn net.Conn) error {
 			if ferr := w.framer.Feed(w.rbuf[:n], w.onFrame); ferr != nil {
 				return ferr
 			}
+			if w.framer.Buffered() == 0 {
+				// Lets go of a buffer grown for a pushed voice message.
+				w.framer.Reset()
+			}
 		}
 		if err != nil {
 			var ne net.Error
 			if !errors.As(err, &ne) || !ne.Timeout() {
 				return err
 			}
-			w.tick(time.Now())
 		}
+		// Also after data: a server that talks without pause must not starve the watch's reports.
+		w.tick(time.Now())
 		if ferr := w.flush(); ferr != nil {
 			return ferr
 		}
@@ -316,12 +321,13 @@ func (w *Watch) tick(now time.Time) {
 	}
 }
 
-// schedule returns when an event with the given mean interval happens next (zero: never).
+// schedule returns when an event with the given mean interval happens next (zero: never). The
+// gaps are exponential, as for events nobody plans: a demo sees some soon after the start.
 func (w *Watch) schedule(now time.Time, mean time.Duration) time.Time {
 	if mean < 0 {
 		return time.Time{}
 	}
-	return now.Add(time.Duration((0.5 + w.ev.Float64()) * float64(mean)))
+	return now.Add(time.Duration(w.ev.ExpFloat64() * float64(mean)))
 }
 
 // handshake runs when the first LK of a connection is answered: the firmware only now starts
