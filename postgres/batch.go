@@ -177,7 +177,8 @@ func trueOrNil(b bool) any {
 // id order. Every device a data record names is included, so the foreign keys hold and a watch
 // whose data arrives first is registered (as pending) like one that sent an update. The id order
 // keeps the lock order of concurrent batches fixed, so they wait for each other instead of
-// deadlocking.
+// deadlocking. The sqlite package folds the same way; storetest holds the two to the same
+// behaviour.
 func foldDevices(recs []kinwatch.Record) ([]*deviceChange, error) {
 	byID := make(map[string]*deviceChange)
 	get := func(id string) *deviceChange {

@@ -258,7 +258,8 @@ func trueOrNil(b bool) any {
 // foldDevices validates recs and folds their device updates, returning one change per device in
 // id order. Every device a data record names is included, so the foreign keys hold and a watch
 // whose data arrives first is registered (as pending) like one that sent an update. The id order
-// keeps lock order fixed for databases where concurrent batches lock rows.
+// walks the devices index in order. The postgres package folds the same way; storetest holds the
+// two to the same behaviour.
 func foldDevices(recs []kinwatch.Record) ([]*deviceChange, error) {
 	byID := make(map[string]*deviceChange)
 	get := func(id string) *deviceChange {

@@ -209,3 +209,43 @@ func readBigBatch(ctx context.Context, s kinwatch.Store, seen, big string, newes
 	}
 	return nil
 }
+
+// testConcurrentBatches runs writers whose batches update the same devices in different orders,
+// as several bus consumers would: none may fail (a deadlock between them would) or lose a row.
+func testConcurrentBatches(t *testing.T, s kinwatch.Store) {
+	const writers, batches, devices = 4, 5, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*batches)
+	for w := range writers {
+		wg.Go(func() {
+			for b := range batches {
+				var recs []kinwatch.Record
+				for i := range devices {
+					d := i
+					if w%2 == 1 {
+						d = devices - 1 - i // the other writers go the other way
+					}
+					dev := fmt.Sprintf("30040200%02d", d)
+					at := t0.Add(time.Duration(b) * time.Minute)
+					recs = append(recs,
+						update(kinwatch.DeviceUpdate{ID: dev, Time: at, Online: ptr(true), Battery: ptr(w*10 + b)}),
+						kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: dev, Time: at}})
+				}
+				if err := s.WriteBatch(t.Context(), recs); err != nil {
+					errs <- fmt.Errorf("writer %d batch %d: %w", w, b, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for d := range devices {
+		ps, err := s.Positions(t.Context(), kinwatch.PositionFilter{DeviceID: fmt.Sprintf("30040200%02d", d)})
+		if err != nil || len(ps) != writers*batches {
+			t.Errorf("device %d: %d positions, %v; want %d", d, len(ps), err, writers*batches)
+		}
+	}
+}

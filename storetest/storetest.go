@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
 		{"BatchAtomicity", testBatchAtomicity},
 		{"BatchValidation", testBatchValidation},
 		{"ReadsDuringBigBatch", testReadsDuringBigBatch},
+		{"ConcurrentBatches", testConcurrentBatches},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
