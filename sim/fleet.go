@@ -1,12 +1,3 @@
-// Package sim simulates a fleet of children's GPS watches speaking the 3G/SeTracker protocol to a
-// kinwatch server over real TCP: the demo's data source and the server's load generator.
-//
-// It owns the watches' behaviour (routes between home, school and park, GPS and indoor cell/Wi-Fi
-// fixes, battery, pedometer, alarms, health readings, voice messages and photos), their side of
-// the conversation (LK handshake, resending unanswered LK and AL, answering server commands as
-// firmware does, reconnecting with back-off) and the statistics a load test reports. The wire
-// format comes from watchproto; sim never frames or escapes bytes itself. It must not depend on
-// any server package: it sees the server only through the socket, as a watch does.
 package sim
 
 import (
@@ -20,10 +11,10 @@ import (
 	"time"
 )
 
-// Fleet is a set of simulated watches sharing one Config and one Stats.
+// Fleet is a set of simulated watches sharing one Config and one set of statistics.
 type Fleet struct {
 	cfg     Config
-	stats   *Stats
+	stats   *stats
 	watches []*Watch
 	dialers []net.Dialer
 	started atomic.Bool
@@ -110,7 +101,7 @@ func (f *Fleet) Config() Config { return f.cfg }
 
 // Snapshot returns the statistics so far; safe to call while Run is running.
 func (f *Fleet) Snapshot() Report {
-	return f.stats.Snapshot(time.Now(), len(f.watches))
+	return f.stats.snapshot(time.Now(), len(f.watches))
 }
 
 // Run connects every watch (spread over Config.Ramp) and runs them until ctx ends or

@@ -88,8 +88,9 @@ type country struct {
 }
 
 var countries = []country{
-	{50.7, 53.6, 3.3, 7.3, 204, []int{4, 8, 16}},      // Netherlands
-	{49.5, 51.5, 2.5, 6.4, 206, []int{1, 10, 20}},     // Belgium
+	{51.9, 53.6, 3.3, 7.2, 204, []int{4, 8, 16}},      // Netherlands, north
+	{50.7, 51.9, 3.3, 6.1, 204, []int{4, 8, 16}},      // Netherlands, south
+	{49.5, 51.5, 2.5, 6.0, 206, []int{1, 10, 20}},     // Belgium
 	{45.8, 47.8, 5.9, 10.5, 228, []int{1, 2, 3}},      // Switzerland
 	{46.4, 49.0, 9.5, 17.2, 232, []int{1, 3, 5}},      // Austria
 	{47.3, 55.1, 5.9, 15.0, 262, []int{1, 2, 3}},      // Germany

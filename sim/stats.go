@@ -149,8 +149,8 @@ func (l *latencySet) record(key string, d time.Duration) {
 	h.record(d)
 }
 
-// Stats are the live counters of a fleet. All methods are safe for concurrent use.
-type Stats struct {
+// stats are the live counters of a fleet, updated by every watch goroutine without a lock.
+type stats struct {
 	start atomic.Int64 // unix nanoseconds: Run resets it while a reporter may already be reading
 
 	connected      atomic.Int64
@@ -181,13 +181,13 @@ type Stats struct {
 	latency  latencySet
 }
 
-func newStats(now time.Time) *Stats {
-	s := new(Stats)
+func newStats(now time.Time) *stats {
+	s := new(stats)
 	s.start.Store(now.UnixNano())
 	return s
 }
 
-func (s *Stats) connUp() {
+func (s *stats) connUp() {
 	s.connects.Add(1)
 	n := s.connected.Add(1)
 	for {
@@ -198,12 +198,12 @@ func (s *Stats) connUp() {
 	}
 }
 
-func (s *Stats) connDown() {
+func (s *stats) connDown() {
 	s.connected.Add(-1)
 	s.disconnects.Add(1)
 }
 
-func (s *Stats) frameSent(typ string, n int) {
+func (s *stats) frameSent(typ string, n int) {
 	s.framesSent.Add(1)
 	s.bytesSent.Add(uint64(n))
 	s.sent.add(typ, 1)
@@ -246,8 +246,8 @@ type Report struct {
 	LatencyByType     map[string]Latency `json:"latency_by_type"`
 }
 
-// Snapshot returns the counters now.
-func (s *Stats) Snapshot(now time.Time, watches int) Report {
+// snapshot returns the counters now.
+func (s *stats) snapshot(now time.Time, watches int) Report {
 	r := Report{
 		Watches:         watches,
 		Elapsed:         now.Sub(time.Unix(0, s.start.Load())),
