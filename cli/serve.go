@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"kinwatch/app"
+	"kinwatch/commands"
 	"kinwatch/config"
 	"kinwatch/sim"
+	"kinwatch/watchproto"
 )
 
 func init() {
@@ -88,6 +90,14 @@ func startDemo(ctx context.Context, a *app.App, n int, stdio Stdio) error {
 		return fmt.Errorf("demo family: %w", err)
 	}
 	go fleet.Run(ctx)
+	// Ask each demo watch for its firmware version: the command travels the real queue, the watch
+	// acknowledges it, and the registry shows the answer.
+	svc := &commands.Service{Store: a.Store, Bus: a.Bus, Notifier: a.Gateway, TTL: a.Config.CommandTTL}
+	for _, id := range ids {
+		if _, err := svc.Send(ctx, id, watchproto.Version{}); err != nil {
+			return fmt.Errorf("demo family: %w", err)
+		}
+	}
 	fmt.Fprintf(stdio.Out, `
 DEMO: %d simulated watches of a demo family (ids %s…) are walking around Berlin over the real
 TCP gateway at %s. See them with:
