@@ -84,7 +84,11 @@ const (
 // DefaultCenter is where routes go when no Center is given.
 var DefaultCenter = Point{52.5200, 13.4050}
 
-const maxWatches = 1_000_000 // the six id digits after the prefix
+const (
+	maxWatches     = 1_000_000 // the six id digits after the prefix
+	portsPerSource = 28_000    // Linux's default ephemeral port range, 32768–60999
+	fileReserve    = 64        // files the process needs besides its connections
+)
 
 func (c Config) withDefaults() Config {
 	def := func(d *time.Duration, v time.Duration) {
@@ -144,13 +148,23 @@ func (c Config) validate() error {
 	if len(c.IDPrefix) != 4 || strings.Trim(c.IDPrefix, "0123456789") != "" {
 		bad("id prefix must be 4 digits, got %q", c.IDPrefix)
 	}
-	for name, d := range map[string]time.Duration{
-		"interval": c.Interval, "heartbeat": c.Heartbeat, "dwell": c.Dwell, "reply timeout": c.ReplyTimeout,
-		"locate interval": c.LocateInterval, "reconnect min": c.ReconnectMin, "reconnect max": c.ReconnectMax,
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"interval", c.Interval}, {"heartbeat", c.Heartbeat}, {"dwell", c.Dwell}, {"reply timeout", c.ReplyTimeout},
+		{"locate interval", c.LocateInterval}, {"reconnect min", c.ReconnectMin}, {"reconnect max", c.ReconnectMax},
 	} {
-		if d < 0 {
-			bad("%s must be positive, got %v", name, d)
+		if d.d < 0 {
+			bad("%s must not be negative, got %v", d.name, d.d)
 		}
+	}
+	// Fail now rather than with thousands of connect errors later.
+	if per := c.Watches / max(1, len(c.SourceIPs)); per > portsPerSource {
+		bad("%d connections per source address exceed its ~%d ephemeral ports: give more source addresses", per, portsPerSource)
+	}
+	if lim := openFileLimit(); lim > 0 && c.Watches+fileReserve > lim {
+		bad("%d watches need more than the %d files this process may open: run several sim processes, each with its own id prefix", c.Watches, lim)
 	}
 	if c.Duration < 0 || c.Ramp < 0 {
 		bad("duration and ramp must not be negative")

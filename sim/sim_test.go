@@ -517,6 +517,7 @@ func TestIDs(t *testing.T) {
 		{Server: "127.0.0.1:1", Watches: 0},
 		{Server: "nowhere", Watches: 1},
 		{Server: "127.0.0.1:1", Watches: 1, Interval: -time.Second},
+		{Server: "127.0.0.1:1", Watches: 30000}, // more than one source address has ports for
 	} {
 		if _, err := sim.NewFleet(bad); err == nil {
 			t.Errorf("NewFleet(%+v) accepted a bad config", bad)

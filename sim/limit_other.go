@@ -1,0 +1,5 @@
+//go:build !unix
+
+package sim
+
+func openFileLimit() int { return 0 }
