@@ -356,9 +356,9 @@ func (w *Watch) handshake(now time.Time) {
 // message returns a pooled Message with the watch's header filled in; send returns it to the pool.
 func (w *Watch) message(typ string, kind watchproto.Kind) *watchproto.Message {
 	m := msgPool.Get().(*watchproto.Message)
-	cells, wifi, payload := m.Location.Cells[:0], m.Location.WiFi[:0], m.Payload[:0]
+	cells, wifi := m.Location.Cells[:0], m.Location.WiFi[:0]
 	*m = watchproto.Message{Manufacturer: w.mfr, Device: w.id, Type: typ, Kind: kind}
-	m.Location.Cells, m.Location.WiFi, m.Payload = cells, wifi, payload
+	m.Location.Cells, m.Location.WiFi = cells, wifi
 	if w.index {
 		m.Index = w.nextIndex()
 	}
@@ -377,9 +377,9 @@ func (w *Watch) send(m *watchproto.Message) {
 	before := len(w.out)
 	w.out = watchproto.AppendMessage(w.out, m)
 	w.f.stats.frameSent(m.Type, len(w.out)-before)
-	if cap(m.Payload) > 4<<10 {
-		m.Payload = nil
-	}
+	// A payload belongs to mediaPool: a pooled Message must not keep it, or the next Decode into
+	// that Message would write into a buffer another watch is filling.
+	m.Payload = nil
 	msgPool.Put(m)
 }
 
