@@ -138,8 +138,9 @@ func (rt *route) advance(r *rand.Rand, dt time.Duration, night bool, meanDwell t
 			next := (rt.cur + 1) % len(rt.places)
 			if night {
 				if rt.cur == int(home) {
-					rt.dwell = meanDwell.Seconds()
-					continue
+					// Asleep until morning; then children leave at different times.
+					rt.dwell = meanDwell.Seconds() * r.Float64()
+					return walked
 				}
 				next = int(home)
 			}
