@@ -12,7 +12,6 @@ import (
 // records into it without a lock.
 type histogram struct {
 	counts [histBuckets]atomic.Uint64
-	n      atomic.Uint64
 	max    atomic.Int64
 }
 
@@ -44,10 +43,14 @@ func histUpper(i int) uint64 {
 func (h *histogram) record(d time.Duration) {
 	us := max(d.Microseconds(), 0)
 	h.counts[histIndex(uint64(us))].Add(1)
-	h.n.Add(1)
+	storeMax(&h.max, int64(d))
+}
+
+// storeMax raises a to v unless it is already at least v.
+func storeMax(a *atomic.Int64, v int64) {
 	for {
-		m := h.max.Load()
-		if int64(d) <= m || h.max.CompareAndSwap(m, int64(d)) {
+		m := a.Load()
+		if v <= m || a.CompareAndSwap(m, v) {
 			return
 		}
 	}
@@ -189,13 +192,7 @@ func newStats(now time.Time) *stats {
 
 func (s *stats) connUp() {
 	s.connects.Add(1)
-	n := s.connected.Add(1)
-	for {
-		m := s.maxConnected.Load()
-		if n <= m || s.maxConnected.CompareAndSwap(m, n) {
-			return
-		}
-	}
+	storeMax(&s.maxConnected, s.connected.Add(1))
 }
 
 func (s *stats) connDown() {
