@@ -91,65 +91,61 @@ func (h *histogram) summary() Latency {
 	return l
 }
 
-// counterSet counts by keyword. Keywords come from a small set (frame types, command keywords), so
-// the map stops growing quickly; after that only the read lock is taken.
-type counterSet struct {
+// byKey holds one T per keyword. Keywords come from a small set (frame types, command keywords),
+// so the map stops growing quickly; after that only the read lock is taken.
+type byKey[T any] struct {
 	mu sync.RWMutex
-	m  map[string]*atomic.Uint64
+	m  map[string]*T
 }
 
-func (c *counterSet) add(key string, n uint64) {
-	c.mu.RLock()
-	v := c.m[key]
-	c.mu.RUnlock()
-	if v == nil {
-		c.mu.Lock()
-		if v = c.m[key]; v == nil {
-			if c.m == nil {
-				c.m = make(map[string]*atomic.Uint64)
-			}
-			v = new(atomic.Uint64)
-			c.m[key] = v
-		}
-		c.mu.Unlock()
+func (b *byKey[T]) get(key string) *T {
+	b.mu.RLock()
+	v := b.m[key]
+	b.mu.RUnlock()
+	if v != nil {
+		return v
 	}
-	v.Add(n)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if v = b.m[key]; v == nil {
+		if b.m == nil {
+			b.m = make(map[string]*T)
+		}
+		v = new(T)
+		b.m[key] = v
+	}
+	return v
 }
+
+// each calls fn for every keyword so far.
+func (b *byKey[T]) each(fn func(key string, v *T)) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for k, v := range b.m {
+		fn(k, v)
+	}
+}
+
+// counterSet counts by keyword.
+type counterSet struct{ byKey[atomic.Uint64] }
+
+func (c *counterSet) add(key string, n uint64) { c.get(key).Add(n) }
 
 func (c *counterSet) snapshot() map[string]uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	out := make(map[string]uint64, len(c.m))
-	for k, v := range c.m {
-		out[k] = v.Load()
-	}
+	out := make(map[string]uint64)
+	c.each(func(k string, v *atomic.Uint64) { out[k] = v.Load() })
 	return out
 }
 
 // latencySet keeps one histogram per awaited reply keyword plus one over all of them.
 type latencySet struct {
 	all histogram
-	mu  sync.RWMutex
-	by  map[string]*histogram
+	by  byKey[histogram]
 }
 
 func (l *latencySet) record(key string, d time.Duration) {
 	l.all.record(d)
-	l.mu.RLock()
-	h := l.by[key]
-	l.mu.RUnlock()
-	if h == nil {
-		l.mu.Lock()
-		if h = l.by[key]; h == nil {
-			if l.by == nil {
-				l.by = make(map[string]*histogram)
-			}
-			h = new(histogram)
-			l.by[key] = h
-		}
-		l.mu.Unlock()
-	}
-	h.record(d)
+	l.by.get(key).record(d)
 }
 
 // stats are the live counters of a fleet, updated by every watch goroutine without a lock.
@@ -278,10 +274,6 @@ func (s *stats) snapshot(now time.Time, watches int) Report {
 	if sec := r.Elapsed.Seconds(); sec > 0 {
 		r.MessagesPerSecond = float64(r.FramesSent) / sec
 	}
-	s.latency.mu.RLock()
-	for k, h := range s.latency.by {
-		r.LatencyByType[k] = h.summary()
-	}
-	s.latency.mu.RUnlock()
+	s.latency.by.each(func(k string, h *histogram) { r.LatencyByType[k] = h.summary() })
 	return r
 }
