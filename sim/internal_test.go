@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-func TestHistogramPercentiles(t *testing.T) {
+func TestSimHistogramPercentiles(t *testing.T) {
 	var h histogram
 	for i := 1; i <= 1000; i++ {
 		h.record(time.Duration(i) * time.Millisecond)
@@ -33,7 +33,7 @@ func TestHistogramPercentiles(t *testing.T) {
 	}
 }
 
-func TestRouteWalksBetweenPlaces(t *testing.T) {
+func TestSimRouteWalksBetweenPlaces(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	rt := newRoute(r, DefaultCenter, 3000, false)
 	for i, p := range rt.places[1:] {
@@ -68,7 +68,7 @@ func TestRouteWalksBetweenPlaces(t *testing.T) {
 	}
 }
 
-func TestVoiceFramesAndPhoto(t *testing.T) {
+func TestSimVoiceFramesAndPhoto(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	amr := appendVoice(nil, r, 3)
 	frames := 0
@@ -92,7 +92,7 @@ func TestVoiceFramesAndPhoto(t *testing.T) {
 
 // TestVoiceDecodesWithFFmpeg hands a voice message to a real AMR decoder, the way a guardian's
 // app or the server's transcoder would play it.
-func TestVoiceDecodesWithFFmpeg(t *testing.T) {
+func TestSimVoiceDecodesWithFFmpeg(t *testing.T) {
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
 		t.Skip("ffmpeg not installed")
@@ -110,7 +110,7 @@ func TestVoiceDecodesWithFFmpeg(t *testing.T) {
 	}
 }
 
-func TestCellsAreSharedByNeighbours(t *testing.T) {
+func TestSimCellsAreSharedByNeighbours(t *testing.T) {
 	op := operatorsAt(DefaultCenter)[0]
 	if op.mcc != 262 {
 		t.Errorf("Berlin has MCC %d", op.mcc)
@@ -130,7 +130,7 @@ func TestCellsAreSharedByNeighbours(t *testing.T) {
 	}
 }
 
-func TestParseSourceIPsAndPoint(t *testing.T) {
+func TestSimParseSourceIPsAndPoint(t *testing.T) {
 	ips, err := ParseSourceIPs("127.0.0.254-127.0.1.1, 10.0.0.5")
 	want := []string{"127.0.0.254", "127.0.0.255", "127.0.1.0", "127.0.1.1", "10.0.0.5"}
 	if err != nil || len(ips) != len(want) {
@@ -158,7 +158,7 @@ func TestParseSourceIPsAndPoint(t *testing.T) {
 
 // BenchmarkPositionReport measures what one position costs the load generator: advancing the
 // child, building the fix and encoding the frame.
-func BenchmarkPositionReport(b *testing.B) {
+func BenchmarkSimPositionReport(b *testing.B) {
 	f, err := NewFleet(Config{Server: "127.0.0.1:1", Watches: 1, TimeScale: 60})
 	if err != nil {
 		b.Fatal(err)

@@ -15,7 +15,7 @@ import (
 	"kinwatch/watchproto"
 )
 
-func TestLKFirstAndOnlyAfterReply(t *testing.T) {
+func TestSimLKFirstAndOnlyAfterReply(t *testing.T) {
 	srv := startServer(t, func(s *fakeServer) { s.ignoreLK = 2 })
 	cfg := fastConfig(srv.addr(), 3)
 	f, stop := runFleet(t, cfg)
@@ -52,7 +52,7 @@ func TestLKFirstAndOnlyAfterReply(t *testing.T) {
 	}
 }
 
-func TestRebootAfterFiveUnansweredLKs(t *testing.T) {
+func TestSimRebootAfterFiveUnansweredLKs(t *testing.T) {
 	srv := startServer(t, func(s *fakeServer) { s.ignoreLK = 1000 })
 	cfg := fastConfig(srv.addr(), 1)
 	cfg.ReplyTimeout = 20 * time.Millisecond
@@ -72,7 +72,7 @@ func TestRebootAfterFiveUnansweredLKs(t *testing.T) {
 	}
 }
 
-func TestPositionsAreWellFormed(t *testing.T) {
+func TestSimPositionsAreWellFormed(t *testing.T) {
 	srv := startServer(t, nil)
 	cfg := fastConfig(srv.addr(), 6)
 	cfg.TimeScale = 3000 // a report every minute of the child's day
@@ -143,7 +143,7 @@ func TestPositionsAreWellFormed(t *testing.T) {
 	t.Logf("%d GPS fixes, %d indoor Wi-Fi fixes, %d cell-only fixes", gps, indoor, cellOnly)
 }
 
-func TestAlarmResentUntilAnswered(t *testing.T) {
+func TestSimAlarmResentUntilAnswered(t *testing.T) {
 	srv := startServer(t, func(s *fakeServer) { s.ignoreAL = 2 })
 	cfg := fastConfig(srv.addr(), 2)
 	cfg.Interval = time.Hour
@@ -188,7 +188,7 @@ func testAMR() []byte {
 	return b
 }
 
-func TestCommandsAnsweredAsFirmwareDoes(t *testing.T) {
+func TestSimCommandsAnsweredAsFirmwareDoes(t *testing.T) {
 	srv := startServer(t, nil)
 	cfg := fastConfig(srv.addr(), 1)
 	cfg.Interval = time.Hour // only the first position and CR bursts
@@ -277,7 +277,7 @@ func TestCommandsAnsweredAsFirmwareDoes(t *testing.T) {
 	}
 }
 
-func TestResetReconnectsAndPowerOffStops(t *testing.T) {
+func TestSimResetReconnectsAndPowerOffStops(t *testing.T) {
 	srv := startServer(t, nil)
 	cfg := fastConfig(srv.addr(), 2)
 	f, stop := runFleet(t, cfg)
@@ -311,7 +311,7 @@ func TestResetReconnectsAndPowerOffStops(t *testing.T) {
 	}
 }
 
-func TestReconnectsAfterServerDrop(t *testing.T) {
+func TestSimReconnectsAfterServerDrop(t *testing.T) {
 	srv := startServer(t, nil)
 	cfg := fastConfig(srv.addr(), 1)
 	f, stop := runFleet(t, cfg)
@@ -327,7 +327,7 @@ func TestReconnectsAfterServerDrop(t *testing.T) {
 	}
 }
 
-func TestVoiceAndHealth(t *testing.T) {
+func TestSimVoiceAndHealth(t *testing.T) {
 	srv := startServer(t, nil)
 	cfg := fastConfig(srv.addr(), 2)
 	cfg.VoiceEvery = 40 * time.Millisecond
@@ -400,7 +400,7 @@ func walkAMR(b []byte) (int, error) {
 	return n, nil
 }
 
-func TestReportMatchesWhatTheServerGot(t *testing.T) {
+func TestSimReportMatchesWhatTheServerGot(t *testing.T) {
 	srv := startServer(t, nil)
 	cfg := fastConfig(srv.addr(), 4)
 	cfg.AlarmEvery = 100 * time.Millisecond
@@ -456,7 +456,7 @@ func track(t *testing.T, srv *fakeServer, id string, n int) []string {
 	return out
 }
 
-func TestSameSeedSameWalk(t *testing.T) {
+func TestSimSameSeedSameWalk(t *testing.T) {
 	noon := time.Date(2026, 3, 10, 11, 0, 0, 0, time.UTC)
 	walk := func(seed uint64) map[string][]string {
 		srv := startServer(t, nil)
@@ -489,7 +489,7 @@ func TestSameSeedSameWalk(t *testing.T) {
 	}
 }
 
-func TestIDs(t *testing.T) {
+func TestSimIDs(t *testing.T) {
 	ids := func(prefix string, n int) []string {
 		f, err := sim.NewFleet(sim.Config{Server: "127.0.0.1:1", Watches: n, IDPrefix: prefix})
 		if err != nil {
@@ -525,7 +525,7 @@ func TestIDs(t *testing.T) {
 	}
 }
 
-func TestSourceIPsAndMix(t *testing.T) {
+func TestSimSourceIPsAndMix(t *testing.T) {
 	ips, err := sim.ParseSourceIPs("127.0.0.1-127.0.0.3")
 	if err != nil || len(ips) != 3 {
 		t.Fatalf("ParseSourceIPs: %v %v", ips, err)
