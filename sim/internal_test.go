@@ -95,6 +95,9 @@ func TestSimVoiceFramesAndPhoto(t *testing.T) {
 func TestSimVoiceDecodesWithFFmpeg(t *testing.T) {
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("ffmpeg is required in CI (.ci/run installs it)")
+		}
 		t.Skip("ffmpeg not installed")
 	}
 	path := filepath.Join(t.TempDir(), "voice.amr")
