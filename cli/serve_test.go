@@ -1,0 +1,71 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"kinwatch/cli"
+)
+
+func run(ctx context.Context, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := cli.Main(ctx, args, strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestServeStartsAndStopsOnCancel(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	code, _, errOut := run(ctx, "serve", "--data-dir", dir, "--watch-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "kinwatch started") || !strings.Contains(errOut, "kinwatch stopped") {
+		t.Fatalf("log: %s", errOut)
+	}
+	// The database it created is migrated and readable by the other subcommands.
+	code, out, errOut := run(context.Background(), "migrate", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate: %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = run(context.Background(), "watches", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "DEVICE") {
+		t.Fatalf("watches: %d %s %s", code, out, errOut)
+	}
+}
+
+func TestServeRefusesBadConfiguration(t *testing.T) {
+	code, _, errOut := run(context.Background(), "serve", "--data-dir", t.TempDir(), "--watch-addr", "nowhere", "--log-format", "xml")
+	if code == 0 || !strings.Contains(errOut, "watch-addr") || !strings.Contains(errOut, "log-format") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+func TestServeReportsBusyPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	code, _, errOut := run(context.Background(), "serve", "--data-dir", t.TempDir(),
+		"--watch-addr", l.Addr().String(), "--http-addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(errOut, "watch gateway") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	code, _, errOut := run(context.Background(), "frobnicate")
+	if code != 2 || !strings.Contains(errOut, "unknown command") {
+		t.Fatalf("%d %s", code, errOut)
+	}
+	code, _, errOut = run(context.Background(), "help")
+	if code != 0 || !strings.Contains(errOut, "serve") || !strings.Contains(errOut, "decode") || !strings.Contains(errOut, "sim") {
+		t.Fatalf("help: %d %s", code, errOut)
+	}
+}

@@ -1,0 +1,94 @@
+package ingest_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"kinwatch"
+	"kinwatch/ingest"
+	"kinwatch/inproc"
+	"kinwatch/metrics"
+	"kinwatch/sqlite"
+)
+
+func setup(t *testing.T) (*sqlite.DB, *inproc.Bus, *ingest.Writer, chan error) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	bus := inproc.New(1000)
+	m := metrics.New(func() float64 { return float64(bus.Depth()) })
+	w := &ingest.Writer{Store: db, Bus: bus, Metrics: m, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MaxBatch: 100, MaxWait: time.Millisecond, Retries: 2}
+	done := make(chan error, 1)
+	return db, bus, w, done
+}
+
+func TestCommitsAndCallsOnCommit(t *testing.T) {
+	db, bus, w, done := setup(t)
+	var seen atomic.Int64
+	w.OnCommit = func(recs []kinwatch.Record) { seen.Add(int64(len(recs))) }
+	go func() { done <- w.Run(context.Background()) }()
+	now := time.Now()
+	recs := []kinwatch.Record{
+		{Device: &kinwatch.DeviceUpdate{ID: "1", Time: now}},
+		{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: "1", Time: now, Received: now, Lat: 1, Lon: 2, HasCoords: true}},
+	}
+	if err := bus.Publish(context.Background(), recs, true); err != nil {
+		t.Fatal(err)
+	}
+	if seen.Load() != 2 {
+		t.Fatalf("OnCommit saw %d records", seen.Load())
+	}
+	if p, err := db.LatestPosition(context.Background(), "1"); err != nil || p.Lat != 1 {
+		t.Fatalf("%v %v", p, err)
+	}
+	bus.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInvalidBatchFailsDurablePublisherWithoutRetry(t *testing.T) {
+	_, bus, w, done := setup(t)
+	var calls atomic.Int64
+	w.OnCommit = func([]kinwatch.Record) { calls.Add(1) }
+	go func() { done <- w.Run(context.Background()) }()
+	start := time.Now()
+	// A position without a time can never be stored: retrying would only delay the answer.
+	err := bus.Publish(context.Background(), []kinwatch.Record{{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: "1"}}}, true)
+	if kinwatch.ErrorCode(err) != kinwatch.EINVALID {
+		t.Fatalf("err = %v", err)
+	}
+	if time.Since(start) > 40*time.Millisecond {
+		t.Fatalf("invalid batch was retried (%v)", time.Since(start))
+	}
+	if calls.Load() != 0 {
+		t.Fatal("OnCommit called for a failed batch")
+	}
+	bus.Close()
+	<-done
+}
+
+func TestUnavailableStoreIsRetriedThenReported(t *testing.T) {
+	db, bus, w, done := setup(t)
+	go func() { done <- w.Run(context.Background()) }()
+	db.Close() // every write now fails
+	now := time.Now()
+	err := bus.Publish(context.Background(), []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: "1", Time: now}}}, true)
+	if err == nil {
+		t.Fatal("durable publish succeeded against a closed database")
+	}
+	bus.Close()
+	<-done
+}
