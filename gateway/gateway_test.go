@@ -506,3 +506,32 @@ func counter(m *metrics.Metrics, name, label string) float64 {
 	}
 	return 0
 }
+
+func TestExpiredCommandsAreExpiredAndAnnounced(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000019")
+	ctx := context.Background()
+	c := &kinwatch.Command{ID: kinwatch.NewID(), DeviceID: "1000000019", Keyword: "FIND", Content: []byte("FIND"), ExpiresAt: time.Now().Add(-time.Second)}
+	if err := s.store.EnqueueCommand(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go s.gw.RunMaintenance(mctx, time.Hour) // runs once at start
+	eventually(t, "command expired", func() bool {
+		got, _ := s.store.Command(ctx, c.ID)
+		return got.State == kinwatch.CommandExpired
+	})
+	eventually(t, "expiry event", func() bool {
+		es, _ := s.store.Events(ctx, kinwatch.EventFilter{DeviceID: "1000000019", Type: kinwatch.EventCommand, Limit: 10})
+		return len(es) == 1 && strings.Contains(string(es[0].Data), `"expired"`)
+	})
+	// An expired command is never delivered.
+	w := s.dial()
+	w.send(frame("1000000019", "LK"))
+	w.recv()
+	w.nc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if b, err := w.r.Peek(1); err == nil {
+		t.Fatalf("expired command delivered: %q", b)
+	}
+}

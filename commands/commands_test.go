@@ -1,0 +1,111 @@
+package commands_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"kinwatch"
+	"kinwatch/commands"
+	"kinwatch/inproc"
+	"kinwatch/sqlite"
+	"kinwatch/watchproto"
+)
+
+type notifier struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (n *notifier) NotifyCommands(id string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.ids = append(n.ids, id)
+}
+
+func setup(t *testing.T) (*commands.Service, *sqlite.DB, *notifier, *[]kinwatch.Record) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	bus := inproc.New(100)
+	var (
+		mu   sync.Mutex
+		seen []kinwatch.Record
+	)
+	go bus.Consume(ctx, 10, time.Millisecond, func(ctx context.Context, recs []kinwatch.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, recs...)
+		return db.WriteBatch(ctx, recs)
+	})
+	t.Cleanup(func() { bus.Close() })
+	n := &notifier{}
+	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	svc := &commands.Service{Store: db, Bus: bus, Notifier: n, TTL: time.Hour, Now: func() time.Time { return now }}
+	db.WriteBatch(ctx, []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: "w1", Time: now}}, {Device: &kinwatch.DeviceUpdate{ID: "w2", Time: now}}})
+	db.SetDeviceState(ctx, "w2", kinwatch.DeviceBlocked)
+	return svc, db, n, &seen
+}
+
+func TestSendQueuesAnnouncesAndWakes(t *testing.T) {
+	svc, db, n, _ := setup(t)
+	ctx := context.Background()
+	c, err := svc.Send(ctx, "w1", watchproto.Upload{Interval: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Command(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != kinwatch.CommandQueued || string(got.Content) != "UPLOAD,600" || got.Keyword != "UPLOAD" ||
+		!got.ExpiresAt.Equal(time.Date(2026, 11, 28, 11, 0, 0, 0, time.UTC)) {
+		t.Fatalf("stored %+v", got)
+	}
+	if len(n.ids) != 1 || n.ids[0] != "w1" {
+		t.Fatalf("notified %v", n.ids)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		es, _ := db.Events(ctx, kinwatch.EventFilter{DeviceID: "w1", Type: kinwatch.EventCommand, Limit: 10})
+		if len(es) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no queued event")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestSendRefuses(t *testing.T) {
+	svc, _, n, _ := setup(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		device string
+		cmd    watchproto.Command
+		code   string
+	}{
+		{"invalid parameters", "w1", watchproto.Upload{Interval: time.Second}, kinwatch.EINVALID},
+		{"no command", "w1", nil, kinwatch.EINVALID},
+		{"unknown watch", "nope", watchproto.LocateNow{}, kinwatch.ENOTFOUND},
+		{"blocked watch", "w2", watchproto.LocateNow{}, kinwatch.ECONFLICT},
+	} {
+		if _, err := svc.Send(ctx, tc.device, tc.cmd); kinwatch.ErrorCode(err) != tc.code {
+			t.Errorf("%s: err %v, want code %s", tc.name, err, tc.code)
+		}
+	}
+	if len(n.ids) != 0 {
+		t.Fatalf("refused commands woke the gateway: %v", n.ids)
+	}
+}
