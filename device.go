@@ -33,21 +33,21 @@ type Device struct {
 	Encrypted    bool // the watch speaks the vendor-encrypted AQSH framing and cannot be understood
 }
 
-// DeviceUpdate carries what the gateway learned about a device; zero-valued fields are "not
-// reported" and leave the stored value alone. Applying one to an unknown ID registers the device as
-// pending.
+// DeviceUpdate carries what the gateway learned about a device; empty strings and nil pointers are
+// "not reported" and leave the stored value alone. Applying one to an unknown ID registers the
+// device as pending.
 type DeviceUpdate struct {
 	ID           string
 	Time         time.Time
 	Manufacturer string
-	HasIndex     bool
+	HasIndex     *bool
 	Online       *bool
 	Battery      *int
 	Signal       *int
 	Steps        *int64
 	Firmware     string
 	ICCID        string
-	Encrypted    bool
+	Encrypted    *bool
 }
 
 // DeviceFilter selects devices; the zero value selects all.
@@ -64,6 +64,7 @@ type DeviceStore interface {
 	Devices(ctx context.Context, f DeviceFilter) ([]*Device, error)
 	// SetDeviceState changes a device's state (binding happens in the accounts layer).
 	SetDeviceState(ctx context.Context, id string, state DeviceState) error
-	// MarkAllOffline is called at start-up: connections of a previous process are gone.
+	// MarkAllOffline is called at start-up, when the connections of a previous process are gone:
+	// every device last seen at or before at is marked offline (the zero time: every device).
 	MarkAllOffline(ctx context.Context, at time.Time) error
 }

@@ -177,7 +177,7 @@ func (c *conn) feed(p []byte) bool {
 		c.s.Log.Warn("watch speaks the vendor-encrypted AQSH framing; its firmware must be unlocked by the vendor (FOTA) before it can use a private server",
 			"device", c.device, "remote_ip", c.ip)
 		if c.device != "" {
-			c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: c.s.now(), Encrypted: true}})
+			c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: c.s.now(), Encrypted: ptr(true)}})
 			c.flush(false)
 		}
 		c.err = err
@@ -226,7 +226,7 @@ func (c *conn) handleFrame(frame []byte, m *watchproto.Message) error {
 	}
 	if m.Manufacturer != c.mfr || (m.Index != "") != c.hasIndex {
 		c.mfr, c.hasIndex = m.Manufacturer, m.Index != ""
-		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, Manufacturer: c.mfr, HasIndex: c.hasIndex}})
+		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, Manufacturer: c.mfr, HasIndex: ptr(c.hasIndex)}})
 	}
 	return c.dispatch(m, now)
 }
@@ -261,7 +261,7 @@ func (c *conn) register(m *watchproto.Message, now time.Time) error {
 	}
 	online := true
 	c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{
-		ID: c.device, Time: now, Manufacturer: c.mfr, HasIndex: c.hasIndex, Online: &online,
+		ID: c.device, Time: now, Manufacturer: c.mfr, HasIndex: ptr(c.hasIndex), Online: &online,
 	}})
 	if c.collecting() {
 		c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: c.device, Time: now, Type: kinwatch.EventConnected}})

@@ -1,13 +1,10 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"kinwatch"
@@ -85,7 +82,7 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	devices, err := foldDevices(recs)
+	devices, err := kinwatch.FoldBatch(recs, representable)
 	if err != nil {
 		return err
 	}
@@ -107,7 +104,7 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 	return nil
 }
 
-func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*deviceChange, recs []kinwatch.Record, now time.Time) error {
+func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*kinwatch.DeviceChange, recs []kinwatch.Record, now time.Time) error {
 	// The driver starts a goroutine per statement to watch a cancellable context. A row insert
 	// takes microseconds, so the statements run uncancellable and the loop checks ctx between
 	// records instead; database/sql also rolls tx back as soon as ctx ends.
@@ -118,13 +115,13 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*de
 	// Devices first: the data rows reference them.
 	for _, d := range devices {
 		var err error
-		if d.update {
-			_, err = upsert.ExecContext(ctx, d.args(now, args)...)
+		if d.Updated {
+			_, err = upsert.ExecContext(ctx, deviceArgs(d, now, args)...)
 		} else {
-			_, err = ensure.ExecContext(ctx, d.id, nanos(now))
+			_, err = ensure.ExecContext(ctx, d.ID, nanos(now))
 		}
 		if err != nil {
-			return fmt.Errorf("device %s: %w", d.id, err)
+			return fmt.Errorf("device %s: %w", d.ID, err)
 		}
 	}
 
@@ -176,67 +173,22 @@ func recordID(id string) string {
 	return id
 }
 
-// deviceChange is what one batch does to one device row: its DeviceUpdates folded in record order
-// (the latest reported value of each field wins), so the row is written once per batch.
-type deviceChange struct {
-	id                            string
-	update                        bool      // false: only data records name the device; create it if missing, change nothing
-	first, last                   time.Time // earliest and latest update time, zero if no update had one
-	manufacturer, firmware, iccid string
-	hasIndex, encrypted           bool // DeviceUpdate can only report these as true
-	online                        *bool
-	battery, signal               *int
-	steps                         *int64
-}
-
-func (c *deviceChange) apply(u *kinwatch.DeviceUpdate) {
-	c.update = true
-	if !u.Time.IsZero() {
-		if c.first.IsZero() || u.Time.Before(c.first) {
-			c.first = u.Time
-		}
-		if u.Time.After(c.last) {
-			c.last = u.Time
-		}
-	}
-	c.manufacturer = cmp.Or(u.Manufacturer, c.manufacturer)
-	c.firmware = cmp.Or(u.Firmware, c.firmware)
-	c.iccid = cmp.Or(u.ICCID, c.iccid)
-	c.hasIndex = c.hasIndex || u.HasIndex
-	c.encrypted = c.encrypted || u.Encrypted
-	if u.Online != nil {
-		c.online = u.Online
-	}
-	if u.Battery != nil {
-		c.battery = u.Battery
-	}
-	if u.Signal != nil {
-		c.signal = u.Signal
-	}
-	if u.Steps != nil {
-		c.steps = u.Steps
-	}
-}
-
-// args returns the upsertDevice arguments, nil for what no update reported.
-func (c *deviceChange) args(now time.Time, args []any) []any {
-	first := c.first
+// deviceArgs returns the upsertDevice arguments for c, nil for what no update reported.
+func deviceArgs(c *kinwatch.DeviceChange, now time.Time, args []any) []any {
+	first := c.First
 	if first.IsZero() {
 		first = now
 	}
-	args = append(args[:0], c.id, orNil(c.manufacturer), trueOrNil(c.hasIndex), nil, nanos(first), nullNanos(c.last),
-		nil, nil, nil, orNil(c.firmware), orNil(c.iccid), trueOrNil(c.encrypted))
-	if c.online != nil {
-		args[3] = *c.online
+	args = append(args[:0], c.ID, orNil(c.Manufacturer), boolOrNil(c.HasIndex), boolOrNil(c.Online), nanos(first), nullNanos(c.Last),
+		nil, nil, nil, orNil(c.Firmware), orNil(c.ICCID), boolOrNil(c.Encrypted))
+	if c.Battery != nil {
+		args[6] = int64(*c.Battery)
 	}
-	if c.battery != nil {
-		args[6] = int64(*c.battery)
+	if c.Signal != nil {
+		args[7] = int64(*c.Signal)
 	}
-	if c.signal != nil {
-		args[7] = int64(*c.signal)
-	}
-	if c.steps != nil {
-		args[8] = *c.steps
+	if c.Steps != nil {
+		args[8] = *c.Steps
 	}
 	return args
 }
@@ -248,97 +200,11 @@ func orNil(s string) any {
 	return s
 }
 
-func trueOrNil(b bool) any {
-	if !b {
+func boolOrNil(b *bool) any {
+	if b == nil {
 		return nil
 	}
-	return true
-}
-
-// foldDevices validates recs and folds their device updates, returning one change per device in
-// id order. Every device a data record names is included, so the foreign keys hold and a watch
-// whose data arrives first is registered (as pending) like one that sent an update. The id order
-// walks the devices index in order. The postgres package folds the same way; storetest holds the
-// two to the same behaviour.
-func foldDevices(recs []kinwatch.Record) ([]*deviceChange, error) {
-	byID := make(map[string]*deviceChange)
-	get := func(id string) *deviceChange {
-		c := byID[id]
-		if c == nil {
-			c = &deviceChange{id: id}
-			byID[id] = c
-		}
-		return c
-	}
-	for i := range recs {
-		r := &recs[i]
-		deviceID, err := checkRecord(r)
-		if err != nil {
-			return nil, &kinwatch.Error{Code: kinwatch.EINVALID, Message: fmt.Sprintf("record %d: %s", i, err)}
-		}
-		if r.Device != nil {
-			get(deviceID).apply(r.Device)
-		} else if byID[deviceID] == nil {
-			get(deviceID)
-		}
-	}
-	out := make([]*deviceChange, 0, len(byID))
-	for _, c := range byID {
-		out = append(out, c)
-	}
-	slices.SortFunc(out, func(a, b *deviceChange) int { return cmp.Compare(a.id, b.id) })
-	return out, nil
-}
-
-// checkRecord returns the device id r refers to, or why r cannot be stored. Checking the whole
-// batch before writing keeps a bad record from costing a half-written transaction.
-func checkRecord(r *kinwatch.Record) (string, error) {
-	n := 0
-	for _, set := range []bool{r.Position != nil, r.Event != nil, r.Health != nil, r.Device != nil, r.Media != nil} {
-		if set {
-			n++
-		}
-	}
-	if n != 1 {
-		return "", fmt.Errorf("exactly one field must be set, not %d", n)
-	}
-	var (
-		what, deviceID string
-		t              time.Time
-	)
-	switch {
-	case r.Device != nil:
-		if r.Device.ID == "" {
-			return "", errors.New("device update without a device id")
-		}
-		if t := r.Device.Time; !t.IsZero() && !representable(t) {
-			return "", fmt.Errorf("device update time %s is out of range", t.Format(time.RFC3339))
-		}
-		return r.Device.ID, nil
-	case r.Position != nil:
-		what, deviceID, t = "position", r.Position.DeviceID, r.Position.Time
-		if rt := r.Position.Received; !rt.IsZero() && !representable(rt) {
-			return "", fmt.Errorf("position received time %s is out of range", rt.Format(time.RFC3339))
-		}
-	case r.Event != nil:
-		what, deviceID, t = "event", r.Event.DeviceID, r.Event.Time
-		if len(r.Event.Data) > 0 && !json.Valid(r.Event.Data) {
-			return "", errors.New("event data is not valid JSON")
-		}
-	case r.Health != nil:
-		what, deviceID, t = "health reading", r.Health.DeviceID, r.Health.Time
-	case r.Media != nil:
-		what, deviceID, t = "media", r.Media.DeviceID, r.Media.Time
-	}
-	switch {
-	case deviceID == "":
-		return "", fmt.Errorf("%s without a device id", what)
-	case t.IsZero():
-		return "", fmt.Errorf("%s without a time", what)
-	case !representable(t):
-		return "", fmt.Errorf("%s time %s is out of range", what, t.Format(time.RFC3339))
-	}
-	return deviceID, nil
+	return *b
 }
 
 // representable reports whether t fits the INTEGER nanosecond columns (years 1678 to 2261).

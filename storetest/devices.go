@@ -29,7 +29,7 @@ func testDeviceFoldingWithinBatch(t *testing.T, s kinwatch.Store) {
 		// Out of time order: its fields still win over earlier records, but it cannot move
 		// last_seen back.
 		update(kinwatch.DeviceUpdate{ID: id, Time: t0.Add(2 * time.Second), ICCID: "89860000000000000001",
-			HasIndex: true, Encrypted: true, Steps: ptr(int64(150))}),
+			HasIndex: ptr(true), Encrypted: ptr(true), Steps: ptr(int64(150))}),
 		update(kinwatch.DeviceUpdate{ID: id, Time: t0.Add(4 * time.Second), Online: ptr(true), Manufacturer: "ZJ"}),
 		update(kinwatch.DeviceUpdate{ID: "3004010003", Time: t0, Online: ptr(false), Signal: ptr(0)}),
 	)
@@ -71,9 +71,16 @@ func testDeviceFoldingAcrossBatches(t *testing.T, s kinwatch.Store) {
 	if err := s.SetDeviceState(ctx, id, kinwatch.DeviceBound); err != nil {
 		t.Fatalf("SetDeviceState: %v", err)
 	}
-	write(t, s, update(kinwatch.DeviceUpdate{ID: id, Time: t0.Add(2 * time.Minute), Online: ptr(true), HasIndex: true}))
+	write(t, s, update(kinwatch.DeviceUpdate{ID: id, Time: t0.Add(2 * time.Minute), Online: ptr(true), HasIndex: ptr(true)}))
 	want.State, want.Online, want.HasIndex, want.LastSeen = kinwatch.DeviceBound, true, true, t0.Add(2*time.Minute)
 	same(t, "bound device after an update", mustDevice(t, s, id), &want)
+
+	// Flags can be cleared as well as set: a watch re-flashed to plain framing stops being
+	// "encrypted", and one whose firmware dropped the index stops getting one.
+	write(t, s, update(kinwatch.DeviceUpdate{ID: id, Encrypted: ptr(true)}))
+	write(t, s, update(kinwatch.DeviceUpdate{ID: id, HasIndex: ptr(false), Encrypted: ptr(false)}))
+	want.HasIndex, want.Encrypted = false, false
+	same(t, "flags cleared", mustDevice(t, s, id), &want)
 }
 
 func testDataRegistersDevice(t *testing.T, s kinwatch.Store) {
