@@ -53,7 +53,7 @@ func (c *conn) send(cmd *kinwatch.Command, now time.Time) bool {
 		index = "0001"
 	}
 	frame := watchproto.AppendFrame(c.outBuf(), mfr, c.device, index, cmd.Content)
-	if err := c.write(frame, watchproto.KindCommandReply); err != nil {
+	if err := c.write(frame, "command"); err != nil {
 		c.err = err
 		c.nc.Close() // the read loop sees the closed socket and ends
 		return false

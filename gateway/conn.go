@@ -27,8 +27,9 @@ const (
 // Keeping it small is what lets one process hold tens of thousands of idle watches.
 const readBufSize = 512
 
-// maxAudio bounds a multi-part (JXTK) voice message being assembled.
-const maxAudio = 1 << 20
+// maxAudio bounds a multi-part (JXTK) voice message being assembled: 15 s of the richest AMR-NB
+// mode is about 23 KB, so this leaves ten times that.
+const maxAudio = 256 << 10
 
 // messages pools decoded-message scratch space: a connection needs one only while it has frames to
 // decode, not while it sits idle.
@@ -52,7 +53,6 @@ type conn struct {
 	state       kinwatch.DeviceState
 	stateAt     time.Time
 	handshaken  bool // the first LK was answered: the watch now accepts other traffic
-	current     bool // still the device's current connection (not replaced)
 	lastRead    time.Time
 	inflight    *kinwatch.Command
 	inflightDue time.Time
@@ -175,7 +175,7 @@ func (c *conn) feed(p []byte) bool {
 	case errors.Is(err, watchproto.ErrEncrypted):
 		c.s.Metrics.DecodeErrors.WithLabelValues("encrypted").Inc()
 		c.s.Log.Warn("watch speaks the vendor-encrypted AQSH framing; its firmware must be unlocked by the vendor (FOTA) before it can use a private server",
-			"device", c.device, "remote_ip", c.ip)
+			"device", c.device)
 		if c.device != "" {
 			c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: c.s.now(), Encrypted: ptr(true)}})
 			c.flush(false)
@@ -234,6 +234,11 @@ func (c *conn) handleFrame(frame []byte, m *watchproto.Message) error {
 // register handles the first frame of a connection: it looks the device up, refuses it if the
 // operator said so, and makes this connection the device's current one.
 func (c *conn) register(m *watchproto.Message, now time.Time) error {
+	if !validDeviceID(m.Device) {
+		// The id names rows, blob paths and log lines: only plain ids are served.
+		c.s.Metrics.ConnectionsRefused.WithLabelValues("bad_device_id").Inc()
+		return errClose{"device id is not 1-32 letters or digits"}
+	}
 	ctx, cancel := c.ctx()
 	defer cancel()
 	d, err := c.s.Store.Device(ctx, m.Device)
@@ -255,7 +260,6 @@ func (c *conn) register(m *watchproto.Message, now time.Time) error {
 	c.stateAt = now
 	c.device = m.Device
 	c.mfr, c.hasIndex = m.Manufacturer, m.Index != ""
-	c.current = true
 	if old := c.s.claim(c, c.device); old != nil {
 		old.wake(wakeReplaced)
 	}
@@ -268,6 +272,20 @@ func (c *conn) register(m *watchproto.Message, now time.Time) error {
 	}
 	c.s.Log.Debug("watch connected", "device", c.device)
 	return nil
+}
+
+// validDeviceID accepts what watches send (10 or 15 digits, a few firmwares add letters) and
+// nothing that could be a path, a separator or a very long string.
+func validDeviceID(id string) bool {
+	if len(id) == 0 || len(id) > 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // collecting reports whether the watch's personal data may be stored: only once a guardian bound
@@ -329,7 +347,7 @@ func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
 		c.location(m, now)
 		if m.GeoRequest() {
 			// No geolocation provider is configured yet: the watch gets the well-formed "not found".
-			return c.write(watchproto.AppendLocationReply(c.outBuf(), m, watchproto.GeoAnswer{}), m.Kind)
+			return c.write(watchproto.AppendLocationReply(c.outBuf(), m, watchproto.GeoAnswer{}), m.Kind.String())
 		}
 		return c.reply(m)
 	case watchproto.KindHealth:
@@ -486,7 +504,7 @@ func (c *conn) audio(m *watchproto.Message, now time.Time) error {
 	if err := c.flush(true); err != nil {
 		return err
 	}
-	return c.write(out, m.Kind)
+	return c.write(out, m.Kind.String())
 }
 
 // saveMedia stores the bytes in the blob store and the record durably: the watch is told "received"
@@ -515,7 +533,7 @@ func (c *conn) reply(m *watchproto.Message) error {
 	if err := c.flush(true); err != nil {
 		return err
 	}
-	return c.write(out, m.Kind)
+	return c.write(out, m.Kind.String())
 }
 
 func (c *conn) outBuf() []byte {
@@ -543,12 +561,13 @@ func (c *conn) flush(durable bool) error {
 	return nil
 }
 
-// write sends one frame to the watch.
-func (c *conn) write(frame []byte, kind watchproto.Kind) error {
+// write sends one frame to the watch; label names it in the frames-out metric (the kind of message
+// answered, or "command").
+func (c *conn) write(frame []byte, label string) error {
 	c.nc.SetWriteDeadline(c.s.now().Add(c.s.Opts.WriteTimeout))
 	_, err := c.nc.Write(frame)
 	c.s.Metrics.BytesOut.Add(float64(len(frame)))
-	c.s.Metrics.FramesOut.WithLabelValues(kind.String()).Inc()
+	c.s.Metrics.FramesOut.WithLabelValues(label).Inc()
 	if cap(frame) <= 4096 {
 		b := frame[:0]
 		outBufs.Put(&b)

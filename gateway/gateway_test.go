@@ -535,3 +535,31 @@ func TestExpiredCommandsAreExpiredAndAnnounced(t *testing.T) {
 		t.Fatalf("expired command delivered: %q", b)
 	}
 }
+
+func TestImplausibleDeviceIDsAreRefused(t *testing.T) {
+	s := newStack(t, nil)
+	for _, id := range []string{"123/audio", "..", strings.Repeat("9", 40), "12 34"} {
+		w := s.dial()
+		w.send("[3G*" + id + "*0002*LK]")
+		if !w.closedByServer() {
+			t.Fatalf("id %q served", id)
+		}
+	}
+	ds, _ := s.store.Devices(context.Background(), kinwatch.DeviceFilter{})
+	if len(ds) != 0 {
+		t.Fatalf("registered %d devices with bad ids", len(ds))
+	}
+}
+
+func TestFramesOutAreCountedByKind(t *testing.T) {
+	s := newStack(t, nil)
+	w := s.dial()
+	w.send(frame("1000000020", "LK"))
+	w.recv()
+	if got := counter(s.metrics, "kinwatch_gateway_frames_out_total", "heartbeat"); got != 1 {
+		t.Fatalf("frames out heartbeat = %v", got)
+	}
+	if got := counter(s.metrics, "kinwatch_gateway_frames_in_total", "heartbeat"); got != 1 {
+		t.Fatalf("frames in heartbeat = %v", got)
+	}
+}
