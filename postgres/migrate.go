@@ -5,11 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"regexp"
-	"strconv"
-	"time"
+	"kinwatch/migration"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -21,44 +17,15 @@ import (
 var migrationFiles embed.FS
 
 // Migration is one schema migration and when this database applied it.
-type Migration struct {
-	Version   int
-	Name      string
-	AppliedAt time.Time // zero: not applied yet
-}
+type Migration = migration.Status
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-var migrationName = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.sql$`)
-
-// migrations returns the embedded migrations in order, checking they are numbered 1, 2, 3 … so a
-// misnamed file fails every test instead of being skipped silently.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+// migrations returns the embedded migrations in order.
+func migrations() ([]migration.File, error) {
+	ms, err := migration.Load(migrationFiles, "migrations/*.sql")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", "postgres", err)
 	}
-	out := make([]migration, 0, len(names))
-	for i, p := range names { // fs.Glob returns names sorted
-		m := migrationName.FindStringSubmatch(path.Base(p))
-		if m == nil {
-			return nil, fmt.Errorf("postgres: migration %s is not named NNNN_name.sql", p)
-		}
-		v, _ := strconv.Atoi(m[1])
-		if v != i+1 {
-			return nil, fmt.Errorf("postgres: migration %s: expected number %04d", p, i+1)
-		}
-		b, err := migrationFiles.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: m[2], sql: string(b)})
-	}
-	return out, nil
+	return ms, nil
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -88,7 +55,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-func (db *DB) apply(ctx context.Context, m migration, latest int) error {
+func (db *DB) apply(ctx context.Context, m migration.File, latest int) error {
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, lockMigrations); err != nil {
 			return err
@@ -103,13 +70,13 @@ func (db *DB) apply(ctx context.Context, m migration, latest int) error {
 		if current > latest {
 			return errNewer{current, latest}
 		}
-		if current >= m.version {
+		if current >= m.Version {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`, m.version, m.name)
+		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`, m.Version, m.Name)
 		return err
 	})
 	var newer errNewer
@@ -117,7 +84,7 @@ func (db *DB) apply(ctx context.Context, m migration, latest int) error {
 		return fmt.Errorf("postgres: the database is at schema version %d but this kinwatch knows only versions up to %d: run a newer kinwatch", newer.current, newer.latest)
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: migration %04d_%s: %w", m.version, m.name, err)
+		return fmt.Errorf("postgres: migration %04d_%s: %w", m.Version, m.Name, err)
 	}
 	return nil
 }
@@ -135,7 +102,7 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]Migration, error) {
 	}
 	out := make([]Migration, len(known))
 	for i, m := range known {
-		out[i] = Migration{Version: m.version, Name: m.name}
+		out[i] = Migration{Version: m.Version, Name: m.Name}
 	}
 	var exists bool
 	if err := db.pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {

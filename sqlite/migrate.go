@@ -5,10 +5,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"regexp"
-	"strconv"
+	"kinwatch/migration"
 	"time"
 )
 
@@ -18,44 +15,15 @@ import (
 var migrationFiles embed.FS
 
 // Migration is one schema migration and when this database applied it.
-type Migration struct {
-	Version   int
-	Name      string
-	AppliedAt time.Time // zero: not applied yet
-}
+type Migration = migration.Status
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-var migrationName = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.sql$`)
-
-// migrations returns the embedded migrations in order, checking they are numbered 1, 2, 3 … so a
-// misnamed file fails every test instead of being skipped silently.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+// migrations returns the embedded migrations in order.
+func migrations() ([]migration.File, error) {
+	ms, err := migration.Load(migrationFiles, "migrations/*.sql")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", "sqlite", err)
 	}
-	out := make([]migration, 0, len(names))
-	for i, p := range names { // fs.Glob returns names sorted
-		m := migrationName.FindStringSubmatch(path.Base(p))
-		if m == nil {
-			return nil, fmt.Errorf("sqlite: migration %s is not named NNNN_name.sql", p)
-		}
-		v, _ := strconv.Atoi(m[1])
-		if v != i+1 {
-			return nil, fmt.Errorf("sqlite: migration %s: expected number %04d", p, i+1)
-		}
-		b, err := migrationFiles.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: m[2], sql: string(b)})
-	}
-	return out, nil
+	return ms, nil
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -90,30 +58,30 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-func (db *DB) apply(ctx context.Context, m migration) error {
+func (db *DB) apply(ctx context.Context, m migration.File) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: migration %04d_%s: %w", m.version, m.name, err)
+		return fmt.Errorf("sqlite: migration %04d_%s: %w", m.Version, m.Name, err)
 	}
 	defer tx.Rollback()
 	// The transaction holds the write lock from BEGIN (_txlock=immediate), so checking again here
 	// makes a concurrent Migrate in another process wait and then skip what this one applied.
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
-		return fmt.Errorf("sqlite: migration %04d_%s: %w", m.version, m.name, err)
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
+		return fmt.Errorf("sqlite: migration %04d_%s: %w", m.Version, m.Name, err)
 	}
 	if n > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("sqlite: migration %04d_%s: %w", m.version, m.name, err)
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return fmt.Errorf("sqlite: migration %04d_%s: %w", m.Version, m.Name, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-		m.version, m.name, nanos(time.Now())); err != nil {
-		return fmt.Errorf("sqlite: migration %04d_%s: %w", m.version, m.name, err)
+		m.Version, m.Name, nanos(time.Now())); err != nil {
+		return fmt.Errorf("sqlite: migration %04d_%s: %w", m.Version, m.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: migration %04d_%s: %w", m.version, m.name, err)
+		return fmt.Errorf("sqlite: migration %04d_%s: %w", m.Version, m.Name, err)
 	}
 	return nil
 }
@@ -127,7 +95,7 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]Migration, error) {
 	}
 	out := make([]Migration, len(known))
 	for i, m := range known {
-		out[i] = Migration{Version: m.version, Name: m.name}
+		out[i] = Migration{Version: m.Version, Name: m.Name}
 	}
 	var exists int
 	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists); err != nil {
