@@ -31,6 +31,7 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./watchproto
 	$(GO) test -run '^$$' -fuzz FuzzFrame -fuzztime 60s ./watchproto
+	$(GO) test -run '^$$' -fuzz FuzzParseCommand -fuzztime 60s ./watchproto
 
 clean:
 	rm -rf bin
