@@ -69,3 +69,26 @@ func TestUnknownCommand(t *testing.T) {
 		t.Fatalf("help: %d %s", code, errOut)
 	}
 }
+
+func TestWatchesMaintainsTheAllowList(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	code, out, errOut := run(ctx, "watches", "--data-dir", dir, "--add", "1234567890, 1234567891")
+	if code != 0 || strings.Count(out, "registered (pending)") != 2 {
+		t.Fatalf("add: %d %s %s", code, out, errOut)
+	}
+	code, out, _ = run(ctx, "watches", "--data-dir", dir, "--block", "1234567891")
+	if code != 0 || !strings.Contains(out, "now blocked") {
+		t.Fatalf("block: %d %s", code, out)
+	}
+	code, out, _ = run(ctx, "watches", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "1234567890  pending") || !strings.Contains(out, "1234567891  blocked") {
+		t.Fatalf("list: %d\n%s", code, out)
+	}
+	if code, _, errOut = run(ctx, "watches", "--data-dir", dir, "--add", "12/34"); code != 2 || !strings.Contains(errOut, "letters or digits") {
+		t.Fatalf("bad id: %d %s", code, errOut)
+	}
+	if code, _, errOut = run(ctx, "watches", "--data-dir", dir, "--block", "999"); code != 1 || !strings.Contains(errOut, "not") {
+		t.Fatalf("unknown id: %d %s", code, errOut)
+	}
+}

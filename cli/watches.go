@@ -2,13 +2,18 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"kinwatch"
 	"kinwatch/app"
+	"kinwatch/config"
+	"kinwatch/gateway"
 )
 
 func init() {
@@ -17,49 +22,49 @@ func init() {
 
 // runWatches is an operator's view of the registry, read straight from the database. It shows no
 // personal data beyond what an operator already holds: device ids, connection state and, for one
-// watch asked for by id, its recent positions.
+// watch asked for by id, its recent positions. It also maintains the allow-list: with
+// --allow-unknown=false the gateway serves only watches already in the registry.
 func runWatches(ctx context.Context, args []string, stdio Stdio) error {
-	var positions string
-	var limit int
-	// The watches command takes the server's configuration flags (to find the database) plus its own.
-	rest := make([]string, 0, len(args))
-	for i := 0; i < len(args); i++ {
-		a := strings.TrimLeft(args[i], "-")
-		name, val, hasVal := strings.Cut(a, "=")
-		switch name {
-		case "positions", "limit":
-			if !hasVal {
-				if i+1 >= len(args) {
-					return usageErrorf("--%s needs a value", name)
-				}
-				i++
-				val = args[i]
-			}
-			if name == "positions" {
-				positions = val
-			} else if _, err := fmt.Sscan(val, &limit); err != nil || limit < 1 {
-				return usageErrorf("--limit %q: want a positive number", val)
-			}
-			continue
-		}
-		rest = append(rest, args[i])
-	}
-	if limit == 0 {
-		limit = 20
-	}
-	cfg, err := loadConfig("watches", rest, stdio)
+	fs := newFlagSet("watches", stdio)
+	positions := fs.String("positions", "", "show the recent positions of the watch with this `id`")
+	limit := fs.Int("limit", 20, "how many positions to show")
+	add := fs.String("add", "", "register these comma-separated watch `ids` as pending (the allow-list)")
+	block := fs.String("block", "", "block these comma-separated watch `ids`: the gateway refuses them")
+	unblock := fs.String("unblock", "", "unblock these comma-separated watch `ids` (they become pending)")
+	cfg, err := config.Load(fs, args, os.Getenv)
 	if err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if *limit < 1 {
+		return usageErrorf("--limit %d: want a positive number", *limit)
+	}
+	var ids [3][]string
+	for k, list := range []string{*add, *block, *unblock} {
+		for _, id := range strings.Split(list, ",") {
+			if id = strings.TrimSpace(id); id == "" {
+				continue
+			}
+			if !gateway.ValidDeviceID(id) {
+				return usageErrorf("watch id %q: want 1-32 letters or digits", id)
+			}
+			ids[k] = append(ids[k], id)
+		}
 	}
 	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if len(ids[0])+len(ids[1])+len(ids[2]) > 0 {
+		return changeRegistry(ctx, st, ids[0], ids[1], ids[2], stdio)
+	}
 	tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
-	if positions != "" {
-		ps, err := st.Positions(ctx, kinwatch.PositionFilter{DeviceID: positions, Limit: limit})
+	if *positions != "" {
+		ps, err := st.Positions(ctx, kinwatch.PositionFilter{DeviceID: *positions, Limit: *limit})
 		if err != nil {
 			return err
 		}
@@ -82,6 +87,37 @@ func runWatches(ctx context.Context, args []string, stdio Stdio) error {
 	for _, d := range ds {
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.State, d.Online, d.LastSeen.UTC().Format(time.DateTime),
 			pct(d.Battery), pct(d.Signal), d.Steps, orDash(d.Firmware))
+	}
+	return nil
+}
+
+// changeRegistry adds, blocks and unblocks watches. Blocking and unblocking need the watch in the
+// registry already, so a typo is reported instead of creating a stray entry.
+func changeRegistry(ctx context.Context, st kinwatch.Store, add, block, unblock []string, stdio Stdio) error {
+	now := time.Now()
+	for _, id := range add {
+		if _, err := st.Device(ctx, id); err == nil {
+			fmt.Fprintf(stdio.Out, "%s is already registered\n", id)
+			continue
+		}
+		if err := st.WriteBatch(ctx, []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: id, Time: now}}}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Out, "%s registered (pending)\n", id)
+	}
+	for _, change := range []struct {
+		ids   []string
+		state kinwatch.DeviceState
+	}{{block, kinwatch.DeviceBlocked}, {unblock, kinwatch.DevicePending}} {
+		for _, id := range change.ids {
+			if _, err := st.Device(ctx, id); err != nil {
+				return fmt.Errorf("watch %s: %w", id, err)
+			}
+			if err := st.SetDeviceState(ctx, id, change.state); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdio.Out, "%s is now %s\n", id, change.state)
+		}
 	}
 	return nil
 }

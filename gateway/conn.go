@@ -234,7 +234,7 @@ func (c *conn) handleFrame(frame []byte, m *watchproto.Message) error {
 // register handles the first frame of a connection: it looks the device up, refuses it if the
 // operator said so, and makes this connection the device's current one.
 func (c *conn) register(m *watchproto.Message, now time.Time) error {
-	if !validDeviceID(m.Device) {
+	if !ValidDeviceID(m.Device) {
 		// The id names rows, blob paths and log lines: only plain ids are served.
 		c.s.Metrics.ConnectionsRefused.WithLabelValues("bad_device_id").Inc()
 		return errClose{"device id is not 1-32 letters or digits"}
@@ -274,9 +274,9 @@ func (c *conn) register(m *watchproto.Message, now time.Time) error {
 	return nil
 }
 
-// validDeviceID accepts what watches send (10 or 15 digits, a few firmwares add letters) and
+// ValidDeviceID accepts what watches send (10 or 15 digits, a few firmwares add letters) and
 // nothing that could be a path, a separator or a very long string.
-func validDeviceID(id string) bool {
+func ValidDeviceID(id string) bool {
 	if len(id) == 0 || len(id) > 32 {
 		return false
 	}
