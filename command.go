@@ -76,5 +76,5 @@ func CommandEvent(cmd *Command, state CommandState, at time.Time) *Event {
 		Reply   string `json:"reply,omitempty"`
 		Error   string `json:"error,omitempty"`
 	}{cmd.ID, cmd.Keyword, string(state), cmd.Reply, cmd.Error})
-	return &Event{ID: NewID(), DeviceID: cmd.DeviceID, Time: at, Type: EventCommand, Data: data}
+	return &Event{ID: NewTimeID(at), DeviceID: cmd.DeviceID, Time: at, Type: EventCommand, Data: data}
 }

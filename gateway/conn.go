@@ -268,7 +268,7 @@ func (c *conn) register(m *watchproto.Message, now time.Time) error {
 		ID: c.device, Time: now, Manufacturer: c.mfr, HasIndex: ptr(c.hasIndex), Online: &online,
 	}})
 	if c.collecting() {
-		c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: c.device, Time: now, Type: kinwatch.EventConnected}})
+		c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewTimeID(now), DeviceID: c.device, Time: now, Type: kinwatch.EventConnected}})
 	}
 	c.s.Log.Debug("watch connected", "device", c.device)
 	return nil
@@ -405,7 +405,7 @@ func (c *conn) location(m *watchproto.Message, now time.Time) {
 		return
 	}
 	p := &kinwatch.Position{
-		ID: kinwatch.NewID(), DeviceID: c.device, Type: m.Type, Time: l.Time, Received: now,
+		ID: kinwatch.NewTimeID(now), DeviceID: c.device, Type: m.Type, Time: l.Time, Received: now,
 		Valid: l.Valid, Lat: l.Lat, Lon: l.Lon, HasCoords: l.HasCoords,
 		Speed: l.Speed, Course: l.Course, Altitude: l.Altitude, Accuracy: l.Accuracy,
 		Satellites: l.Satellites, Signal: l.Signal, Battery: l.Battery, Steps: l.Steps, Rolls: l.Rolls,
@@ -441,16 +441,16 @@ func (c *conn) location(m *watchproto.Message, now time.Time) {
 	}
 	c.recs = append(c.recs, kinwatch.Record{Position: p})
 	for _, name := range p.Alarms.Names() {
-		c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: c.device, Time: p.Time, Type: kinwatch.EventAlarm, Alarm: name}})
+		c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewTimeID(now), DeviceID: c.device, Time: p.Time, Type: kinwatch.EventAlarm, Alarm: name}})
 	}
 	if l.AlarmReport && p.Alarms == 0 {
 		// An AL frame without an alarm bit (e.g. the TK-905 shock alarm) is still an alarm.
-		c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: c.device, Time: p.Time, Type: kinwatch.EventAlarm, Alarm: "general"}})
+		c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewTimeID(now), DeviceID: c.device, Time: p.Time, Type: kinwatch.EventAlarm, Alarm: "general"}})
 	}
 }
 
 func healthReading(device string, m *watchproto.Message, now time.Time) *kinwatch.HealthReading {
-	h := &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: device, Time: now}
+	h := &kinwatch.HealthReading{ID: kinwatch.NewTimeID(now), DeviceID: device, Time: now}
 	if m.Present.Has(watchproto.FieldHeartRate) {
 		h.HeartRate = m.Health.HeartRate
 	}
@@ -583,7 +583,7 @@ func (c *conn) closed(current bool) {
 		online := false
 		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, Online: &online}})
 		if c.collecting() {
-			c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: c.device, Time: now, Type: kinwatch.EventDisconnected}})
+			c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewTimeID(now), DeviceID: c.device, Time: now, Type: kinwatch.EventDisconnected}})
 		}
 		if err := c.flush(false); err != nil {
 			c.s.Log.Warn("recording a disconnect failed", "device", c.device, "err", err)
