@@ -92,3 +92,28 @@ func TestWatchesMaintainsTheAllowList(t *testing.T) {
 		t.Fatalf("unknown id: %d %s", code, errOut)
 	}
 }
+
+func TestCommandQueuesAndLists(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	if code, _, errOut := run(ctx, "watches", "--data-dir", dir, "--add", "1234567890"); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, out, errOut := run(ctx, "command", "--data-dir", dir, "--device", "1234567890", "upload", `{"interval_seconds":600}`)
+	if code != 0 || !strings.Contains(out, "queued") {
+		t.Fatalf("queue: %d %s %s", code, out, errOut)
+	}
+	code, out, _ = run(ctx, "command", "--data-dir", dir, "--device", "1234567890", "--list")
+	if code != 0 || !strings.Contains(out, "UPLOAD") || !strings.Contains(out, "queued") {
+		t.Fatalf("list: %d %s", code, out)
+	}
+	if code, _, errOut = run(ctx, "command", "--data-dir", dir, "--device", "1234567890", "upload", `{"interval_seconds":5}`); code != 2 || !strings.Contains(errOut, "60") {
+		t.Fatalf("bad parameter: %d %s", code, errOut)
+	}
+	if code, _, errOut = run(ctx, "command", "--data-dir", dir, "--device", "555", "locate_now"); code != 1 || !strings.Contains(errOut, "not") {
+		t.Fatalf("unknown watch: %d %s", code, errOut)
+	}
+	if code, out, _ = run(ctx, "command", "--catalog"); code != 0 || !strings.Contains(out, "locate_now") {
+		t.Fatalf("catalog: %d %s", code, out)
+	}
+}

@@ -338,10 +338,10 @@ func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
 		if err := c.reply(m); err != nil {
 			return err
 		}
-		if !c.handshaken {
-			c.handshaken = true
-			c.deliverCommands()
-		}
+		// Every heartbeat also looks for queued commands: one queued by a process that could not wake
+		// this connection (the CLI, another API node) goes out within a heartbeat interval.
+		c.handshaken = true
+		c.deliverCommands()
 		return nil
 	case watchproto.KindLocation:
 		c.location(m, now)

@@ -564,3 +564,24 @@ func TestFramesOutAreCountedByKind(t *testing.T) {
 		t.Fatalf("frames in heartbeat = %v", got)
 	}
 }
+
+func TestCommandQueuedWithoutWakeGoesOutOnNextHeartbeat(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000021")
+	w := s.dial()
+	w.send(frame("1000000021", "LK"), frame("1000000021", "TKQ"))
+	w.recv()
+	w.recv() // the TKQ reply: the connection has finished with the LK, queue check included
+	// Queued by another process: no NotifyCommands reaches this gateway.
+	c := &kinwatch.Command{ID: kinwatch.NewID(), DeviceID: "1000000021", Keyword: "FIND", Content: []byte("FIND"), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.store.EnqueueCommand(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	w.send(frame("1000000021", "LK"))
+	if got := w.recv(); got != "[3G*1000000021*0002*LK]" {
+		t.Fatalf("%q", got)
+	}
+	if got := w.recv(); got != "[3G*1000000021*0004*FIND]" {
+		t.Fatalf("%q", got)
+	}
+}
