@@ -27,20 +27,22 @@ func TestEveryPackageHasADocComment(t *testing.T) {
 		return nil
 	})
 	for dir := range dirs {
-		pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments|parser.PackageClauseOnly)
-		if err != nil {
-			t.Fatal(err)
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		documented := false
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ParseComments|parser.PackageClauseOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Doc != nil && strings.TrimSpace(f.Doc.Text()) != "" {
+				documented = true
+			}
 		}
-		for name, p := range pkgs {
-			documented := false
-			for _, f := range p.Files {
-				if f.Doc != nil && strings.TrimSpace(f.Doc.Text()) != "" {
-					documented = true
-				}
-			}
-			if !documented {
-				t.Errorf("package %s (%s) has no doc comment", name, dir)
-			}
+		if !documented {
+			t.Errorf("package in %s has no doc comment", dir)
 		}
 	}
 }

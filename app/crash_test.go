@@ -93,7 +93,9 @@ func TestAcknowledgedSurvivesSIGKILL(t *testing.T) {
 	}
 	defer nc.Close()
 	r := bufio.NewReader(nc)
-	frame := func(content string) []byte { return watchproto.AppendFrame(nil, "3G", "4400000001", "", []byte(content)) }
+	frame := func(content string) []byte {
+		return watchproto.AppendFrame(nil, "3G", "4400000001", "", []byte(content))
+	}
 	var burst []byte
 	burst = append(burst, frame("LK")...)
 	for i := 0; i < 50; i++ {

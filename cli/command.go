@@ -14,8 +14,8 @@ import (
 	"kinwatch/app"
 	"kinwatch/commands"
 	"kinwatch/config"
-	"kinwatch/inproc"
 	"kinwatch/ingest"
+	"kinwatch/inproc"
 	"kinwatch/watchproto"
 )
 

@@ -195,14 +195,14 @@ func readBigBatch(ctx context.Context, s kinwatch.Store, seen, big string, newes
 	}
 	_, err := s.Device(ctx, big)
 	if err != nil && kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
-		return fmt.Errorf("Device: %w", err)
+		return fmt.Errorf("reading the device: %w", err)
 	}
 	deviceVisible := err == nil
 	// Read after the device: the batch may commit in between, so positions without the device
 	// is possible, but the device without its positions means its row was visible alone.
 	ps, err := s.Positions(ctx, kinwatch.PositionFilter{DeviceID: big, Limit: 1})
 	if err != nil {
-		return fmt.Errorf("Positions: %w", err)
+		return fmt.Errorf("reading positions: %w", err)
 	}
 	if deviceVisible && len(ps) == 0 || len(ps) == 1 && !ps[0].Time.Equal(newest) {
 		return errors.New("a reader saw part of the batch")

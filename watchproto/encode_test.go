@@ -92,9 +92,7 @@ func TestAppendMessageRoundTrip(t *testing.T) {
 			frames = append(frames, l.input)
 		}
 	}
-	for _, s := range referenceFrames() {
-		frames = append(frames, s)
-	}
+	frames = append(frames, referenceFrames()...)
 	var m watchproto.Message
 	for _, f := range frames {
 		if err := watchproto.Decode(f, &m); err != nil {
