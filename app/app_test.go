@@ -86,7 +86,7 @@ func endToEnd(t *testing.T, cfg config.Config) {
 	if err := app.BindDevices(ctx, a.Store, ids); err != nil {
 		t.Fatal(err)
 	}
-	runCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	reportc := make(chan *sim.Report, 1)
 	go func() {
@@ -110,6 +110,23 @@ func endToEnd(t *testing.T, cfg config.Config) {
 			sent = append(sent, c)
 		}
 	}
+	// Let the fleet run until every command is answered (a loaded machine is slower), then a
+	// little longer, and stop it.
+	deadline := time.Now().Add(30 * time.Second)
+	for _, c := range sent {
+		for {
+			got, err := a.Store.Command(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State.Final() || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	time.Sleep(time.Second)
+	cancel()
 	report := <-reportc
 	if report == nil {
 		t.Fatal("no report")
@@ -122,6 +139,10 @@ func endToEnd(t *testing.T, cfg config.Config) {
 	}
 	resp.Body.Close()
 
+	// The watches have hung up; the server reads each connection to its end before it lets go.
+	for wait := time.Now().Add(30 * time.Second); a.Gateway.ConnCount() > 0 && time.Now().Before(wait); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
 	defer scancel()
 	if err := a.Shutdown(sctx); err != nil {
@@ -168,8 +189,10 @@ func endToEnd(t *testing.T, cfg config.Config) {
 	if uint64(positions) != report.Positions {
 		t.Errorf("stored %d positions, the watches sent %d", positions, report.Positions)
 	}
-	if report.Alarms == 0 || uint64(alarms) < report.Alarms-report.AlarmsUnacked {
-		t.Errorf("stored %d alarm events for %d alarms raised (%d unanswered)", alarms, report.Alarms, report.AlarmsUnacked)
+	// Every alarm written is stored at least once (a resend stores it again; de-duplication is
+	// the alarm pipeline's job, not the gateway's).
+	if report.Alarms == 0 || uint64(alarms) < report.Alarms {
+		t.Errorf("stored %d alarm events for %d alarms raised", alarms, report.Alarms)
 	}
 	if uint64(voices) != report.Voices {
 		t.Errorf("stored %d voice messages, the watches sent %d", voices, report.Voices)

@@ -16,7 +16,7 @@ const maxAttempts = 2
 // acknowledgement is in flight per watch: acks carry only a keyword, so two outstanding commands
 // with the same keyword could not be told apart, and firmwares handle one at a time best.
 func (c *conn) deliverCommands() {
-	if !c.handshaken || c.inflight != nil || c.device == "" {
+	if !c.handshaken || c.inflight != nil || c.device == "" || c.writeFailed || c.draining {
 		return
 	}
 	ctx, cancel := c.ctx()
@@ -54,9 +54,7 @@ func (c *conn) send(cmd *kinwatch.Command, now time.Time) bool {
 	}
 	frame := watchproto.AppendFrame(c.outBuf(), mfr, c.device, index, cmd.Content)
 	if err := c.write(frame, "command"); err != nil {
-		c.err = err
-		c.nc.Close() // the read loop sees the closed socket and ends
-		return false
+		return false // still queued (or sent, from an earlier attempt): the next connection delivers it
 	}
 	c.s.Metrics.CommandsSent.Inc()
 	if err := c.s.Store.MarkCommandSent(ctx, cmd.ID, now); err != nil {

@@ -53,6 +53,12 @@ type conn struct {
 	state       kinwatch.DeviceState
 	stateAt     time.Time
 	handshaken  bool // the first LK was answered: the watch now accepts other traffic
+	writeFailed bool // the watch can no longer be written to; what it sent is still read and stored
+	// Draining: the connection only reads and stores what the watch already sent, then closes. A
+	// connection drains when a newer one of the same watch replaced it, or when the server stops.
+	draining    bool
+	drainUntil  time.Time     // the drain ends at the latest then
+	drainQuiet  time.Duration // if set, the drain also ends at the first read that waits this long
 	lastRead    time.Time
 	inflight    *kinwatch.Command
 	inflightDue time.Time
@@ -101,6 +107,12 @@ func (c *conn) serve() {
 		if c.inflight != nil && c.inflightDue.Before(deadline) {
 			deadline = c.inflightDue
 		}
+		if c.draining {
+			deadline = c.drainUntil
+			if q := c.s.now().Add(c.drainQuiet); c.drainQuiet > 0 && q.Before(deadline) {
+				deadline = q
+			}
+		}
 		c.nc.SetReadDeadline(deadline)
 		if f := c.wakeFlags.Swap(0); f != 0 {
 			if !c.handleWake(f) {
@@ -127,6 +139,9 @@ func (c *conn) serve() {
 				continue
 			}
 			now := c.s.now()
+			if c.draining && (c.drainQuiet > 0 || !now.Before(c.drainUntil)) {
+				return
+			}
 			if c.inflight != nil && !now.Before(c.inflightDue) {
 				c.commandTimedOut()
 				continue
@@ -147,18 +162,38 @@ func (c *conn) serve() {
 
 // handleWake acts on wake flags; false means the connection must end.
 func (c *conn) handleWake(f uint32) bool {
-	if f&wakeReplaced != 0 {
-		c.err = errors.New("replaced by a newer connection of the same device")
-		return false
-	}
 	if f&wakeShutdown != 0 {
-		c.err = errors.New("server shutting down")
-		return false
+		// What the watch sent before the stop was acknowledged by TCP, and firmware does not send
+		// a UD twice: read what is already here (until the socket stays quiet), then close.
+		c.drain(shutdownDrain, shutdownQuiet, "server shutting down")
+	}
+	if f&wakeReplaced != 0 {
+		// The watch gave up on this connection, but what it wrote before may still be in the
+		// socket: read and store it for a little while, without commands, then close.
+		c.drain(c.s.Opts.replacedDrain(), 0, "replaced by a newer connection of the same device")
 	}
 	if f&wakeCommands != 0 {
 		c.deliverCommands()
 	}
 	return true
+}
+
+// Shutdown drains are bounded: the whole stop must fit the operator's shutdown timeout.
+const (
+	shutdownDrain = 2 * time.Second
+	shutdownQuiet = 100 * time.Millisecond
+)
+
+// drain switches the connection to draining; a drain already under way is only ever shortened.
+func (c *conn) drain(limit, quiet time.Duration, reason string) {
+	until := c.s.now().Add(limit)
+	if c.draining && c.drainUntil.Before(until) {
+		until = c.drainUntil
+	}
+	if quiet > 0 && (c.drainQuiet == 0 || quiet < c.drainQuiet) {
+		c.drainQuiet = quiet
+	}
+	c.draining, c.drainUntil, c.err = true, until, errors.New(reason)
 }
 
 // feed frames and handles one read's worth of bytes; false means the connection must end.
@@ -347,7 +382,8 @@ func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
 		c.location(m, now)
 		if m.GeoRequest() {
 			// No geolocation provider is configured yet: the watch gets the well-formed "not found".
-			return c.write(watchproto.AppendLocationReply(c.outBuf(), m, watchproto.GeoAnswer{}), m.Kind.String())
+			c.write(watchproto.AppendLocationReply(c.outBuf(), m, watchproto.GeoAnswer{}), m.Kind.String())
+			return nil
 		}
 		return c.reply(m)
 	case watchproto.KindHealth:
@@ -504,7 +540,8 @@ func (c *conn) audio(m *watchproto.Message, now time.Time) error {
 	if err := c.flush(true); err != nil {
 		return err
 	}
-	return c.write(out, m.Kind.String())
+	c.write(out, m.Kind.String()) // a failed write leaves the connection reading (see write)
+	return nil
 }
 
 // saveMedia stores the bytes in the blob store and the record durably: the watch is told "received"
@@ -533,7 +570,8 @@ func (c *conn) reply(m *watchproto.Message) error {
 	if err := c.flush(true); err != nil {
 		return err
 	}
-	return c.write(out, m.Kind.String())
+	c.write(out, m.Kind.String()) // a failed write leaves the connection reading (see write)
+	return nil
 }
 
 func (c *conn) outBuf() []byte {
@@ -562,18 +600,31 @@ func (c *conn) flush(durable bool) error {
 }
 
 // write sends one frame to the watch; label names it in the frames-out metric (the kind of message
-// answered, or "command").
+// answered, or "command"). Once a write has failed the connection only reads: frames the watch sent
+// before it went away may still be waiting in the socket, and they are stored even though nobody
+// can be answered any more. The read loop ends the connection when the socket reports the end.
 func (c *conn) write(frame []byte, label string) error {
+	if c.writeFailed {
+		return errWriteFailed
+	}
 	c.nc.SetWriteDeadline(c.s.now().Add(c.s.Opts.WriteTimeout))
 	_, err := c.nc.Write(frame)
-	c.s.Metrics.BytesOut.Add(float64(len(frame)))
-	c.s.Metrics.FramesOut.WithLabelValues(label).Inc()
 	if cap(frame) <= 4096 {
 		b := frame[:0]
 		outBufs.Put(&b)
 	}
-	return err
+	if err != nil {
+		c.writeFailed = true
+		c.err = err
+		return errWriteFailed
+	}
+	c.s.Metrics.BytesOut.Add(float64(len(frame)))
+	c.s.Metrics.FramesOut.WithLabelValues(label).Inc()
+	return nil
 }
+
+// errWriteFailed tells the caller the frame did not go out; it does not end the connection.
+var errWriteFailed = errors.New("gateway: writing to the watch failed")
 
 // closed runs when the connection goroutine ends. Only the device's current connection marks it
 // offline: a replaced connection closing must not hide the new one.

@@ -326,7 +326,7 @@ func TestUnacknowledgedCommandIsResentThenFailed(t *testing.T) {
 }
 
 func TestReconnectReplacesOldConnection(t *testing.T) {
-	s := newStack(t, nil)
+	s := newStack(t, func(o *gateway.Options) { o.ReplacedDrain = 200 * time.Millisecond })
 	old := s.dial()
 	old.send(frame("1000000007", "LK"))
 	old.recv()
@@ -583,5 +583,70 @@ func TestCommandQueuedWithoutWakeGoesOutOnNextHeartbeat(t *testing.T) {
 	}
 	if got := w.recv(); got != "[3G*1000000021*0004*FIND]" {
 		t.Fatalf("%q", got)
+	}
+}
+
+// TestReplacedConnectionStillStoresWhatItRead: a watch that reconnects abandons its old connection,
+// but frames it wrote there before are still stored.
+func TestReplacedConnectionStillStoresWhatItRead(t *testing.T) {
+	s := newStack(t, func(o *gateway.Options) { o.ReplacedDrain = time.Second })
+	s.bind("1000000022")
+	old := s.dial()
+	old.send(frame("1000000022", "LK"))
+	old.recv()
+	fresh := s.dial()
+	fresh.send(frame("1000000022", "LK"))
+	fresh.recv()
+	// Late frames on the replaced connection are still read and stored.
+	old.send(frame("1000000022", ud), frame("1000000022", ud))
+	eventually(t, "both positions", func() bool {
+		ps, _ := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000022", Limit: 10})
+		return len(ps) == 2
+	})
+	if !old.closedByServer() {
+		t.Fatal("replaced connection not closed after draining")
+	}
+}
+
+// TestFramesAfterAFailedWriteAreStored: when the watch stops reading (or resets the connection),
+// what it sent before is still stored.
+func TestFramesAfterAFailedWriteAreStored(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000023")
+	w := s.dial()
+	w.send(frame("1000000023", "LK"))
+	w.recv()
+	var b strings.Builder
+	for i := 0; i < 20; i++ {
+		b.WriteString(frame("1000000023", "LK"))
+		b.WriteString(frame("1000000023", ud))
+	}
+	w.send(b.String())
+	// Close at once, with the replies unread: the kernel resets the connection.
+	w.nc.(*net.TCPConn).SetLinger(0)
+	w.nc.Close()
+	eventually(t, "20 positions", func() bool {
+		ps, _ := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000023", Limit: 100})
+		return len(ps) == 20
+	})
+}
+
+// TestShutdownStoresWhatTheSocketHolds: frames the watch's TCP stack already delivered (firmware
+// never resends a UD) are read and stored during a graceful stop.
+func TestShutdownStoresWhatTheSocketHolds(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000024")
+	w := s.dial()
+	w.send(frame("1000000024", "LK"))
+	w.recv()
+	var b strings.Builder
+	for i := 0; i < 300; i++ {
+		b.WriteString(frame("1000000024", ud))
+	}
+	w.send(b.String())
+	s.stop() // no reply awaited: the frames may still be in the server's socket
+	ps, err := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000024", Limit: 1000})
+	if err != nil || len(ps) != 300 {
+		t.Fatalf("%d of 300 positions stored (%v)", len(ps), err)
 	}
 }

@@ -34,6 +34,16 @@ type Options struct {
 	AllowUnknown      bool
 	DownlinkPrefix    string
 	CommandAckTimeout time.Duration
+	// ReplacedDrain is how long a connection replaced by a newer one of the same watch keeps
+	// reading what the watch wrote before it reconnected (default 5s).
+	ReplacedDrain time.Duration
+}
+
+func (o Options) replacedDrain() time.Duration {
+	if o.ReplacedDrain > 0 {
+		return o.ReplacedDrain
+	}
+	return 5 * time.Second
 }
 
 // Server is the watch gateway.

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -17,15 +18,16 @@ import (
 // Watch is one simulated watch. Its goroutine owns all of its state; the exported methods return
 // only what never changes after NewFleet.
 type Watch struct {
-	f     *Fleet
-	n     int
-	id    string
-	mfr   string // "3G", or SG/ZJ with Config.Mix
-	index bool   // ZJ firmware: every frame carries a 4-hex sequence index
-	lte   bool   // UD_LTE/AL_LTE rather than UD/AL
-	iccid string
-	op    operator
-	alt   float64 // ground altitude of the area, metres
+	f      *Fleet
+	unsent unsentCounts
+	n      int
+	id     string
+	mfr    string // "3G", or SG/ZJ with Config.Mix
+	index  bool   // ZJ firmware: every frame carries a 4-hex sequence index
+	lte    bool   // UD_LTE/AL_LTE rather than UD/AL
+	iccid  string
+	op     operator
+	alt    float64 // ground altitude of the area, metres
 
 	// move drives the route and the fixes, ev everything else (alarms, health, voice, command
 	// replies): so the sequence of positions depends only on the seed and the number of reports.
@@ -133,7 +135,7 @@ func (w *Watch) run(ctx context.Context, startDelay time.Duration) {
 		}
 		st.connUp()
 		err = w.session(ctx, conn)
-		conn.Close()
+		closeGracefully(conn)
 		st.connDown()
 		if w.handshaken {
 			backoff = cfg.ReconnectMin
@@ -158,11 +160,24 @@ func (w *Watch) run(ctx context.Context, startDelay time.Duration) {
 	}
 }
 
+// closeGracefully half-closes and lets the server read to the end before the socket goes: a
+// plain close with unread replies in the receive buffer resets the connection, and the server
+// could lose what it had not read yet.
+func closeGracefully(conn net.Conn) {
+	if tc, ok := conn.(*net.TCPConn); ok && tc.CloseWrite() == nil {
+		tc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		io.Copy(io.Discard, tc)
+	}
+	conn.Close()
+}
+
 // session talks on one connection. One goroutine does everything: it blocks in Read with the
 // deadline set to the next thing the watch must do, so an idle watch costs a goroutine, a socket
 // and a few hundred bytes, and no timer of its own.
 func (w *Watch) session(ctx context.Context, conn net.Conn) error {
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	// Stopping interrupts the blocking read, not a write: the watch ends at a frame boundary and
+	// everything it wrote reaches the server.
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	w.conn = conn
 	if w.framer == nil {
@@ -181,10 +196,11 @@ func (w *Watch) session(ctx context.Context, conn net.Conn) error {
 		return err
 	}
 	for {
+		conn.SetReadDeadline(w.due())
+		// Checked after the deadline is set, so a stop that moved it an instant earlier is seen.
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		conn.SetReadDeadline(w.due())
 		n, err := conn.Read(w.rbuf[:])
 		if n > 0 {
 			w.f.stats.bytesReceived.Add(uint64(n))
@@ -228,8 +244,20 @@ func (w *Watch) flush() error {
 	} else {
 		w.out = w.out[:0]
 	}
+	// Only what reached the socket counts as sent: the report is what the server must have stored.
+	if err == nil {
+		st := w.f.stats
+		st.positions.Add(w.unsent.positions)
+		st.alarms.Add(w.unsent.alarms)
+		st.voices.Add(w.unsent.voices)
+		st.photos.Add(w.unsent.photos)
+	}
+	w.unsent = unsentCounts{}
 	return err
 }
+
+// unsentCounts are reports built into the output buffer but not yet written.
+type unsentCounts struct{ positions, alarms, voices, photos uint64 }
 
 // due returns when the watch next has something to do.
 func (w *Watch) due() time.Time {
@@ -488,7 +516,7 @@ func (w *Watch) report(now time.Time, dt time.Duration) {
 	m := w.message(typ, watchproto.KindLocation)
 	w.fill(m, now, w.move, 0)
 	w.send(m)
-	w.f.stats.positions.Add(1)
+	w.unsent.positions++
 	if w.battery < 15 && !w.lowAlarmed && !w.al.active {
 		w.lowAlarmed = true
 		w.raiseAlarm(now, watchproto.StatusLowBatteryAlarm)
@@ -497,7 +525,7 @@ func (w *Watch) report(now time.Time, dt time.Duration) {
 
 func (w *Watch) raiseAlarm(now time.Time, status uint32) {
 	w.al.active, w.al.status, w.al.tries = true, status, 0
-	w.f.stats.alarms.Add(1)
+	w.unsent.alarms++
 	w.sendAlarm(now)
 }
 
@@ -512,7 +540,7 @@ func (w *Watch) sendAlarm(now time.Time) {
 	m.Location.AlarmReport = true
 	w.fill(m, now, w.ev, w.al.status)
 	w.send(m)
-	w.f.stats.positions.Add(1)
+	w.unsent.positions++
 	w.al.at = now
 	w.al.tries++
 }
@@ -622,7 +650,7 @@ func (w *Watch) sendVoice(now time.Time) {
 	w.send(m)
 	*buf = amr
 	mediaPool.Put(buf)
-	w.f.stats.voices.Add(1)
+	w.unsent.voices++
 	w.await("TK", now)
 }
 
@@ -637,7 +665,7 @@ func (w *Watch) sendPhoto(now time.Time) {
 	w.send(m)
 	*buf = jpg
 	mediaPool.Put(buf)
-	w.f.stats.photos.Add(1)
+	w.unsent.photos++
 }
 
 // frame handles one downlink frame: a reply to something the watch sent, or a command.
