@@ -239,6 +239,11 @@ func (c *conn) handleFrame(frame []byte, m *watchproto.Message) error {
 		c.s.Metrics.LengthMismatches.Inc()
 	}
 	c.s.Metrics.FramesIn.WithLabelValues(m.Kind.String()).Inc()
+	if !validManufacturer(m.Manufacturer) {
+		// Echoed in every reply and command: it must not carry framing characters.
+		c.s.Metrics.DecodeErrors.WithLabelValues("malformed").Inc()
+		return nil
+	}
 	if !c.allow() {
 		c.s.Metrics.RateLimited.Inc()
 		if c.overLimit++; c.overLimit > 10*c.s.Opts.MaxFramesPerSec {
@@ -323,14 +328,20 @@ func ValidDeviceID(id string) bool {
 	return true
 }
 
+// validManufacturer accepts the two letters or digits of a header (3G, SG, CS, ZJ, …).
+func validManufacturer(m string) bool {
+	return len(m) == 2 && ValidDeviceID(m)
+}
+
 // collecting reports whether the watch's personal data may be stored: only once a guardian bound
 // it. A pending watch keeps its registry entry and nothing else.
 func (c *conn) collecting() bool { return c.state == kinwatch.DeviceBound }
 
-// refreshState re-reads the device's state (binding happens elsewhere) at most once a minute.
-func (c *conn) refreshState(now time.Time) {
+// refreshState re-reads the device's state (binding and blocking happen elsewhere) at most once a
+// minute; a watch blocked while connected is disconnected.
+func (c *conn) refreshState(now time.Time) error {
 	if now.Sub(c.stateAt) < time.Minute {
-		return
+		return nil
 	}
 	ctx, cancel := c.ctx()
 	defer cancel()
@@ -338,6 +349,11 @@ func (c *conn) refreshState(now time.Time) {
 		c.state = d.State
 		c.stateAt = now
 	}
+	if c.state == kinwatch.DeviceBlocked {
+		c.s.Metrics.ConnectionsRefused.WithLabelValues("blocked_device").Inc()
+		return errClose{"device is blocked"}
+	}
+	return nil
 }
 
 func (c *conn) ctx() (context.Context, context.CancelFunc) {
@@ -361,7 +377,9 @@ func (c *conn) allow() bool {
 func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
 	switch m.Kind {
 	case watchproto.KindHeartbeat:
-		c.refreshState(now)
+		if err := c.refreshState(now); err != nil {
+			return err
+		}
 		u := &kinwatch.DeviceUpdate{ID: c.device, Time: now}
 		if m.Present.Has(watchproto.FieldBattery) {
 			u.Battery = ptr(m.Heartbeat.Battery)

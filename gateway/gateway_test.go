@@ -9,6 +9,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,6 +38,12 @@ type stack struct {
 
 func newStack(t *testing.T, tweak func(*gateway.Options)) *stack {
 	t.Helper()
+	return newStackWithClock(t, tweak, nil)
+}
+
+// newStackWithClock starts a stack whose gateway reads the time from now (nil: the real clock).
+func newStackWithClock(t *testing.T, tweak func(*gateway.Options), now func() time.Time) *stack {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	db, err := sqlite.Open(ctx, filepath.Join(dir, "k.db"))
@@ -57,7 +64,7 @@ func newStack(t *testing.T, tweak func(*gateway.Options)) *stack {
 	if tweak != nil {
 		tweak(&opts)
 	}
-	gw := &gateway.Server{Opts: opts, Store: db, Bus: bus, Blobs: blobs, Metrics: m, Log: log}
+	gw := &gateway.Server{Opts: opts, Store: db, Bus: bus, Blobs: blobs, Metrics: m, Log: log, Now: now}
 	w := &ingest.Writer{Store: db, Bus: bus, Metrics: m, Log: log, MaxBatch: 500, MaxWait: 2 * time.Millisecond, Retries: 2}
 	s := &stack{t: t, store: db, bus: bus, gw: gw, blobs: blobs, metrics: m, done: make(chan error, 1)}
 	go func() { s.done <- w.Run(context.Background()) }()
@@ -648,5 +655,34 @@ func TestShutdownStoresWhatTheSocketHolds(t *testing.T) {
 	ps, err := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000024", Limit: 1000})
 	if err != nil || len(ps) != 300 {
 		t.Fatalf("%d of 300 positions stored (%v)", len(ps), err)
+	}
+}
+
+func TestWatchBlockedWhileConnectedIsDisconnected(t *testing.T) {
+	clock := time.Now()
+	var mu sync.Mutex
+	s := newStackWithClock(t, nil, func() time.Time { mu.Lock(); defer mu.Unlock(); return clock })
+	s.bind("1000000025")
+	w := s.dial()
+	w.send(frame("1000000025", "LK"))
+	w.recv()
+	if err := s.store.SetDeviceState(context.Background(), "1000000025", kinwatch.DeviceBlocked); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	clock = clock.Add(2 * time.Minute) // the state is re-read at most once a minute
+	mu.Unlock()
+	w.send(frame("1000000025", "LK"))
+	if !w.closedByServer() {
+		t.Fatal("blocked watch still served")
+	}
+}
+
+func TestFramesWithOddManufacturerAreIgnored(t *testing.T) {
+	s := newStack(t, nil)
+	w := s.dial()
+	w.send("[*]*1000000026*0002*LK]", frame("1000000026", "LK"))
+	if got := w.recv(); got != "[3G*1000000026*0002*LK]" {
+		t.Fatalf("%q", got)
 	}
 }
