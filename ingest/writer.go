@@ -44,6 +44,11 @@ func (w *Writer) write(ctx context.Context, recs []kinwatch.Record) error {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		err = w.Store.WriteBatch(wctx, recs)
 		cancel()
+		if attempt > 0 && kinwatch.ErrorCode(err) == kinwatch.ECONFLICT {
+			// The records' ids are random: a retry that finds them already stored means the
+			// failed attempt did commit and only its answer was lost.
+			err = nil
+		}
 		if err == nil || attempt >= w.Retries || kinwatch.ErrorCode(err) == kinwatch.EINVALID {
 			break
 		}

@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -88,6 +89,40 @@ func TestUnavailableStoreIsRetriedThenReported(t *testing.T) {
 	err := bus.Publish(context.Background(), []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: "1", Time: now}}}, true)
 	if err == nil {
 		t.Fatal("durable publish succeeded against a closed database")
+	}
+	bus.Close()
+	<-done
+}
+
+// lostAnswer commits the first batch for real and then reports a failure, as a database whose
+// connection drops between COMMIT and its acknowledgement does.
+type lostAnswer struct {
+	kinwatch.Store
+	calls int
+}
+
+func (s *lostAnswer) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
+	err := s.Store.WriteBatch(ctx, recs)
+	if s.calls++; s.calls == 1 && err == nil {
+		return errors.New("connection reset after commit")
+	}
+	return err
+}
+
+func TestRetryAfterALostCommitAnswerSucceeds(t *testing.T) {
+	db, bus, w, done := setup(t)
+	w.Store = &lostAnswer{Store: db}
+	go func() { done <- w.Run(context.Background()) }()
+	now := time.Now()
+	err := bus.Publish(context.Background(), []kinwatch.Record{
+		{Position: &kinwatch.Position{ID: kinwatch.NewTimeID(now), DeviceID: "1", Time: now, Received: now}},
+	}, true)
+	if err != nil {
+		t.Fatalf("durable publish failed although the batch was committed: %v", err)
+	}
+	ps, _ := db.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1", Limit: 10})
+	if len(ps) != 1 {
+		t.Fatalf("%d positions stored, want exactly 1", len(ps))
 	}
 	bus.Close()
 	<-done
