@@ -68,7 +68,7 @@ func runServe(ctx context.Context, args []string, stdio Stdio) error {
 // start with 9000 and the log says so.
 func startDemo(ctx context.Context, a *app.App, n int, stdio Stdio) error {
 	fleet, err := sim.NewFleet(sim.Config{
-		Server:    a.WatchAddr().String(),
+		Server:    localAddr(a.WatchAddr()),
 		Watches:   n,
 		IDPrefix:  "9000",
 		Seed:      2026,
@@ -108,8 +108,21 @@ TCP gateway at %s. See them with:
 
 Point a real watch here with the SMS  pw,123456,ip,<this host>,%s#   Stop with Ctrl-C.
 
-`, n, ids[0][:4], a.WatchAddr(), a.Config.DataDir, a.Config.DataDir, ids[0], a.HTTPAddr(), port(a.WatchAddr().String()))
+`, n, ids[0][:4], localAddr(a.WatchAddr()), a.Config.DataDir, a.Config.DataDir, ids[0], localAddr(a.HTTPAddr()), port(a.WatchAddr().String()))
 	return nil
+}
+
+// localAddr is how a program on this machine reaches a listener: a wildcard address (":8080")
+// becomes the loopback one.
+func localAddr(a net.Addr) string {
+	host, p, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, p)
 }
 
 func port(addr string) string {
