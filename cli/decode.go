@@ -78,8 +78,8 @@ type decodeWiFi struct {
 	RSSI int    `json:"rssi"`
 }
 
-// runDecode reads a whole captured stream, so that after an oversized frame it can resynchronise on
-// the next '[' (the Framer stops at the error and does not say where). Captures are small enough.
+// runDecode decodes a raw stream as it arrives (or a hex capture, whole) and prints one JSON object
+// per frame.
 func runDecode(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlagSet("decode", stdio)
 	hexIn := fs.Bool("hex", false, "the input is hex digits (whitespace ignored) instead of raw bytes")
@@ -102,55 +102,91 @@ func runDecode(ctx context.Context, args []string, stdio Stdio) error {
 	if *maxFrame <= 0 {
 		return usageErrorf("--max must be positive")
 	}
-	in, err := io.ReadAll(stdio.In)
-	if err != nil {
-		return fmt.Errorf("reading stdin: %w", err)
-	}
+	var src io.Reader = stdio.In
 	if *hexIn {
+		// Hex captures are files: decode them whole.
+		in, err := io.ReadAll(stdio.In)
+		if err != nil {
+			return fmt.Errorf("reading stdin: %w", err)
+		}
 		if in, err = decodeHexInput(in); err != nil {
 			return err
 		}
+		src = bytes.NewReader(in)
 	}
 
 	out := bufio.NewWriter(stdio.Out)
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
-	d := &streamDecoder{enc: enc}
-	framer := watchproto.NewFramer(*maxFrame)
-	for p := in; len(p) > 0; {
+	d := &streamDecoder{enc: enc, framer: watchproto.NewFramer(*maxFrame), max: *maxFrame}
+	// A raw stream is decoded as it arrives (nc -l 5093 | kinwatch decode shows each frame when it
+	// comes), one line flushed per read.
+	buf := make([]byte, 64<<10)
+	var pending []byte
+	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			var stop bool
+			if pending, stop = d.process(append(pending, buf[:n]...)); stop {
+				return d.finish(out)
+			}
+			if d.err == nil {
+				d.err = out.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return fmt.Errorf("reading stdin: %w", rerr)
+		}
+	}
+	if i := bytes.IndexByte(pending, '['); i >= 0 {
+		d.emit(&decodeRecord{Error: "incomplete frame at end of input (" + strconv.Itoa(len(pending)-i) + " bytes)"})
+	}
+	return d.finish(out)
+}
+
+// process decodes the complete frames in p and returns what is left for the next read: the start
+// of an incomplete frame (or a few bytes that may begin the AQSH signature). p is framed afresh
+// each time, so every frame aliases p and its offset is known: after an oversized frame, decoding
+// resynchronises on the next '['. stop reports an encrypted stream (nothing more can be decoded).
+func (d *streamDecoder) process(p []byte) (rest []byte, stop bool) {
+	for len(p) > 0 {
 		next := 0 // offset in p just past the last frame delivered
-		err := framer.Feed(p, func(frame []byte) error {
-			// A frame lying wholly inside p aliases it, so capacities give its offset.
+		d.framer.Reset()
+		err := d.framer.Feed(p, func(frame []byte) error {
 			next = cap(p) - cap(frame) + len(frame)
 			return d.frame(frame)
 		})
 		switch {
 		case err == nil:
-			p = nil
+			tail := p[next:]
+			if i := bytes.IndexByte(tail, '['); i >= 0 {
+				return tail[i:], false
+			}
+			// Only noise left: keep what could be the beginning of an AQSH signature.
+			return tail[max(0, len(tail)-4):], false
 		case errors.Is(err, watchproto.ErrEncrypted):
 			d.emit(&decodeRecord{Error: err.Error()})
-			return d.finish(out)
+			return nil, true
 		case errors.Is(err, watchproto.ErrFrameTooLarge):
-			d.emit(&decodeRecord{Error: "frame larger than " + strconv.Itoa(*maxFrame) + " bytes; skipped"})
+			d.emit(&decodeRecord{Error: "frame larger than " + strconv.Itoa(d.max) + " bytes; skipped"})
 			// Start again just after the oversized frame's '['; its remainder is skipped as noise.
 			start := bytes.IndexByte(p[next:], '[')
 			if start < 0 {
-				p = nil // cannot happen: the oversized frame began in p
-			} else {
-				p = p[next+start+1:]
+				return nil, false // cannot happen: the oversized frame began in p
 			}
-			framer.Reset()
+			p = p[next+start+1:]
 		default:
-			return err
+			d.err = err
+			return nil, true
 		}
 	}
-	if n := framer.Buffered(); n > 0 {
-		d.emit(&decodeRecord{Error: "incomplete frame at end of input (" + strconv.Itoa(n) + " bytes)"})
-	}
-	return d.finish(out)
+	return nil, false
 }
 
 func decodeHexInput(in []byte) ([]byte, error) {
@@ -175,9 +211,11 @@ func decodeHexInput(in []byte) ([]byte, error) {
 
 // streamDecoder turns frames into records, reusing one Message as the gateway does.
 type streamDecoder struct {
-	enc *json.Encoder
-	m   watchproto.Message
-	err error
+	enc    *json.Encoder
+	framer *watchproto.Framer
+	max    int
+	m      watchproto.Message
+	err    error
 }
 
 func (d *streamDecoder) emit(r *decodeRecord) {
