@@ -31,6 +31,14 @@ func (c *conn) deliverCommands() {
 		if !cmd.ExpiresAt.IsZero() && cmd.ExpiresAt.Before(now) {
 			continue // the maintenance loop expires it and tells the guardian
 		}
+		if cmd.State == kinwatch.CommandSent && cmd.Attempts >= maxAttempts {
+			// Written twice across connections without an answer: writing it again on every
+			// reconnect could loop a watch that reboots on RESET before it acknowledges.
+			if !c.finish(cmd, kinwatch.CommandFailed, "", "no acknowledgement from the watch", now) {
+				return
+			}
+			continue
+		}
 		if !c.send(cmd, now) {
 			return
 		}
@@ -76,52 +84,84 @@ func (c *conn) send(cmd *kinwatch.Command, now time.Time) bool {
 // canonical keyword (longest match, so REMOVESMS is not taken for REMOVE), or for a custom command
 // the frame's type; data is what follows it.
 func (c *conn) commandReply(keyword, data string, now time.Time) {
+	data = clean(data, 1024)
 	if keyword == "VERNO" && data != "" {
-		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, Firmware: data}})
+		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, Firmware: clean(data, 128)}})
 	}
 	cmd := c.inflight
 	if cmd == nil || !strings.EqualFold(keyword, cmd.Keyword) {
 		return // a late or unsolicited answer: nothing waits for it
 	}
-	c.inflight = nil
 	state := kinwatch.CommandAcknowledged
 	errText := ""
-	if cmd.Keyword == "TK" && data == "0" {
-		state, errText = kinwatch.CommandFailed, "the watch refused the voice message"
+	if data == "0" && refusable[strings.ToUpper(cmd.Keyword)] {
+		state, errText = kinwatch.CommandFailed, "the watch refused the command"
 	}
-	c.finish(cmd, state, data, errText, now)
+	if !c.finish(cmd, state, data, errText, now) {
+		// Answered but not recorded (the database is unreachable): keep it in flight so it is not
+		// written to the watch again, and try recording the answer again shortly.
+		c.unrecorded = &answer{state, data, errText}
+		c.inflightDue = now.Add(5 * time.Second)
+		return
+	}
+	c.inflight = nil
 	c.deliverCommands()
 }
+
+// answer is a watch's answer to the command in flight that could not be recorded yet.
+type answer struct {
+	state          kinwatch.CommandState
+	reply, errText string
+}
+
+// refusable are the commands whose answer carries a status: ",0" means the watch refused them.
+var refusable = map[string]bool{"TK": true, "PHBX": true, "TAKEPILLS": true}
 
 // commandTimedOut resends the command in flight once, then fails it and moves on.
 func (c *conn) commandTimedOut() {
 	cmd := c.inflight
-	c.inflight = nil
 	now := c.s.now()
-	if cmd.Attempts < maxAttempts {
+	if a := c.unrecorded; a != nil {
+		if !c.finish(cmd, a.state, a.reply, a.errText, now) {
+			c.inflightDue = now.Add(5 * time.Second)
+			return
+		}
+		c.inflight, c.unrecorded = nil, nil
+		c.deliverCommands()
+		return
+	}
+	c.inflight = nil
+	expired := !cmd.ExpiresAt.IsZero() && cmd.ExpiresAt.Before(now)
+	if cmd.Attempts < maxAttempts && !expired {
 		c.send(cmd, now)
 		return
 	}
-	c.finish(cmd, kinwatch.CommandFailed, "", "no acknowledgement from the watch", now)
+	if !expired { // an expired one is the maintenance loop's to record
+		c.finish(cmd, kinwatch.CommandFailed, "", "no acknowledgement from the watch", now)
+	}
 	if err := c.flush(false); err != nil {
 		c.err = err
 	}
 	c.deliverCommands()
 }
 
-func (c *conn) finish(cmd *kinwatch.Command, state kinwatch.CommandState, reply, errText string, now time.Time) {
+// finish records a command's final state; false means it could not be recorded (the database is
+// unreachable) and the command is still open.
+func (c *conn) finish(cmd *kinwatch.Command, state kinwatch.CommandState, reply, errText string, now time.Time) bool {
 	ctx, cancel := c.ctx()
 	defer cancel()
 	if err := c.s.Store.FinishCommand(ctx, cmd.ID, state, reply, errText, now); err != nil {
-		// ECONFLICT: it expired meanwhile; the expiry already told everyone.
-		if kinwatch.ErrorCode(err) != kinwatch.ECONFLICT {
-			c.s.Log.Warn("recording a command result failed", "device", c.device, "command", cmd.ID, "err", err)
+		// ECONFLICT: it was already final (expired meanwhile); the expiry told everyone.
+		if kinwatch.ErrorCode(err) == kinwatch.ECONFLICT {
+			return true
 		}
-		return
+		c.s.Log.Warn("recording a command result failed", "device", c.device, "command", cmd.ID, "err", err)
+		return false
 	}
 	cmd.State, cmd.Reply, cmd.Error = state, reply, errText
 	c.s.Metrics.CommandResults.WithLabelValues(string(state)).Inc()
 	c.commandEvent(cmd, state, now)
+	return true
 }
 
 // RunMaintenance expires commands whose time ran out, every interval until ctx ends.

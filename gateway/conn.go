@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"kinwatch"
 	"kinwatch/watchproto"
@@ -26,6 +27,9 @@ const (
 // bytes, a UD with Wi-Fi ~300); a media frame simply takes several reads, assembled by the framer.
 // Keeping it small is what lets one process hold tens of thousands of idle watches.
 const readBufSize = 512
+
+// firstFrameTimeout is how long a new connection may take to send its first valid frame.
+const firstFrameTimeout = time.Minute
 
 // maxAudio bounds a multi-part (JXTK) voice message being assembled: 15 s of the richest AMR-NB
 // mode is about 23 KB, so this leaves ten times that.
@@ -60,7 +64,9 @@ type conn struct {
 	drainUntil  time.Time     // the drain ends at the latest then
 	drainQuiet  time.Duration // if set, the drain also ends at the first read that waits this long
 	lastRead    time.Time
+	opened      time.Time
 	inflight    *kinwatch.Command
+	unrecorded  *answer // the watch answered inflight, but recording that failed
 	inflightDue time.Time
 
 	// Rate limiting: a token bucket refilled at MaxFramesPerSec up to twice that.
@@ -100,10 +106,15 @@ func (c *conn) serve() {
 	}
 	c.buf = make([]byte, readBufSize)
 	c.lastRead = c.s.now()
-	c.refilled = c.lastRead
+	c.opened, c.refilled = c.lastRead, c.lastRead
 	c.tokens = float64(2 * c.s.Opts.MaxFramesPerSec)
 	for {
 		deadline := c.lastRead.Add(c.s.Opts.ReadTimeout)
+		if c.device == "" {
+			// Until a valid frame names the watch, the connection gets a short leash: a socket that
+			// only sends noise must not hold resources for the whole idle timeout.
+			deadline = c.opened.Add(min(firstFrameTimeout, c.s.Opts.ReadTimeout))
+		}
 		if c.inflight != nil && c.inflightDue.Before(deadline) {
 			deadline = c.inflightDue
 		}
@@ -127,6 +138,10 @@ func (c *conn) serve() {
 			if !c.feed(c.buf[:n]) {
 				return
 			}
+			if c.framer.Buffered() == 0 {
+				// Lets go of a buffer a voice message or photo grew, so an idle watch costs little.
+				c.framer.Reset()
+			}
 		}
 		if err == nil {
 			continue
@@ -145,6 +160,11 @@ func (c *conn) serve() {
 			if c.inflight != nil && !now.Before(c.inflightDue) {
 				c.commandTimedOut()
 				continue
+			}
+			if c.device == "" && !now.Before(c.opened.Add(min(firstFrameTimeout, c.s.Opts.ReadTimeout))) {
+				c.s.Metrics.ConnectionsRefused.WithLabelValues("no_valid_frame").Inc()
+				c.err = errors.New("no valid frame")
+				return
 			}
 			if !now.Before(c.lastRead.Add(c.s.Opts.ReadTimeout)) {
 				c.s.Metrics.ConnectionsRefused.WithLabelValues("idle_timeout").Inc()
@@ -231,6 +251,9 @@ type errClose struct{ reason string }
 func (e errClose) Error() string { return e.reason }
 
 func (c *conn) handleFrame(frame []byte, m *watchproto.Message) error {
+	if err := c.pace(); err != nil {
+		return err
+	}
 	if err := watchproto.Decode(frame, m); err != nil {
 		c.s.Metrics.DecodeErrors.WithLabelValues("malformed").Inc()
 		return nil
@@ -244,15 +267,6 @@ func (c *conn) handleFrame(frame []byte, m *watchproto.Message) error {
 		c.s.Metrics.DecodeErrors.WithLabelValues("malformed").Inc()
 		return nil
 	}
-	if !c.allow() {
-		c.s.Metrics.RateLimited.Inc()
-		if c.overLimit++; c.overLimit > 10*c.s.Opts.MaxFramesPerSec {
-			c.s.Metrics.ConnectionsRefused.WithLabelValues("rate_limit").Inc()
-			return errClose{"frame rate limit exceeded persistently"}
-		}
-		return nil
-	}
-	c.overLimit = 0
 	now := c.s.now()
 	if c.device == "" {
 		if err := c.register(m, now); err != nil {
@@ -267,6 +281,9 @@ func (c *conn) handleFrame(frame []byte, m *watchproto.Message) error {
 	if m.Manufacturer != c.mfr || (m.Index != "") != c.hasIndex {
 		c.mfr, c.hasIndex = m.Manufacturer, m.Index != ""
 		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, Manufacturer: c.mfr, HasIndex: ptr(c.hasIndex)}})
+	}
+	if err := c.refreshState(now); err != nil {
+		return err
 	}
 	return c.dispatch(m, now)
 }
@@ -328,9 +345,33 @@ func ValidDeviceID(id string) bool {
 	return true
 }
 
+// clean makes a string from a watch safe to store: valid UTF-8 (PostgreSQL refuses anything else,
+// and with it the whole batch of every watch), no NUL bytes (jsonb refuses \u0000), and bounded.
+func clean(s string, max int) string {
+	if len(s) > max {
+		s = s[:max]
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+			return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+		}
+	}
+	return s
+}
+
 // validManufacturer accepts the two letters or digits of a header (3G, SG, CS, ZJ, …).
 func validManufacturer(m string) bool {
 	return len(m) == 2 && ValidDeviceID(m)
+}
+
+// online is what the device updates of this connection say about being online: the current
+// connection keeps saying "online" with every update, so an "offline" from a replaced connection,
+// committed a moment after the new connection's first update, is overwritten at once.
+func (c *conn) online() *bool {
+	if c.draining {
+		return nil
+	}
+	return ptr(true)
 }
 
 // collecting reports whether the watch's personal data may be stored: only once a guardian bound
@@ -360,27 +401,35 @@ func (c *conn) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 10*time.Second)
 }
 
-// allow takes a token from the frame-rate bucket.
-func (c *conn) allow() bool {
+// pace takes a token from the frame-rate bucket, waiting for one if the watch sends too fast. A
+// frame TCP has acknowledged is never dropped: waiting stops reading, and TCP flow control slows the
+// watch down. A connection that stays over the limit for long is closed.
+func (c *conn) pace() error {
 	now := c.s.now()
 	rate := float64(c.s.Opts.MaxFramesPerSec)
 	c.tokens = min(c.tokens+now.Sub(c.refilled).Seconds()*rate, 2*rate)
 	c.refilled = now
-	if c.tokens < 1 {
-		return false
+	if c.tokens >= 1 {
+		c.tokens--
+		c.overLimit = 0
+		return nil
 	}
-	c.tokens--
-	return true
+	c.s.Metrics.RateLimited.Inc()
+	if c.overLimit++; c.overLimit > 10*c.s.Opts.MaxFramesPerSec {
+		c.s.Metrics.ConnectionsRefused.WithLabelValues("rate_limit").Inc()
+		return errClose{"frame rate limit exceeded persistently"}
+	}
+	time.Sleep(time.Duration((1 - c.tokens) / rate * float64(time.Second)))
+	c.tokens = 0
+	c.refilled = c.s.now()
+	return nil
 }
 
 // dispatch turns one decoded message into records, a reply and command bookkeeping.
 func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
 	switch m.Kind {
 	case watchproto.KindHeartbeat:
-		if err := c.refreshState(now); err != nil {
-			return err
-		}
-		u := &kinwatch.DeviceUpdate{ID: c.device, Time: now}
+		u := &kinwatch.DeviceUpdate{ID: c.device, Time: now, Online: c.online()}
 		if m.Present.Has(watchproto.FieldBattery) {
 			u.Battery = ptr(m.Heartbeat.Battery)
 		}
@@ -400,7 +449,11 @@ func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
 		c.location(m, now)
 		if m.GeoRequest() {
 			// No geolocation provider is configured yet: the watch gets the well-formed "not found".
-			c.write(watchproto.AppendLocationReply(c.outBuf(), m, watchproto.GeoAnswer{}), m.Kind.String())
+			out := watchproto.AppendLocationReply(c.outBuf(), m, watchproto.GeoAnswer{})
+			if err := c.flush(true); err != nil {
+				return err
+			}
+			c.write(out, m.Kind.String())
 			return nil
 		}
 		return c.reply(m)
@@ -421,10 +474,22 @@ func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
 				c.s.Log.Error("storing a photo failed", "device", c.device, "err", err)
 			}
 		}
+		if m.ImageSource == 5 && c.inflight != nil && strings.EqualFold(c.inflight.Keyword, "rcapture") {
+			// The watch answers a remote snapshot with the photo itself.
+			c.commandReply(c.inflight.Keyword, "", now)
+		}
 		return c.reply(m)
 	case watchproto.KindICCID:
-		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, ICCID: m.ICCID}})
+		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, ICCID: clean(m.ICCID, 32)}})
 		return c.reply(m)
+	case watchproto.KindVoiceQuery:
+		// "Any voice messages for me?": answer, then push what is queued (voice messages are
+		// commands in the queue).
+		if err := c.reply(m); err != nil {
+			return err
+		}
+		c.deliverCommands()
+		return nil
 	case watchproto.KindCommandReply:
 		c.commandReply(m.Keyword, m.Data, now)
 		return c.reply(m)
@@ -444,7 +509,7 @@ func ptr[T any](v T) *T { return &v }
 // location records a location report and the alarms it raises.
 func (c *conn) location(m *watchproto.Message, now time.Time) {
 	l := &m.Location
-	u := &kinwatch.DeviceUpdate{ID: c.device, Time: now}
+	u := &kinwatch.DeviceUpdate{ID: c.device, Time: now, Online: c.online()}
 	if m.Present.Has(watchproto.FieldBattery) {
 		u.Battery = ptr(l.Battery)
 	}
@@ -459,11 +524,11 @@ func (c *conn) location(m *watchproto.Message, now time.Time) {
 		return
 	}
 	p := &kinwatch.Position{
-		ID: kinwatch.NewTimeID(now), DeviceID: c.device, Type: m.Type, Time: l.Time, Received: now,
+		ID: kinwatch.NewTimeID(now), DeviceID: c.device, Type: clean(m.Type, 32), Time: l.Time, Received: now,
 		Valid: l.Valid, Lat: l.Lat, Lon: l.Lon, HasCoords: l.HasCoords,
 		Speed: l.Speed, Course: l.Course, Altitude: l.Altitude, Accuracy: l.Accuracy,
 		Satellites: l.Satellites, Signal: l.Signal, Battery: l.Battery, Steps: l.Steps, Rolls: l.Rolls,
-		Status: l.Status, Alarms: kinwatch.Alarms(l.Alarms), Static: l.Static,
+		Status: clean(l.Status, 16), Alarms: kinwatch.Alarms(l.Alarms), Static: l.Static,
 	}
 	if p.Time.IsZero() {
 		p.Time = now
@@ -490,7 +555,7 @@ func (c *conn) location(m *watchproto.Message, now time.Time) {
 	if len(l.WiFi) > 0 {
 		p.WiFi = make([]kinwatch.WiFi, len(l.WiFi))
 		for i, w := range l.WiFi {
-			p.WiFi[i] = kinwatch.WiFi{SSID: w.SSID, MAC: w.MAC, RSSI: w.RSSI}
+			p.WiFi[i] = kinwatch.WiFi{SSID: clean(w.SSID, 64), MAC: clean(w.MAC, 32), RSSI: w.RSSI}
 		}
 	}
 	c.recs = append(c.recs, kinwatch.Record{Position: p})
@@ -523,22 +588,7 @@ func healthReading(device string, m *watchproto.Message, now time.Time) *kinwatc
 // audio handles voice uploads: single-frame TK/TK2 and multi-part JXTK.
 func (c *conn) audio(m *watchproto.Message, now time.Time) error {
 	if m.Type == "JXTK" {
-		if m.Part <= 1 || m.FileName != c.jxName || m.Part != c.jxNext {
-			c.jxName, c.jxAudio = m.FileName, c.jxAudio[:0]
-		}
-		if len(c.jxAudio)+len(m.Payload) > maxAudio || m.BadEscape {
-			c.jxName, c.jxAudio = "", nil
-			return c.reply(m) // acknowledge the chunk; the message is dropped as too large or corrupt
-		}
-		c.jxAudio = append(c.jxAudio, m.Payload...)
-		c.jxNext = m.Part + 1
-		if m.Part >= m.Total && c.collecting() {
-			if err := c.saveMedia(kinwatch.MediaAudio, "audio/amr", ".amr", c.jxAudio, now); err != nil {
-				c.s.Log.Error("storing a voice message failed", "device", c.device, "err", err)
-			}
-			c.jxName, c.jxAudio = "", nil
-		}
-		return c.reply(m)
+		return c.audioPart(m, now)
 	}
 	ok := c.collecting() && len(m.Payload) > 0 && !m.BadEscape
 	if ok {
@@ -549,11 +599,44 @@ func (c *conn) audio(m *watchproto.Message, now time.Time) error {
 	}
 	// The watch is told the truth: TK,0 when the message was not kept (so it may retry or tell
 	// the child), TK,1 only once the bytes and their record are stored.
+	return c.replyStatus(m, m.Type, ok)
+}
+
+// audioPart assembles a multi-part (JXTK) voice message. A message starts only at part 1 and its
+// parts must follow in order; anything else is answered JXTKR,0 and dropped, never stored as a
+// fragment. Nothing is assembled for a watch whose data is not collected.
+func (c *conn) audioPart(m *watchproto.Message, now time.Time) error {
+	ok := c.collecting() && !m.BadEscape && len(m.Payload) > 0
+	if m.Part == 1 {
+		c.jxName, c.jxAudio, c.jxNext = m.FileName, c.jxAudio[:0], 1
+	}
+	if ok && (m.Part != c.jxNext || m.FileName != c.jxName || len(c.jxAudio)+len(m.Payload) > maxAudio) {
+		ok = false
+	}
+	if ok {
+		c.jxAudio = append(c.jxAudio, m.Payload...)
+		c.jxNext = m.Part + 1
+		if m.Part >= m.Total {
+			if err := c.saveMedia(kinwatch.MediaAudio, "audio/amr", ".amr", c.jxAudio, now); err != nil {
+				c.s.Log.Error("storing a voice message failed", "device", c.device, "err", err)
+				ok = false
+			}
+			c.jxName, c.jxAudio, c.jxNext = "", nil, 0
+		}
+	}
+	if !ok {
+		c.jxName, c.jxAudio, c.jxNext = "", nil, 0
+	}
+	return c.replyStatus(m, "JXTKR", ok)
+}
+
+// replyStatus answers KEYWORD,1 (stored) or KEYWORD,0 (not kept), after a commit of what came before.
+func (c *conn) replyStatus(m *watchproto.Message, keyword string, ok bool) error {
 	status := byte('1')
 	if !ok {
 		status = '0'
 	}
-	content := append(append(c.outBuf(), m.Type...), ',', status)
+	content := append(append(c.outBuf(), keyword...), ',', status)
 	out := watchproto.AppendFrame(c.outBuf(), m.Manufacturer, m.Device, m.Index, content)
 	if err := c.flush(true); err != nil {
 		return err
@@ -633,7 +716,9 @@ func (c *conn) write(frame []byte, label string) error {
 	}
 	if err != nil {
 		c.writeFailed = true
-		c.err = err
+		// Read what the watch already sent for a little while, then close: the watch will
+		// reconnect, and it cannot be answered on this connection any more.
+		c.drain(c.s.Opts.replacedDrain(), 0, "writing to the watch failed: "+err.Error())
 		return errWriteFailed
 	}
 	c.s.Metrics.BytesOut.Add(float64(len(frame)))

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,7 +59,7 @@ func newStackWithClock(t *testing.T, tweak func(*gateway.Options), now func() ti
 	m := metrics.New(func() float64 { return float64(bus.Depth()) })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	opts := gateway.Options{
-		MaxFrame: 64 << 10, ReadTimeout: 5 * time.Second, WriteTimeout: time.Second,
+		MaxFrame: 64 << 10, ReadTimeout: 30 * time.Second, WriteTimeout: time.Second,
 		MaxFramesPerSec: 1000, AllowUnknown: true, CommandAckTimeout: 2 * time.Second,
 	}
 	if tweak != nil {
@@ -184,7 +185,7 @@ func TestHandshakeRegistersPendingDevice(t *testing.T) {
 func TestPendingWatchKeepsOnlyItsRegistryEntry(t *testing.T) {
 	s := newStack(t, nil)
 	w := s.dial()
-	w.send(frame("1000000002", "LK"), frame("1000000002", ud), frame("1000000002", "AL,260723,185105,A,52.52,N,13.40,E,0,0,0,7,80,67,0,0,00010000,0,0"), frame("1000000002", "heart,71"))
+	w.send(frame("1000000002", "LK"), frame("1000000002", ud), frame("1000000002", "heart,71"), frame("1000000002", "AL,260723,185105,A,52.52,N,13.40,E,0,0,0,7,80,67,0,0,00010000,0,0"))
 	w.recv() // LK
 	w.recv() // AL
 	ctx := context.Background()
@@ -353,6 +354,7 @@ func TestReconnectReplacesOldConnection(t *testing.T) {
 
 func TestConnectionCannotSpeakForAnotherWatch(t *testing.T) {
 	s := newStack(t, nil)
+	s.bind("1000000008")
 	s.bind("1000000009")
 	w := s.dial()
 	w.send(frame("1000000008", "LK"))
@@ -361,9 +363,14 @@ func TestConnectionCannotSpeakForAnotherWatch(t *testing.T) {
 	if !w.closedByServer() {
 		t.Fatal("connection not closed")
 	}
-	ps, _ := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000009", Limit: 1})
-	if len(ps) != 0 {
-		t.Fatal("a connection wrote into another watch's history")
+	if got := counter(s.metrics, "kinwatch_gateway_connections_refused_total", "device_mismatch"); got != 1 {
+		t.Fatalf("device_mismatch refusals = %v", got)
+	}
+	for _, id := range []string{"1000000008", "1000000009"} {
+		ps, err := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: id, Limit: 1})
+		if err != nil || len(ps) != 0 {
+			t.Fatalf("the foreign frame was stored for %s (%v)", id, err)
+		}
 	}
 }
 
@@ -504,6 +511,9 @@ func counter(m *metrics.Metrics, name, label string) float64 {
 			continue
 		}
 		for _, mm := range mf.GetMetric() {
+			if label == "" && len(mm.GetLabel()) == 0 {
+				return mm.GetCounter().GetValue()
+			}
 			for _, l := range mm.GetLabel() {
 				if l.GetValue() == label {
 					return mm.GetCounter().GetValue()
@@ -576,9 +586,9 @@ func TestCommandQueuedWithoutWakeGoesOutOnNextHeartbeat(t *testing.T) {
 	s := newStack(t, nil)
 	s.bind("1000000021")
 	w := s.dial()
-	w.send(frame("1000000021", "LK"), frame("1000000021", "TKQ"))
+	w.send(frame("1000000021", "LK"), frame("1000000021", "CONFIG,TY:G75"))
 	w.recv()
-	w.recv() // the TKQ reply: the connection has finished with the LK, queue check included
+	w.recv() // the CONFIG reply: the connection has finished with the LK, queue check included
 	// Queued by another process: no NotifyCommands reaches this gateway.
 	c := &kinwatch.Command{ID: kinwatch.NewID(), DeviceID: "1000000021", Keyword: "FIND", Content: []byte("FIND"), ExpiresAt: time.Now().Add(time.Hour)}
 	if err := s.store.EnqueueCommand(context.Background(), c); err != nil {
@@ -684,5 +694,105 @@ func TestFramesWithOddManufacturerAreIgnored(t *testing.T) {
 	w.send("[*]*1000000026*0002*LK]", frame("1000000026", "LK"))
 	if got := w.recv(); got != "[3G*1000000026*0002*LK]" {
 		t.Fatalf("%q", got)
+	}
+}
+
+func TestFastWatchIsSlowedDownNotDropped(t *testing.T) {
+	s := newStack(t, func(o *gateway.Options) { o.MaxFramesPerSec = 4 })
+	s.bind("1000000027")
+	w := s.dial()
+	var b strings.Builder
+	b.WriteString(frame("1000000027", "LK"))
+	for i := 0; i < 12; i++ {
+		b.WriteString(frame("1000000027", ud))
+	}
+	b.WriteString(frame("1000000027", "LK"))
+	w.send(b.String())
+	w.recv()
+	w.recv() // the second LK is answered after every UD before it was stored
+	ps, _ := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000027", Limit: 100})
+	if len(ps) != 12 {
+		t.Fatalf("%d of 12 positions stored", len(ps))
+	}
+	if counter(s.metrics, "kinwatch_gateway_rate_limited_total", "") == 0 {
+		t.Fatal("the rate limit never applied")
+	}
+}
+
+func TestVoicePartsOnlyFromPartOne(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000028")
+	w := s.dial()
+	w.send(frame("1000000028", "LK"))
+	w.recv()
+	part := func(n int, payload string) string {
+		return string(watchproto.AppendFrame(nil, "3G", "1000000028", "",
+			watchproto.AppendEscaped([]byte("JXTK,0,v1.amr,"+strconv.Itoa(n)+",3,"), []byte(payload))))
+	}
+	// Parts 2 and 3 without part 1: refused, nothing stored.
+	w.send(part(2, "BBBB"), part(3, "CCCC"))
+	for i := 0; i < 2; i++ {
+		if got := w.recv(); got != "[3G*1000000028*0007*JXTKR,0]" {
+			t.Fatalf("orphan part answered %q", got)
+		}
+	}
+	// A whole message is assembled and stored.
+	w.send(part(1, "#!AMR\n"), part(2, "BBBB"), part(3, "CCCC"))
+	for i := 0; i < 3; i++ {
+		if got := w.recv(); got != "[3G*1000000028*0007*JXTKR,1]" {
+			t.Fatalf("part answered %q", got)
+		}
+	}
+	ms, _ := s.store.MediaList(context.Background(), "1000000028", 10)
+	if len(ms) != 1 || ms[0].Size != int64(len("#!AMR\nBBBBCCCC")) {
+		t.Fatalf("media %+v", ms)
+	}
+}
+
+func TestRemoteCaptureIsAnsweredByThePhoto(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000029")
+	ctx := context.Background()
+	c := &kinwatch.Command{ID: kinwatch.NewID(), DeviceID: "1000000029", Keyword: "rcapture", Content: []byte("rcapture"), ExpiresAt: time.Now().Add(time.Hour)}
+	s.store.EnqueueCommand(ctx, c)
+	w := s.dial()
+	w.send(frame("1000000029", "LK"))
+	w.recv()
+	if got := w.recv(); !strings.HasSuffix(got, "*rcapture]") {
+		t.Fatalf("%q", got)
+	}
+	w.send(string(watchproto.AppendFrame(nil, "3G", "1000000029", "", watchproto.AppendEscaped([]byte("img,5,261128101500,"), []byte{0xFF, 0xD8, 0xFF, 0xD9}))))
+	eventually(t, "rcapture acknowledged by the photo", func() bool {
+		got, _ := s.store.Command(ctx, c.ID)
+		return got.State == kinwatch.CommandAcknowledged
+	})
+}
+
+func TestUnansweredCommandIsNotResentOnEveryReconnect(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000030")
+	ctx := context.Background()
+	c := &kinwatch.Command{ID: kinwatch.NewID(), DeviceID: "1000000030", Keyword: "RESET", Content: []byte("RESET"), ExpiresAt: time.Now().Add(time.Hour)}
+	s.store.EnqueueCommand(ctx, c)
+	for i := 0; i < 2; i++ { // the watch reboots before it answers, twice
+		w := s.dial()
+		w.send(frame("1000000030", "LK"))
+		w.recv()
+		if got := w.recv(); !strings.HasSuffix(got, "*RESET]") {
+			t.Fatalf("attempt %d: %q", i+1, got)
+		}
+		w.nc.Close()
+		eventually(t, "disconnect", func() bool { return !s.gw.Online("1000000030") })
+	}
+	w := s.dial()
+	w.send(frame("1000000030", "LK"))
+	w.recv()
+	w.nc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if b, err := w.r.Peek(1); err == nil {
+		t.Fatalf("RESET written a third time: %q", b)
+	}
+	got, _ := s.store.Command(ctx, c.ID)
+	if got.State != kinwatch.CommandFailed {
+		t.Fatalf("state %s", got.State)
 	}
 }
