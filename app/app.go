@@ -44,9 +44,13 @@ type App struct {
 	httpLn     net.Listener
 	ready      atomic.Bool
 
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	writerErr chan error
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// Command expiry publishes events, so it stops before the bus closes.
+	stopMaintenance context.CancelFunc
+	maintenanceDone chan struct{}
+	writerErr       chan error
 }
 
 // New returns an App for cfg; nothing is opened until Start.
@@ -111,7 +115,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	a.Metrics = metrics.New(func() float64 { return float64(a.Bus.Depth()) })
 	a.Writer = &ingest.Writer{
 		Store: a.Store, Bus: a.Bus, Metrics: a.Metrics, Log: a.Log,
-		MaxBatch: cfg.BatchSize, MaxWait: cfg.BatchInterval, Retries: 5,
+		MaxBatch: cfg.BatchSize, MaxWait: cfg.BatchInterval, Retries: -1,
 	}
 	a.Gateway = &gateway.Server{
 		Opts: gateway.Options{
@@ -141,6 +145,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 	go func() { a.writerErr <- a.Writer.Run(runCtx) }()
 	a.goFunc(func() {
 		if err := a.Gateway.Serve(a.watchLn); err != nil && !errors.Is(err, gateway.ErrServerClosed) {
+			// Without its gateway the process must not look healthy to a load balancer.
+			a.ready.Store(false)
 			a.Log.Error("watch gateway stopped", "err", err)
 		}
 	})
@@ -149,7 +155,13 @@ func (a *App) Start(ctx context.Context) (err error) {
 			a.Log.Error("http server stopped", "err", err)
 		}
 	})
-	a.goFunc(func() { a.Gateway.RunMaintenance(runCtx, 30*time.Second) })
+	mctx, stopMaintenance := context.WithCancel(runCtx)
+	a.maintenanceDone = make(chan struct{})
+	a.stopMaintenance = stopMaintenance
+	go func() {
+		defer close(a.maintenanceDone)
+		a.Gateway.RunMaintenance(mctx, 30*time.Second)
+	}()
 	a.ready.Store(true)
 	a.Log.Info("kinwatch started", "watch_addr", a.WatchAddr().String(), "http_addr", a.HTTPAddr().String(),
 		"region", cfg.Region, "database", databaseKind(cfg))
@@ -187,6 +199,10 @@ func (a *App) Shutdown(ctx context.Context) error {
 		if err := a.httpServer.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http: %w", err))
 		}
+	}
+	if a.stopMaintenance != nil {
+		a.stopMaintenance()
+		<-a.maintenanceDone
 	}
 	if a.Gateway != nil {
 		if err := a.Gateway.Shutdown(ctx); err != nil {

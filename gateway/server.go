@@ -251,7 +251,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			c.nc.Close()
 		}
 		s.mu.Unlock()
-		<-done
+		// A connection blocked on a hung database does not notice its closed socket; like
+		// net/http, the stop does not wait for it beyond a moment.
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+		}
 		return ctx.Err()
 	}
 }

@@ -21,8 +21,10 @@ type Writer struct {
 	Log      *slog.Logger
 	MaxBatch int
 	MaxWait  time.Duration
-	// Retries is how many times a failed batch is retried (with back-off) before its publishers are
-	// told it failed.
+	// Retries is how many times a failed batch is retried (with back-off, at most 5 s apart)
+	// before its publishers are told it failed; negative retries until Run's context ends. A
+	// server retries without limit: records that were never acknowledged to a watch (UD) would
+	// otherwise be lost while the database is away, and the bus pushes back on the watches.
 	Retries int
 	// OnCommit, if set, is called after each committed batch (live fan-out hooks in here). It must
 	// not keep recs.
@@ -49,15 +51,18 @@ func (w *Writer) write(ctx context.Context, recs []kinwatch.Record) error {
 			// failed attempt did commit and only its answer was lost.
 			err = nil
 		}
-		if err == nil || attempt >= w.Retries || kinwatch.ErrorCode(err) == kinwatch.EINVALID {
+		if err == nil || (w.Retries >= 0 && attempt >= w.Retries) || kinwatch.ErrorCode(err) == kinwatch.EINVALID || ctx.Err() != nil {
 			break
 		}
 		if w.Metrics != nil {
 			w.Metrics.BatchErrors.Inc()
 		}
 		w.Log.Warn("storage batch failed; retrying", "records", len(recs), "attempt", attempt+1, "err", err)
-		time.Sleep(backoff)
-		backoff *= 2
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+		}
+		backoff = min(2*backoff, 5*time.Second)
 	}
 	if err != nil {
 		if w.Metrics != nil {

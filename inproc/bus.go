@@ -79,16 +79,35 @@ func (b *Bus) Publish(ctx context.Context, recs []kinwatch.Record, durable bool)
 	if durable {
 		w = &waiter{remaining: len(recs), done: make(chan struct{})}
 	}
+	var stop func() bool
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
 	b.mu.Lock()
 	for _, r := range recs {
-		for len(b.queue) >= b.capacity && !b.closed {
+		for len(b.queue) >= b.capacity && !b.closed && ctx.Err() == nil {
+			if stop == nil {
+				// A publisher waiting for space must still honour its context (a stopping server,
+				// a hung database): wake every waiter when it ends so each can look at its own.
+				// Armed only when waiting, so the common path allocates nothing.
+				stop = context.AfterFunc(ctx, func() {
+					b.mu.Lock()
+					b.space.Broadcast()
+					b.mu.Unlock()
+				})
+			}
 			b.space.Wait()
 		}
-		if b.closed {
+		if b.closed || ctx.Err() != nil {
 			b.mu.Unlock()
 			// Records already queued by this call will still be committed; the caller is told the
 			// whole publish failed, which errs on the side of a resend.
-			return ErrClosed
+			if b.closed {
+				return ErrClosed
+			}
+			return ctx.Err()
 		}
 		b.queue = append(b.queue, item{rec: r, w: w})
 	}

@@ -149,3 +149,17 @@ func BenchmarkPublishConsume(b *testing.B) {
 	bus.Close()
 	<-done
 }
+
+func TestPublishIntoAFullBusHonoursContext(t *testing.T) {
+	b := inproc.New(1) // no consumer: the bus stays full
+	b.Publish(context.Background(), []kinwatch.Record{pos("1")}, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := b.Publish(ctx, []kinwatch.Record{pos("2")}, false); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if time.Since(start) > time.Second {
+		t.Fatal("publisher waited past its context")
+	}
+}
