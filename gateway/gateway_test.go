@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"kinwatch"
 	"kinwatch/fileblob"
@@ -794,5 +795,22 @@ func TestUnansweredCommandIsNotResentOnEveryReconnect(t *testing.T) {
 	got, _ := s.store.Command(ctx, c.ID)
 	if got.State != kinwatch.CommandFailed {
 		t.Fatalf("state %s", got.State)
+	}
+}
+
+func TestWatchStringsAreStoredAsValidText(t *testing.T) {
+	s := newStack(t, nil)
+	s.bind("1000000031")
+	w := s.dial()
+	w.send(frame("1000000031", "LK"))
+	w.recv()
+	w.send(frame("1000000031", "UD,281126,101500,V,0,N,0,E,0,0,0,0,80,67,0,0,00000000,0,1,caf\xe9\x00x,00:11:22:33:44:55,-60"), frame("1000000031", "LK"))
+	w.recv()
+	ps, err := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000031", Limit: 1})
+	if err != nil || len(ps) != 1 || len(ps[0].WiFi) != 1 {
+		t.Fatalf("%v %v", ps, err)
+	}
+	if ssid := ps[0].WiFi[0].SSID; !utf8.ValidString(ssid) || strings.ContainsRune(ssid, 0) || !strings.HasPrefix(ssid, "caf") {
+		t.Fatalf("SSID stored as %q", ssid)
 	}
 }

@@ -38,6 +38,49 @@ func (w *Writer) Run(ctx context.Context) error {
 
 func (w *Writer) write(ctx context.Context, recs []kinwatch.Record) error {
 	start := time.Now()
+	err := w.commit(ctx, recs)
+	if kinwatch.ErrorCode(err) == kinwatch.EINVALID && len(recs) > 1 {
+		// One watch's unstorable record must not take every other watch's records in the batch
+		// down with it: store what can be stored, half by half, and drop only the bad records.
+		stored, dropped := w.isolate(ctx, recs, nil)
+		w.Log.Error("storage batch had unstorable records; the rest were stored", "records", len(recs), "dropped", dropped, "err", err)
+		if w.Metrics != nil {
+			w.Metrics.BatchErrors.Inc()
+		}
+		w.committed(stored, start)
+		// Publishers of this batch are told it failed, stored records included: a resend makes
+		// a duplicate at worst, while a false "stored" would lose an acknowledged alarm.
+		return err
+	}
+	if err != nil {
+		if w.Metrics != nil {
+			w.Metrics.BatchErrors.Inc()
+		}
+		w.Log.Error("storage batch lost", "records", len(recs), "err", err)
+		return err
+	}
+	w.committed(recs, start)
+	return nil
+}
+
+// isolate commits recs in halves until the records the store refuses are alone; it returns the
+// committed records (appended to stored) and how many were dropped.
+func (w *Writer) isolate(ctx context.Context, recs, stored []kinwatch.Record) ([]kinwatch.Record, int) {
+	err := w.commit(ctx, recs)
+	switch {
+	case err == nil:
+		return append(stored, recs...), 0
+	case kinwatch.ErrorCode(err) != kinwatch.EINVALID || len(recs) == 1:
+		return stored, len(recs)
+	}
+	h := len(recs) / 2
+	stored, a := w.isolate(ctx, recs[:h], stored)
+	stored, b := w.isolate(ctx, recs[h:], stored)
+	return stored, a + b
+}
+
+// commit writes one batch, retrying what may pass later.
+func (w *Writer) commit(ctx context.Context, recs []kinwatch.Record) error {
 	var err error
 	backoff := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
@@ -52,7 +95,7 @@ func (w *Writer) write(ctx context.Context, recs []kinwatch.Record) error {
 			err = nil
 		}
 		if err == nil || (w.Retries >= 0 && attempt >= w.Retries) || kinwatch.ErrorCode(err) == kinwatch.EINVALID || ctx.Err() != nil {
-			break
+			return err
 		}
 		if w.Metrics != nil {
 			w.Metrics.BatchErrors.Inc()
@@ -64,12 +107,12 @@ func (w *Writer) write(ctx context.Context, recs []kinwatch.Record) error {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
-	if err != nil {
-		if w.Metrics != nil {
-			w.Metrics.BatchErrors.Inc()
-		}
-		w.Log.Error("storage batch lost", "records", len(recs), "err", err)
-		return err
+}
+
+// committed records the metrics of stored records and tells OnCommit.
+func (w *Writer) committed(recs []kinwatch.Record, start time.Time) {
+	if len(recs) == 0 {
+		return
 	}
 	if w.Metrics != nil {
 		w.Metrics.BatchSize.Observe(float64(len(recs)))
@@ -101,5 +144,4 @@ func (w *Writer) write(ctx context.Context, recs []kinwatch.Record) error {
 	if w.OnCommit != nil {
 		w.OnCommit(recs)
 	}
-	return nil
 }

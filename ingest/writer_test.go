@@ -127,3 +127,33 @@ func TestRetryAfterALostCommitAnswerSucceeds(t *testing.T) {
 	bus.Close()
 	<-done
 }
+
+func TestOneUnstorableRecordDoesNotTakeTheBatchDown(t *testing.T) {
+	db, bus, w, done := setup(t)
+	now := time.Now()
+	// Queue everything before the writer runs, so it all lands in one batch.
+	var good []kinwatch.Record
+	for i := 0; i < 9; i++ {
+		good = append(good, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewTimeID(now), DeviceID: "w" + string(rune('0'+i)), Time: now, Received: now}})
+	}
+	bus.Publish(context.Background(), good[:5], false)
+	badDone := make(chan error, 1)
+	go func() {
+		// No time: the store can never hold it.
+		badDone <- bus.Publish(context.Background(), []kinwatch.Record{{Position: &kinwatch.Position{ID: kinwatch.NewTimeID(now), DeviceID: "bad"}}}, true)
+	}()
+	time.Sleep(20 * time.Millisecond)
+	bus.Publish(context.Background(), good[5:], false)
+	go func() { done <- w.Run(context.Background()) }()
+	if err := <-badDone; kinwatch.ErrorCode(err) != kinwatch.EINVALID {
+		t.Fatalf("publisher of the bad record told %v", err)
+	}
+	bus.Close()
+	<-done
+	for i := 0; i < 9; i++ {
+		id := "w" + string(rune('0'+i))
+		if ps, _ := db.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: id, Limit: 1}); len(ps) != 1 {
+			t.Errorf("position of %s lost with the bad record", id)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"kinwatch"
@@ -114,6 +115,11 @@ func constraint(err error) error {
 		return &kinwatch.Error{Code: kinwatch.ECONFLICT, Message: "a record with this id already exists", Err: err}
 	case "23503": // foreign_key_violation
 		return &kinwatch.Error{Code: kinwatch.ENOTFOUND, Message: "device not found", Err: err}
+	}
+	// Data exceptions (class 22: bad encoding, a NUL in JSON, out of range) and other integrity
+	// violations (class 23) are the record's fault: retrying cannot help.
+	if strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "23") {
+		return &kinwatch.Error{Code: kinwatch.EINVALID, Message: "a record holds a value the database cannot store", Err: err}
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"kinwatch"
 	"kinwatch/postgres"
@@ -83,5 +84,22 @@ func BenchmarkWriteBatch(b *testing.B) {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
 			storetest.BenchWriteBatch(b, openMigrated(b), size)
 		})
+	}
+}
+
+// TestUnstorableValuesAreInvalid: values PostgreSQL refuses (a NUL inside JSON, text that is not
+// UTF-8) are the record's fault, reported as EINVALID so the writer isolates them instead of
+// retrying the batch forever.
+func TestUnstorableValuesAreInvalid(t *testing.T) {
+	db := openMigrated(t)
+	now := time.Now()
+	for _, p := range []*kinwatch.Position{
+		{ID: kinwatch.NewID(), DeviceID: "1", Time: now, WiFi: []kinwatch.WiFi{{SSID: "a\x00b", MAC: "00:11:22:33:44:55"}}},
+		{ID: kinwatch.NewID(), DeviceID: "1", Time: now, Type: "UD\xff"},
+	} {
+		err := db.WriteBatch(t.Context(), []kinwatch.Record{{Position: p}})
+		if kinwatch.ErrorCode(err) != kinwatch.EINVALID {
+			t.Errorf("%+v: err %v, want EINVALID", p, err)
+		}
 	}
 }

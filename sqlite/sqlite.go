@@ -191,6 +191,11 @@ func constraint(err error) error {
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return &kinwatch.Error{Code: kinwatch.ENOTFOUND, Message: "device not found", Err: err}
 	}
+	// Other constraint failures and values of the wrong type or size are the record's fault:
+	// retrying cannot help.
+	if c := se.Code() & 0xff; c == sqlite3.SQLITE_CONSTRAINT || c == sqlite3.SQLITE_MISMATCH || c == sqlite3.SQLITE_TOOBIG {
+		return &kinwatch.Error{Code: kinwatch.EINVALID, Message: "a record holds a value the database cannot store", Err: err}
+	}
 	return err
 }
 
