@@ -121,6 +121,22 @@ func (s *stack) dial() *watch {
 	return &watch{t: s.t, nc: nc, r: bufio.NewReader(nc)}
 }
 
+// connect dials as watch id and completes the LK handshake.
+func (s *stack) connect(id string) *watch {
+	s.t.Helper()
+	w := s.dial()
+	w.send(frame(id, "LK"))
+	if got, want := w.recv(), "[3G*"+id+"*0002*LK]"; got != want {
+		s.t.Fatalf("handshake reply %q, want %q", got, want)
+	}
+	return w
+}
+
+// positions reads a device's stored positions, newest first.
+func (s *stack) positions(id string) ([]*kinwatch.Position, error) {
+	return s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: id, Limit: 10000})
+}
+
 func (w *watch) send(frames ...string) {
 	w.t.Helper()
 	for _, f := range frames {
@@ -204,9 +220,7 @@ func TestPendingWatchKeepsOnlyItsRegistryEntry(t *testing.T) {
 func TestBoundWatchPositionsAndAlarms(t *testing.T) {
 	s := newStack(t, nil)
 	s.bind("1000000003")
-	w := s.dial()
-	w.send(frame("1000000003", "LK"))
-	w.recv()
+	w := s.connect("1000000003")
 	w.send(frame("1000000003", ud), frame("1000000003", "AL_LTE,170525,214118,V,0,N,0,E,0,0,0,0,0,22,0,0,00210000,0,0,0"))
 	if got := w.recv(); got != "[3G*1000000003*0002*AL]" {
 		t.Fatalf("AL reply %q", got)
@@ -300,9 +314,7 @@ func TestCommandsDeliveredInOrderOnConnectAndAcknowledged(t *testing.T) {
 func TestNotifiedCommandReachesConnectedWatch(t *testing.T) {
 	s := newStack(t, nil)
 	s.bind("1000000005")
-	w := s.dial()
-	w.send(frame("1000000005", "LK"))
-	w.recv()
+	w := s.connect("1000000005")
 	c := &kinwatch.Command{ID: kinwatch.NewID(), DeviceID: "1000000005", Keyword: "CR", Content: []byte("CR"), ExpiresAt: time.Now().Add(time.Hour)}
 	if err := s.store.EnqueueCommand(context.Background(), c); err != nil {
 		t.Fatal(err)
@@ -319,9 +331,7 @@ func TestUnacknowledgedCommandIsResentThenFailed(t *testing.T) {
 	ctx := context.Background()
 	c := &kinwatch.Command{ID: kinwatch.NewID(), DeviceID: "1000000006", Keyword: "FIND", Content: []byte("FIND"), ExpiresAt: time.Now().Add(time.Hour)}
 	s.store.EnqueueCommand(ctx, c)
-	w := s.dial()
-	w.send(frame("1000000006", "LK"))
-	w.recv()
+	w := s.connect("1000000006")
 	if got := w.recv(); !strings.HasSuffix(got, "*FIND]") {
 		t.Fatalf("%q", got)
 	}
@@ -336,12 +346,8 @@ func TestUnacknowledgedCommandIsResentThenFailed(t *testing.T) {
 
 func TestReconnectReplacesOldConnection(t *testing.T) {
 	s := newStack(t, func(o *gateway.Options) { o.ReplacedDrain = 200 * time.Millisecond })
-	old := s.dial()
-	old.send(frame("1000000007", "LK"))
-	old.recv()
-	fresh := s.dial()
-	fresh.send(frame("1000000007", "LK"))
-	fresh.recv()
+	old := s.connect("1000000007")
+	s.connect("1000000007") // the watch reconnects
 	if !old.closedByServer() {
 		t.Fatal("old connection not closed")
 	}
@@ -357,9 +363,7 @@ func TestConnectionCannotSpeakForAnotherWatch(t *testing.T) {
 	s := newStack(t, nil)
 	s.bind("1000000008")
 	s.bind("1000000009")
-	w := s.dial()
-	w.send(frame("1000000008", "LK"))
-	w.recv()
+	w := s.connect("1000000008")
 	w.send(frame("1000000009", ud))
 	if !w.closedByServer() {
 		t.Fatal("connection not closed")
@@ -398,9 +402,7 @@ func TestOversizedFrameClosesConnection(t *testing.T) {
 
 func TestSilentWatchIsDropped(t *testing.T) {
 	s := newStack(t, func(o *gateway.Options) { o.ReadTimeout = 200 * time.Millisecond })
-	w := s.dial()
-	w.send(frame("1000000011", "LK"))
-	w.recv()
+	w := s.connect("1000000011")
 	start := time.Now()
 	if !w.closedByServer() {
 		t.Fatal("not closed")
@@ -430,9 +432,7 @@ func TestConnectionsPerIPLimit(t *testing.T) {
 func TestUnknownWatchRefusedWhenConfigured(t *testing.T) {
 	s := newStack(t, func(o *gateway.Options) { o.AllowUnknown = false })
 	s.bind("1000000014")
-	known := s.dial()
-	known.send(frame("1000000014", "LK"))
-	known.recv()
+	s.connect("1000000014") // a known watch is served
 	stranger := s.dial()
 	stranger.send(frame("1000000015", "LK"))
 	if !stranger.closedByServer() {
@@ -446,9 +446,7 @@ func TestUnknownWatchRefusedWhenConfigured(t *testing.T) {
 func TestVoiceMessageStoredBeforeAcknowledged(t *testing.T) {
 	s := newStack(t, nil)
 	s.bind("1000000016")
-	w := s.dial()
-	w.send(frame("1000000016", "LK"))
-	w.recv()
+	w := s.connect("1000000016")
 	amr := []byte("#!AMR\n\x3c\x7d\x5b\x5d\x2c\x2a\xff")
 	w.send(string(watchproto.AppendFrame(nil, "3G", "1000000016", "", watchproto.AppendEscaped([]byte("TK,"), amr))))
 	if got := w.recv(); got != "[3G*1000000016*0004*TK,1]" {
@@ -463,9 +461,7 @@ func TestVoiceMessageStoredBeforeAcknowledged(t *testing.T) {
 		t.Fatalf("blob %q %v", data, err)
 	}
 	// A pending watch's voice message is not kept, and the watch is told so.
-	p := s.dial()
-	p.send(frame("1000000017", "LK"))
-	p.recv()
+	p := s.connect("1000000017")
 	p.send(string(watchproto.AppendFrame(nil, "3G", "1000000017", "", watchproto.AppendEscaped([]byte("TK,"), amr))))
 	if got := p.recv(); got != "[3G*1000000017*0004*TK,0]" {
 		t.Fatalf("pending watch TK reply %q", got)
@@ -475,9 +471,7 @@ func TestVoiceMessageStoredBeforeAcknowledged(t *testing.T) {
 func TestShutdownLosesNothingRead(t *testing.T) {
 	s := newStack(t, nil)
 	s.bind("1000000018")
-	w := s.dial()
-	w.send(frame("1000000018", "LK"))
-	w.recv()
+	w := s.connect("1000000018")
 	var b strings.Builder
 	for i := 0; i < 200; i++ {
 		b.WriteString(frame("1000000018", ud))
@@ -486,7 +480,7 @@ func TestShutdownLosesNothingRead(t *testing.T) {
 	w.send(b.String())
 	w.recv() // the LK reply: all 200 positions were read and committed before it
 	s.stop()
-	ps, err := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000018", Limit: 1000})
+	ps, err := s.positions("1000000018")
 	if err != nil || len(ps) != 200 {
 		t.Fatalf("%d positions after shutdown, want 200 (%v)", len(ps), err)
 	}
@@ -545,9 +539,7 @@ func TestExpiredCommandsAreExpiredAndAnnounced(t *testing.T) {
 		return len(es) == 1 && strings.Contains(string(es[0].Data), `"expired"`)
 	})
 	// An expired command is never delivered.
-	w := s.dial()
-	w.send(frame("1000000019", "LK"))
-	w.recv()
+	w := s.connect("1000000019")
 	w.nc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	if b, err := w.r.Peek(1); err == nil {
 		t.Fatalf("expired command delivered: %q", b)
@@ -571,9 +563,7 @@ func TestImplausibleDeviceIDsAreRefused(t *testing.T) {
 
 func TestFramesOutAreCountedByKind(t *testing.T) {
 	s := newStack(t, nil)
-	w := s.dial()
-	w.send(frame("1000000020", "LK"))
-	w.recv()
+	s.connect("1000000020")
 	// The counter moves right after the write the watch has just read.
 	eventually(t, "frames-out counter", func() bool {
 		return counter(s.metrics, "kinwatch_gateway_frames_out_total", "heartbeat") == 1
@@ -609,16 +599,12 @@ func TestCommandQueuedWithoutWakeGoesOutOnNextHeartbeat(t *testing.T) {
 func TestReplacedConnectionStillStoresWhatItRead(t *testing.T) {
 	s := newStack(t, func(o *gateway.Options) { o.ReplacedDrain = time.Second })
 	s.bind("1000000022")
-	old := s.dial()
-	old.send(frame("1000000022", "LK"))
-	old.recv()
-	fresh := s.dial()
-	fresh.send(frame("1000000022", "LK"))
-	fresh.recv()
+	old := s.connect("1000000022")
+	s.connect("1000000022") // the watch reconnects
 	// Late frames on the replaced connection are still read and stored.
 	old.send(frame("1000000022", ud), frame("1000000022", ud))
 	eventually(t, "both positions", func() bool {
-		ps, _ := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000022", Limit: 10})
+		ps, _ := s.positions("1000000022")
 		return len(ps) == 2
 	})
 	if !old.closedByServer() {
@@ -631,9 +617,7 @@ func TestReplacedConnectionStillStoresWhatItRead(t *testing.T) {
 func TestFramesAfterAFailedWriteAreStored(t *testing.T) {
 	s := newStack(t, nil)
 	s.bind("1000000023")
-	w := s.dial()
-	w.send(frame("1000000023", "LK"))
-	w.recv()
+	w := s.connect("1000000023")
 	var b strings.Builder
 	for i := 0; i < 20; i++ {
 		b.WriteString(frame("1000000023", "LK"))
@@ -644,7 +628,7 @@ func TestFramesAfterAFailedWriteAreStored(t *testing.T) {
 	w.nc.(*net.TCPConn).SetLinger(0)
 	w.nc.Close()
 	eventually(t, "20 positions", func() bool {
-		ps, _ := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000023", Limit: 100})
+		ps, _ := s.positions("1000000023")
 		return len(ps) == 20
 	})
 }
@@ -654,16 +638,14 @@ func TestFramesAfterAFailedWriteAreStored(t *testing.T) {
 func TestShutdownStoresWhatTheSocketHolds(t *testing.T) {
 	s := newStack(t, nil)
 	s.bind("1000000024")
-	w := s.dial()
-	w.send(frame("1000000024", "LK"))
-	w.recv()
+	w := s.connect("1000000024")
 	var b strings.Builder
 	for i := 0; i < 300; i++ {
 		b.WriteString(frame("1000000024", ud))
 	}
 	w.send(b.String())
 	s.stop() // no reply awaited: the frames may still be in the server's socket
-	ps, err := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000024", Limit: 1000})
+	ps, err := s.positions("1000000024")
 	if err != nil || len(ps) != 300 {
 		t.Fatalf("%d of 300 positions stored (%v)", len(ps), err)
 	}
@@ -674,9 +656,7 @@ func TestWatchBlockedWhileConnectedIsDisconnected(t *testing.T) {
 	var mu sync.Mutex
 	s := newStackWithClock(t, nil, func() time.Time { mu.Lock(); defer mu.Unlock(); return clock })
 	s.bind("1000000025")
-	w := s.dial()
-	w.send(frame("1000000025", "LK"))
-	w.recv()
+	w := s.connect("1000000025")
 	if err := s.store.SetDeviceState(context.Background(), "1000000025", kinwatch.DeviceBlocked); err != nil {
 		t.Fatal(err)
 	}
@@ -711,7 +691,7 @@ func TestFastWatchIsSlowedDownNotDropped(t *testing.T) {
 	w.send(b.String())
 	w.recv()
 	w.recv() // the second LK is answered after every UD before it was stored
-	ps, _ := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000027", Limit: 100})
+	ps, _ := s.positions("1000000027")
 	if len(ps) != 12 {
 		t.Fatalf("%d of 12 positions stored", len(ps))
 	}
@@ -723,9 +703,7 @@ func TestFastWatchIsSlowedDownNotDropped(t *testing.T) {
 func TestVoicePartsOnlyFromPartOne(t *testing.T) {
 	s := newStack(t, nil)
 	s.bind("1000000028")
-	w := s.dial()
-	w.send(frame("1000000028", "LK"))
-	w.recv()
+	w := s.connect("1000000028")
 	part := func(n int, payload string) string {
 		return string(watchproto.AppendFrame(nil, "3G", "1000000028", "",
 			watchproto.AppendEscaped([]byte("JXTK,0,v1.amr,"+strconv.Itoa(n)+",3,"), []byte(payload))))
@@ -756,9 +734,7 @@ func TestRemoteCaptureIsAnsweredByThePhoto(t *testing.T) {
 	ctx := context.Background()
 	c := &kinwatch.Command{ID: kinwatch.NewID(), DeviceID: "1000000029", Keyword: "rcapture", Content: []byte("rcapture"), ExpiresAt: time.Now().Add(time.Hour)}
 	s.store.EnqueueCommand(ctx, c)
-	w := s.dial()
-	w.send(frame("1000000029", "LK"))
-	w.recv()
+	w := s.connect("1000000029")
 	if got := w.recv(); !strings.HasSuffix(got, "*rcapture]") {
 		t.Fatalf("%q", got)
 	}
@@ -785,9 +761,7 @@ func TestUnansweredCommandIsNotResentOnEveryReconnect(t *testing.T) {
 		w.nc.Close()
 		eventually(t, "disconnect", func() bool { return !s.gw.Online("1000000030") })
 	}
-	w := s.dial()
-	w.send(frame("1000000030", "LK"))
-	w.recv()
+	w := s.connect("1000000030")
 	w.nc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 	if b, err := w.r.Peek(1); err == nil {
 		t.Fatalf("RESET written a third time: %q", b)
@@ -801,12 +775,10 @@ func TestUnansweredCommandIsNotResentOnEveryReconnect(t *testing.T) {
 func TestWatchStringsAreStoredAsValidText(t *testing.T) {
 	s := newStack(t, nil)
 	s.bind("1000000031")
-	w := s.dial()
-	w.send(frame("1000000031", "LK"))
-	w.recv()
+	w := s.connect("1000000031")
 	w.send(frame("1000000031", "UD,281126,101500,V,0,N,0,E,0,0,0,0,80,67,0,0,00000000,0,1,caf\xe9\x00x,00:11:22:33:44:55,-60"), frame("1000000031", "LK"))
 	w.recv()
-	ps, err := s.store.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: "1000000031", Limit: 1})
+	ps, err := s.positions("1000000031")
 	if err != nil || len(ps) != 1 || len(ps[0].WiFi) != 1 {
 		t.Fatalf("%v %v", ps, err)
 	}
