@@ -5,10 +5,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"kinwatch/migration"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"kinwatch/migration"
 )
 
 // Migrations are forward-only: a file that has shipped is never edited, a change is a new file.
@@ -23,7 +24,7 @@ type Migration = migration.Status
 func migrations() ([]migration.File, error) {
 	ms, err := migration.Load(migrationFiles, "migrations/*.sql")
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", "postgres", err)
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return ms, nil
 }

@@ -5,8 +5,9 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"kinwatch/migration"
 	"time"
+
+	"kinwatch/migration"
 )
 
 // Migrations are forward-only: a file that has shipped is never edited, a change is a new file.
@@ -21,7 +22,7 @@ type Migration = migration.Status
 func migrations() ([]migration.File, error) {
 	ms, err := migration.Load(migrationFiles, "migrations/*.sql")
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", "sqlite", err)
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return ms, nil
 }
