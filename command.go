@@ -39,13 +39,21 @@ type Command struct {
 	Attempts  int
 	Reply     string // the data of the acknowledgement (firmware version, settings …)
 	Error     string
+	// RequestedBy is the account that queued the command ("" for operators' CLI commands).
+	RequestedBy string
+	// IdempotencyKey is the client's key for the request that queued it; a retry with the same key
+	// by the same account for the same device finds this command instead of queueing another.
+	IdempotencyKey string
 }
 
 // CommandStore is the persistent command queue.
 type CommandStore interface {
 	// EnqueueCommand stores c (ID, DeviceID, Keyword, Content, ExpiresAt set by the caller) as
-	// queued, assigning Seq and CreatedAt.
+	// queued, assigning Seq and CreatedAt. With an IdempotencyKey that the same account already used
+	// for the device it stores nothing and fails with ECONFLICT.
 	EnqueueCommand(ctx context.Context, c *Command) error
+	// CommandByIdempotencyKey finds the command an account queued with key; ENOTFOUND if none.
+	CommandByIdempotencyKey(ctx context.Context, deviceID, accountID, key string) (*Command, error)
 	Command(ctx context.Context, id string) (*Command, error)
 	// Commands lists a device's commands, newest first.
 	Commands(ctx context.Context, deviceID string, limit int) ([]*Command, error)

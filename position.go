@@ -117,6 +117,9 @@ type HealthReading struct {
 // PositionStore reads positions and health readings (they are written through the Bus).
 type PositionStore interface {
 	LatestPosition(ctx context.Context, deviceID string) (*Position, error)
+	// LatestPositions returns the newest position of each listed device that has one, keyed by
+	// device ID, in one query.
+	LatestPositions(ctx context.Context, deviceIDs []string) (map[string]*Position, error)
 	Positions(ctx context.Context, f PositionFilter) ([]*Position, error)
 	HealthReadings(ctx context.Context, deviceID string, limit int) ([]*HealthReading, error)
 }

@@ -19,6 +19,8 @@ type Store interface {
 	EventStore
 	CommandStore
 	MediaStore
+	AccountStore
+	FamilyStore
 
 	// WriteBatch commits records in one transaction, in order: either all are stored or none. Device
 	// updates are folded so a batch touches each device row once.

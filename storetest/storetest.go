@@ -19,10 +19,7 @@ import (
 // Run runs the suite. open must return a fresh, empty, migrated store for each call and arrange
 // for it to be closed when t ends; each subtest opens its own.
 func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, kinwatch.Store)
-	}{
+	tests := []storeTest{
 		{"PingAndEmptyBatch", testPingAndEmptyBatch},
 		{"DeviceRegistration", testDeviceRegistration},
 		{"DeviceFoldingWithinBatch", testDeviceFoldingWithinBatch},
@@ -45,12 +42,19 @@ func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
 		{"ReadsDuringBigBatch", testReadsDuringBigBatch},
 		{"ConcurrentBatches", testConcurrentBatches},
 	}
+	tests = append(tests, accountTests...)
+	tests = append(tests, familyTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.fn(t, open(t))
 		})
 	}
+}
+
+type storeTest struct {
+	name string
+	fn   func(*testing.T, kinwatch.Store)
 }
 
 // t0 has microseconds but no nanoseconds: PostgreSQL keeps microseconds, so round trips of
