@@ -12,20 +12,27 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"kinwatch"
+	"kinwatch/account"
+	"kinwatch/commands"
 	"kinwatch/config"
+	"kinwatch/family"
 	"kinwatch/fileblob"
 	"kinwatch/gateway"
 	"kinwatch/httpapi"
 	"kinwatch/ingest"
 	"kinwatch/inproc"
+	"kinwatch/mail"
 	"kinwatch/metrics"
+	"kinwatch/oidc"
 	"kinwatch/postgres"
 	"kinwatch/sqlite"
+	"kinwatch/stream"
 )
 
 // App is one kinwatch process.
@@ -38,6 +45,17 @@ type App struct {
 	Metrics *metrics.Metrics
 	Gateway *gateway.Server
 	Writer  *ingest.Writer
+
+	Accounts *account.Service
+	Families *family.Service
+	Commands *commands.Service
+	Hub      *stream.Hub
+	// Mailer sends the accounts' mail; nil picks SMTP or the outbox directory from the config.
+	Mailer account.Mailer
+	// HTTPClient is used for OpenID Connect providers and the breached-password API.
+	HTTPClient *http.Client
+	// Argon2 overrides the password hashing cost (tests); zero is the default.
+	Argon2 account.Argon2Params
 
 	httpServer *http.Server
 	watchLn    net.Listener
@@ -136,7 +154,10 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
-	api := &httpapi.Server{Store: a.Store, Metrics: a.Metrics, Log: a.Log, Ready: a.ready.Load}
+	api, err := a.api(cfg)
+	if err != nil {
+		return err
+	}
 	a.httpServer = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -168,6 +189,70 @@ func (a *App) Start(ctx context.Context) (err error) {
 	return nil
 }
 
+// api builds the account, family and command services, the live stream, and the HTTP API over them.
+func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
+	client := a.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 15 * time.Second}
+	}
+	if a.Mailer == nil {
+		if cfg.SMTPAddr != "" {
+			a.Mailer = &mail.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS}
+		} else {
+			a.Mailer = &mail.Dir{Path: filepath.Join(cfg.DataDir, "outbox"), From: cfg.SMTPFrom}
+		}
+	}
+	a.Hub = stream.New(stream.Options{
+		Window: cfg.StreamWindow,
+		Log:    a.Log,
+		Access: func(ctx context.Context, accountID string) ([]string, error) {
+			accs, err := a.Store.Watches(ctx, accountID)
+			ids := make([]string, len(accs))
+			for i, w := range accs {
+				ids[i] = w.DeviceID
+			}
+			return ids, err
+		},
+	})
+	a.Writer.OnCommit = func(recs []kinwatch.Record) {
+		for _, r := range recs {
+			if id, typ, at, data, ok := httpapi.LiveMessage(r); ok {
+				a.Hub.Publish(id, typ, at, data)
+			}
+		}
+	}
+	a.Commands = &commands.Service{Store: a.Store, Bus: a.Bus, Notifier: a.Gateway, TTL: cfg.CommandTTL, Log: a.Log}
+	a.Accounts = &account.Service{
+		Store: a.Store, Mailer: a.Mailer, Argon2: a.Argon2, Log: a.Log,
+		Passwords: &account.PasswordChecker{RangeURL: cfg.BreachedURL, Client: client},
+		Policy:    account.Policy{Version: cfg.PolicyVersion, URL: cfg.PolicyURL},
+		BaseURL:   cfg.PublicURL,
+	}
+	if err := a.Accounts.Init(); err != nil {
+		return nil, err
+	}
+	a.Families = &family.Service{
+		Store: a.Store, Commands: a.Commands, Blobs: a.Blobs, Devices: a.Gateway, Access: a.Hub,
+		BaseURL: cfg.PublicURL, Log: a.Log, CodeTTL: cfg.BindingCodeTTL,
+	}
+	providers, err := cfg.Providers()
+	if err != nil {
+		return nil, err
+	}
+	api := &httpapi.Server{
+		Store: a.Store, Metrics: a.Metrics, Log: a.Log, Ready: a.ready.Load,
+		Accounts: a.Accounts, Families: a.Families, Commands: a.Commands, Blobs: a.Blobs, Stream: a.Hub,
+		InsecureCookies: strings.HasPrefix(cfg.PublicURL, "http://"),
+	}
+	base := strings.TrimRight(cfg.PublicURL, "/")
+	for _, p := range providers {
+		api.Providers = append(api.Providers, httpapi.Provider{Name: p.Name, DisplayName: p.DisplayName,
+			Client: oidc.New(oidc.Provider{Name: p.Name, DisplayName: p.DisplayName, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret},
+				base+"/api/v1/auth/oidc/"+p.Name+"/callback", client)})
+	}
+	return api, nil
+}
+
 func databaseKind(cfg config.Config) string {
 	if cfg.SQLitePath() != "" {
 		return "sqlite"
@@ -195,6 +280,10 @@ func (a *App) HTTPAddr() net.Addr { return a.httpLn.Addr() }
 func (a *App) Shutdown(ctx context.Context) error {
 	a.ready.Store(false)
 	var errs []error
+	if a.Hub != nil {
+		// WebSockets are hijacked connections that http.Server.Shutdown does not close.
+		a.Hub.Close()
+	}
 	if a.httpServer != nil {
 		if err := a.httpServer.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http: %w", err))
@@ -222,6 +311,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	if a.cancel != nil {
 		a.cancel()
+	}
+	if a.Accounts != nil {
+		a.Accounts.Close()
 	}
 	a.wg.Wait()
 	a.closeAll()
@@ -256,6 +348,66 @@ func BindDevices(ctx context.Context, st kinwatch.Store, ids []string) error {
 		if err := st.SetDeviceState(ctx, id, kinwatch.DeviceBound); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Demo family sign-in, printed by `kinwatch serve` when it runs the demo.
+const (
+	DemoEmail    = "demo@kinwatch.invalid"
+	DemoPassword = "demo family password"
+)
+
+// DemoFamily makes sure the demo guardian (DemoEmail, DemoPassword, verified) exists and is the
+// admin of a family that holds the watches ids, registering and binding them as needed. Running it
+// again changes nothing.
+func DemoFamily(ctx context.Context, st kinwatch.Store, ids []string) error {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	a, err := st.AccountByLogin(ctx, DemoEmail)
+	if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND {
+		hash, herr := account.HashPassword(DemoPassword, account.DefaultArgon2)
+		if herr != nil {
+			return herr
+		}
+		a = &kinwatch.Account{ID: kinwatch.NewID(), Email: DemoEmail, EmailVerifiedAt: now, PasswordHash: hash,
+			Profile: kinwatch.Profile{Nickname: "Demo parent"}, Preferences: account.DefaultPreferences,
+			PolicyVersion: "demo", PolicyAccepted: now, CreatedAt: now, UpdatedAt: now}
+		err = st.CreateAccount(ctx, a)
+	}
+	if err != nil {
+		return err
+	}
+	var familyID string
+	fams, err := st.Families(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	var newFamily *kinwatch.Family
+	if len(fams) > 0 {
+		familyID = fams[0].Family.ID
+	} else {
+		familyID = kinwatch.NewID()
+		newFamily = &kinwatch.Family{ID: familyID, Name: "Demo family", CreatedAt: now}
+	}
+	recs := make([]kinwatch.Record, len(ids))
+	for i, id := range ids {
+		recs[i] = kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: id, Time: now}}
+	}
+	if err := st.WriteBatch(ctx, recs); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := st.WatchAccess(ctx, a.ID, id); err == nil {
+			continue
+		}
+		b := &kinwatch.Binding{DeviceID: id, FamilyID: familyID, NewFamily: newFamily, At: now}
+		if newFamily != nil {
+			b.Admin = &kinwatch.Member{FamilyID: familyID, AccountID: a.ID, Role: kinwatch.RoleAdmin, Relation: "parent", JoinedAt: now}
+		}
+		if err := st.Bind(ctx, b); err != nil {
+			return fmt.Errorf("binding demo watch %s: %w", id, err)
+		}
+		newFamily = nil
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"kinwatch/app"
-	"kinwatch/commands"
 	"kinwatch/config"
 	"kinwatch/sim"
 	"kinwatch/watchproto"
@@ -86,13 +85,13 @@ func startDemo(ctx context.Context, a *app.App, n int, stdio Stdio) error {
 	for _, w := range fleet.Watches() {
 		ids = append(ids, w.ID())
 	}
-	if err := app.BindDevices(ctx, a.Store, ids); err != nil {
+	if err := app.DemoFamily(ctx, a.Store, ids); err != nil {
 		return fmt.Errorf("demo family: %w", err)
 	}
 	go fleet.Run(ctx)
 	// Ask each demo watch for its firmware version: the command travels the real queue, the watch
 	// acknowledges it, and the registry shows the answer.
-	svc := &commands.Service{Store: a.Store, Bus: a.Bus, Notifier: a.Gateway, TTL: a.Config.CommandTTL}
+	svc := a.Commands
 	for _, id := range ids {
 		if _, err := svc.Send(ctx, id, watchproto.Version{}); err != nil {
 			return fmt.Errorf("demo family: %w", err)
@@ -100,7 +99,12 @@ func startDemo(ctx context.Context, a *app.App, n int, stdio Stdio) error {
 	}
 	fmt.Fprintf(stdio.Out, `
 DEMO: %d simulated watches of a demo family (ids %s…) are walking around Berlin over the real
-TCP gateway at %s. See them with:
+TCP gateway at %s. Sign in to the API as the demo parent:
+
+  curl -s http://%s/api/v1/auth/login -d '{"login":"%s","password":"%s"}'
+  curl -s -H "Authorization: Bearer <token>" http://%s/api/v1/positions/latest
+
+or look from the operator's side:
 
   bin/kinwatch watches --data-dir %s                       # the registry
   bin/kinwatch watches --data-dir %s --positions %s  # one watch's positions
@@ -108,7 +112,7 @@ TCP gateway at %s. See them with:
 
 Point a real watch here with the SMS  pw,123456,ip,<this host>,%s#   Stop with Ctrl-C.
 
-`, n, ids[0][:4], localAddr(a.WatchAddr()), a.Config.DataDir, a.Config.DataDir, ids[0], localAddr(a.HTTPAddr()), port(a.WatchAddr().String()))
+`, n, ids[0][:4], localAddr(a.WatchAddr()), localAddr(a.HTTPAddr()), app.DemoEmail, app.DemoPassword, localAddr(a.HTTPAddr()), a.Config.DataDir, a.Config.DataDir, ids[0], localAddr(a.HTTPAddr()), port(a.WatchAddr().String()))
 	return nil
 }
 

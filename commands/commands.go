@@ -4,7 +4,9 @@
 package commands
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"time"
 
 	"kinwatch"
@@ -18,23 +20,43 @@ type Service struct {
 	Notifier kinwatch.CommandNotifier
 	TTL      time.Duration // a command not delivered by then expires
 	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+// Request says who queues a command. With an IdempotencyKey, a retry of the same request (a client
+// that lost the response) finds the command queued the first time instead of queueing another.
+type Request struct {
+	AccountID      string
+	IdempotencyKey string
 }
 
 // Send queues cmd for the device. The returned command is in state queued; its later states arrive
 // as command events.
 func (s *Service) Send(ctx context.Context, deviceID string, cmd watchproto.Command) (*kinwatch.Command, error) {
+	c, _, err := s.SendFor(ctx, deviceID, cmd, Request{})
+	return c, err
+}
+
+// SendFor queues cmd on behalf of req.AccountID. created is false when req's idempotency key found
+// the command of an earlier identical request; a key reused for a different command is ECONFLICT.
+// Once the command is stored it is reported queued even if announcing it fails: the gateway finds
+// stored commands on the watch's next heartbeat.
+func (s *Service) SendFor(ctx context.Context, deviceID string, cmd watchproto.Command, req Request) (c *kinwatch.Command, created bool, err error) {
 	if cmd == nil {
-		return nil, kinwatch.Errorf(kinwatch.EINVALID, "no command given")
+		return nil, false, kinwatch.Errorf(kinwatch.EINVALID, "no command given")
 	}
 	if err := cmd.Validate(); err != nil {
-		return nil, &kinwatch.Error{Code: kinwatch.EINVALID, Message: err.Error(), Err: err}
+		return nil, false, &kinwatch.Error{Code: kinwatch.EINVALID, Message: err.Error(), Err: err}
+	}
+	if len(req.IdempotencyKey) > 200 {
+		return nil, false, kinwatch.Errorf(kinwatch.EINVALID, "Idempotency-Key: at most 200 characters")
 	}
 	d, err := s.Store.Device(ctx, deviceID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if d.State == kinwatch.DeviceBlocked {
-		return nil, kinwatch.Errorf(kinwatch.ECONFLICT, "the watch is blocked")
+		return nil, false, kinwatch.Errorf(kinwatch.ECONFLICT, "the watch is blocked")
 	}
 	now := time.Now()
 	if s.Now != nil {
@@ -44,7 +66,7 @@ func (s *Service) Send(ctx context.Context, deviceID string, cmd watchproto.Comm
 	if nr, ok := cmd.(interface{ NoReply() bool }); ok {
 		noReply = nr.NoReply()
 	}
-	c := &kinwatch.Command{
+	c = &kinwatch.Command{
 		ID:        kinwatch.NewID(),
 		DeviceID:  deviceID,
 		Keyword:   cmd.Keyword(),
@@ -53,15 +75,28 @@ func (s *Service) Send(ctx context.Context, deviceID string, cmd watchproto.Comm
 		State:     kinwatch.CommandQueued,
 		CreatedAt: now,
 		ExpiresAt: now.Add(s.TTL),
+
+		RequestedBy:    req.AccountID,
+		IdempotencyKey: req.IdempotencyKey,
 	}
 	if err := s.Store.EnqueueCommand(ctx, c); err != nil {
-		return nil, err
+		if req.IdempotencyKey == "" || kinwatch.ErrorCode(err) != kinwatch.ECONFLICT {
+			return nil, false, err
+		}
+		prev, perr := s.Store.CommandByIdempotencyKey(ctx, deviceID, req.AccountID, req.IdempotencyKey)
+		if perr != nil {
+			return nil, false, perr
+		}
+		if prev.Keyword != c.Keyword || !bytes.Equal(prev.Content, c.Content) {
+			return nil, false, kinwatch.Errorf(kinwatch.ECONFLICT, "this Idempotency-Key was used for a different command")
+		}
+		return prev, false, nil
 	}
-	if err := s.Bus.Publish(ctx, []kinwatch.Record{{Event: kinwatch.CommandEvent(c, kinwatch.CommandQueued, now)}}, false); err != nil {
-		return nil, err
+	if err := s.Bus.Publish(ctx, []kinwatch.Record{{Event: kinwatch.CommandEvent(c, kinwatch.CommandQueued, now)}}, false); err != nil && s.Log != nil {
+		s.Log.Warn("announcing a queued command failed", "device", deviceID, "command", c.ID, "err", err)
 	}
 	if s.Notifier != nil {
 		s.Notifier.NotifyCommands(deviceID)
 	}
-	return c, nil
+	return c, true, nil
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -47,6 +48,75 @@ type Config struct {
 
 	// ShutdownTimeout bounds how long a graceful stop may take.
 	ShutdownTimeout time.Duration
+
+	// Accounts and the API.
+	PublicURL      string // where guardians reach kinwatch; mailed links point here
+	PolicyVersion  string // the privacy policy version sign-up must accept
+	PolicyURL      string // where the policy's text is published
+	BreachedURL    string // k-anonymity range API for breached passwords ("" = embedded list only)
+	SMTPAddr       string // host:port; "" writes mail into DATA_DIR/outbox instead
+	SMTPFrom       string
+	SMTPUser       string
+	SMTPPassword   string
+	SMTPTLS        string // starttls, tls or none
+	OIDCProviders  string // name=…,issuer=…,client_id=…,client_secret=…[,display_name=…]; more separated by ;
+	StreamWindow   int    // live-stream messages kept for resuming clients
+	BindingCodeTTL time.Duration
+}
+
+// OIDCProvider is one configured external sign-in provider.
+type OIDCProvider struct {
+	Name, DisplayName, Issuer, ClientID, ClientSecret string
+}
+
+// Providers parses OIDCProviders.
+func (c *Config) Providers() ([]OIDCProvider, error) {
+	var out []OIDCProvider
+	seen := map[string]bool{}
+	for i, spec := range strings.Split(c.OIDCProviders, ";") {
+		if strings.TrimSpace(spec) == "" {
+			continue
+		}
+		var p OIDCProvider
+		for _, kv := range strings.Split(spec, ",") {
+			k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			if !ok {
+				return nil, fmt.Errorf("oidc-providers entry %d: %q is not key=value", i+1, kv)
+			}
+			switch k {
+			case "name":
+				p.Name = v
+			case "display_name":
+				p.DisplayName = v
+			case "issuer":
+				p.Issuer = v
+			case "client_id":
+				p.ClientID = v
+			case "client_secret":
+				p.ClientSecret = v
+			default:
+				return nil, fmt.Errorf("oidc-providers entry %d: unknown key %q (want name, display_name, issuer, client_id, client_secret)", i+1, k)
+			}
+		}
+		if p.Name == "" || strings.Trim(p.Name, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" || len(p.Name) > 32 {
+			return nil, fmt.Errorf("oidc-providers entry %d: name %q: want lower-case letters, digits and dashes", i+1, p.Name)
+		}
+		if seen[p.Name] {
+			return nil, fmt.Errorf("oidc-providers: %q appears twice", p.Name)
+		}
+		seen[p.Name] = true
+		if !strings.HasPrefix(p.Issuer, "https://") && !strings.HasPrefix(p.Issuer, "http://127.0.0.1") && !strings.HasPrefix(p.Issuer, "http://localhost") {
+			return nil, fmt.Errorf("oidc-providers %s: issuer %q: want an https:// URL", p.Name, p.Issuer)
+		}
+		if p.ClientID == "" {
+			return nil, fmt.Errorf("oidc-providers %s: client_id is required", p.Name)
+		}
+		if p.DisplayName == "" {
+			p.DisplayName = p.Name
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // Default returns the documented defaults.
@@ -69,6 +139,12 @@ func Default() Config {
 		BatchSize:         1000,
 		BatchInterval:     5 * time.Millisecond,
 		ShutdownTimeout:   20 * time.Second,
+		PublicURL:         "http://localhost:8080",
+		PolicyVersion:     "2026-11-01",
+		PolicyURL:         "/privacy-policy",
+		SMTPTLS:           "starttls",
+		StreamWindow:      10000,
+		BindingCodeTTL:    10 * time.Minute,
 	}
 }
 
@@ -100,6 +176,18 @@ func (c *Config) fields() []field {
 		{"batch-interval", "storage writer: longest wait for a batch to fill", (*durationValue)(&c.BatchInterval)},
 		{"demo-watches", "start this many simulated watches with a demo family (make run)", (*intValue)(&c.DemoWatches)},
 		{"shutdown-timeout", "longest graceful stop", (*durationValue)(&c.ShutdownTimeout)},
+		{"public-url", "where guardians reach kinwatch (mailed links point here)", (*stringValue)(&c.PublicURL)},
+		{"policy-version", "privacy policy version that sign-up must accept", (*stringValue)(&c.PolicyVersion)},
+		{"policy-url", "where the privacy policy's text is published", (*stringValue)(&c.PolicyURL)},
+		{"breached-passwords-url", "k-anonymity range API for breached passwords, e.g. https://api.pwnedpasswords.com/range/ (empty: embedded list only)", (*stringValue)(&c.BreachedURL)},
+		{"smtp-addr", "SMTP relay host:port for mail; empty writes mail into DATA_DIR/outbox", (*stringValue)(&c.SMTPAddr)},
+		{"smtp-from", "sender address of kinwatch's mail", (*stringValue)(&c.SMTPFrom)},
+		{"smtp-user", "SMTP user name (empty: no authentication)", (*stringValue)(&c.SMTPUser)},
+		{"smtp-password", "SMTP password", (*stringValue)(&c.SMTPPassword)},
+		{"smtp-tls", "starttls, tls (implicit, port 465) or none (loopback relays only)", (*stringValue)(&c.SMTPTLS)},
+		{"oidc-providers", "external sign-in: name=…,issuer=…,client_id=…,client_secret=…[,display_name=…]; several separated by ;", (*stringValue)(&c.OIDCProviders)},
+		{"stream-window", "live-stream messages kept so reconnecting clients miss nothing", (*intValue)(&c.StreamWindow)},
+		{"binding-code-ttl", "how long the code shown on a watch for binding stays valid", (*durationValue)(&c.BindingCodeTTL)},
 	}
 }
 
@@ -266,6 +354,27 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout < time.Second {
 		bad("shutdown-timeout %v: want at least 1s", c.ShutdownTimeout)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("public-url %q: want http(s)://host[:port]", c.PublicURL)
+	}
+	if c.PolicyVersion == "" || len(c.PolicyVersion) > 40 || strings.ContainsAny(c.PolicyVersion, "|;, ") {
+		bad("policy-version %q: want a short version such as 2026-11-01", c.PolicyVersion)
+	}
+	if c.SMTPTLS != "starttls" && c.SMTPTLS != "tls" && c.SMTPTLS != "none" {
+		bad("smtp-tls %q: want starttls, tls or none", c.SMTPTLS)
+	}
+	if c.SMTPAddr != "" && c.SMTPFrom == "" {
+		bad("smtp-from: required with smtp-addr")
+	}
+	if _, err := c.Providers(); err != nil {
+		bad("%v", err)
+	}
+	if c.StreamWindow < 100 || c.StreamWindow > 10_000_000 {
+		bad("stream-window %d: want 100..10000000", c.StreamWindow)
+	}
+	if c.BindingCodeTTL < time.Minute || c.BindingCodeTTL > time.Hour {
+		bad("binding-code-ttl %v: want 1m..1h", c.BindingCodeTTL)
 	}
 	return errors.Join(errs...)
 }

@@ -21,6 +21,7 @@ const (
 	wakeCommands uint32 = 1 << iota // commands were queued for the device
 	wakeShutdown                    // the server is stopping
 	wakeReplaced                    // the device opened a newer connection
+	wakeDevice                      // the device's registry entry changed (bound, unbound, blocked)
 )
 
 // readBufSize is the per-connection read buffer. Most frames are well under it (an LK is ~30
@@ -191,6 +192,13 @@ func (c *conn) handleWake(f uint32) bool {
 		// The watch gave up on this connection, but what it wrote before may still be in the
 		// socket: read and store it for a little while, without commands, then close.
 		c.drain(c.s.Opts.replacedDrain(), 0, "replaced by a newer connection of the same device")
+	}
+	if f&wakeDevice != 0 && c.device != "" {
+		c.stateAt = time.Time{}
+		if err := c.refreshState(c.s.now()); err != nil {
+			c.s.Log.Info("closing watch connection", "device", c.device, "reason", err)
+			return false
+		}
 	}
 	if f&wakeCommands != 0 {
 		c.deliverCommands()

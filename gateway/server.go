@@ -208,6 +208,17 @@ func (s *Server) NotifyCommands(deviceID string) {
 	}
 }
 
+// NotifyDevice tells the device's connection, if it is here, to re-read its registry entry now: a
+// watch just bound starts being recorded with its next frame, and a blocked one is disconnected.
+func (s *Server) NotifyDevice(deviceID string) {
+	s.mu.Lock()
+	c := s.devices[deviceID]
+	s.mu.Unlock()
+	if c != nil {
+		c.wake(wakeDevice)
+	}
+}
+
 // Online reports whether the device has a connection to this gateway now.
 func (s *Server) Online(deviceID string) bool {
 	s.mu.Lock()

@@ -1,6 +1,8 @@
 // Package httpapi is kinwatch's HTTP surface: health and readiness probes, Prometheus metrics, and
-// (as later work lands) the versioned JSON API. It maps kinwatch.Error codes to HTTP statuses in one
-// place and never shows internal error details to clients.
+// the versioned JSON API under /api/v1 with its OpenAPI document and live WebSocket stream. It maps
+// kinwatch.Error codes to HTTP statuses in one place and never shows internal error details to
+// clients. Decisions about who may see what belong to the account and family services; this package
+// authenticates requests and translates between HTTP and those services.
 package httpapi
 
 import (
@@ -13,7 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"kinwatch"
+	"kinwatch/account"
+	"kinwatch/commands"
+	"kinwatch/family"
 	"kinwatch/metrics"
+	"kinwatch/stream"
 )
 
 // Server builds the HTTP handler.
@@ -23,6 +29,16 @@ type Server struct {
 	Log     *slog.Logger
 	// Ready reports whether the process can take traffic (listeners up, not shutting down).
 	Ready func() bool
+
+	// The API; without Accounts only the probes and metrics are served.
+	Accounts  *account.Service
+	Families  *family.Service
+	Commands  *commands.Service
+	Blobs     kinwatch.BlobStore
+	Stream    *stream.Hub
+	Providers []Provider
+	// InsecureCookies drops the Secure attribute (plain-HTTP development only).
+	InsecureCookies bool
 }
 
 // Handler returns the routes.
@@ -31,6 +47,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	if s.Accounts != nil {
+		for _, rt := range s.routes() {
+			mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+		}
+		mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.writeError(w, r, kinwatch.Errorf(kinwatch.ENOTFOUND, "no such API route: see /api/v1/openapi.json"))
+		}))
+	}
 	return mux
 }
 
@@ -79,6 +103,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }

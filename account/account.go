@@ -1,0 +1,174 @@
+// Package account owns guardians' accounts: sign-up with the privacy policy's acceptance, email
+// verification, passwords (argon2id), sessions for browsers and apps, password reset, profiles and
+// preferences, and sign-in through external OpenID Connect providers. It talks to the store and the
+// mailer only; HTTP belongs to httpapi.
+//
+// Responses never reveal whether an account exists: sign-up, sign-in, reset and verification
+// answer the same for a known and an unknown address, and take comparable time.
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"log/slog"
+	"net/mail"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"kinwatch"
+	kwmail "kinwatch/mail"
+	"kinwatch/ratelimit"
+)
+
+// Mailer sends mail (kinwatch/mail implements it).
+type Mailer interface {
+	Send(ctx context.Context, m kwmail.Message) error
+}
+
+// Policy is the privacy policy in force; sign-up must accept exactly this version.
+type Policy struct {
+	Version string
+	URL     string
+}
+
+// Service is the account logic.
+type Service struct {
+	Store     kinwatch.Store
+	Mailer    Mailer
+	Passwords *PasswordChecker
+	Argon2    Argon2Params
+	Policy    Policy
+	// BaseURL is where guardians reach the web app; mailed links point there.
+	BaseURL    string
+	SessionTTL time.Duration // how long a session lives after sign-in (default 30 days)
+	Log        *slog.Logger
+	Now        func() time.Time
+
+	limits *ratelimit.Limiter
+	mails  sync.WaitGroup
+	// dummyHash is verified against when the login names no account, so that takes as long as a
+	// wrong password does.
+	dummyHash string
+}
+
+// Init prepares the service; call it once before use.
+func (s *Service) Init() error {
+	if s.Argon2 == (Argon2Params{}) {
+		s.Argon2 = DefaultArgon2
+	}
+	if s.SessionTTL == 0 {
+		s.SessionTTL = 30 * 24 * time.Hour
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	s.limits = ratelimit.New(s.Now)
+	var err error
+	s.dummyHash, err = HashPassword("kinwatch dummy password", s.Argon2)
+	return err
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+// Client describes where a request comes from, for sessions and rate limits.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// newSecret returns a random URL-safe secret of 256 bits and its SHA-256 (what the store keeps).
+func newSecret() (string, []byte) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	secret := base64.RawURLEncoding.EncodeToString(b)
+	return secret, hashSecret(secret)
+}
+
+func hashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+var phonePattern = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// NormalizeEmail lower-cases and checks an email address; "" stays "".
+func NormalizeEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", nil
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || len(s) > 254 || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") {
+		return "", kinwatch.Errorf(kinwatch.EINVALID, "email: %q is not an email address like name@example.com", truncate(s, 80))
+	}
+	return strings.ToLower(s), nil
+}
+
+// NormalizePhone checks an E.164 number after removing spaces, dashes and parentheses.
+func NormalizePhone(s string) (string, error) {
+	s = strings.NewReplacer(" ", "", "-", "", "(", "", ")", "", ".", "").Replace(strings.TrimSpace(s))
+	if s == "" {
+		return "", nil
+	}
+	if strings.HasPrefix(s, "00") {
+		s = "+" + s[2:]
+	}
+	if !phonePattern.MatchString(s) {
+		return "", kinwatch.Errorf(kinwatch.EINVALID, "phone: use the international format with country code, e.g. +4915112345678")
+	}
+	return s, nil
+}
+
+// normalizeLogin turns what a guardian typed into the stored form of an email or phone.
+func normalizeLogin(login string) string {
+	login = strings.TrimSpace(login)
+	if strings.Contains(login, "@") {
+		return strings.ToLower(login)
+	}
+	if p, err := NormalizePhone(login); err == nil {
+		return p
+	}
+	return login
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func (s *Service) send(ctx context.Context, to, subject, text string) {
+	if s.Mailer == nil || to == "" {
+		return
+	}
+	// Mail goes out in the background: waiting for SMTP would make responses for existing accounts
+	// slower than for unknown ones, and a slow relay must not hold requests.
+	s.mails.Add(1)
+	go func() {
+		defer s.mails.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := s.Mailer.Send(ctx, kwmail.Message{To: to, Subject: subject, Text: text}); err != nil {
+			s.Log.Warn("sending mail failed", "subject", subject, "err", err)
+		}
+	}()
+}
+
+// Close waits for mail being sent.
+func (s *Service) Close() { s.mails.Wait() }
+
+func (s *Service) link(path, token string) string {
+	return strings.TrimRight(s.BaseURL, "/") + path + "?token=" + token
+}

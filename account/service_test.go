@@ -1,0 +1,293 @@
+package account_test
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"kinwatch"
+	"kinwatch/account"
+	"kinwatch/mail"
+	"kinwatch/mail/smtptest"
+	"kinwatch/sqlite"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newService(t *testing.T) (*account.Service, *smtptest.Server, *clock, *sqlite.DB) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	smtp := smtptest.Start(t)
+	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	s := &account.Service{
+		Store: db, Mailer: &mail.SMTP{Addr: smtp.Addr(), From: "kinwatch@example.org", TLS: "none"},
+		Argon2: fast, Policy: account.Policy{Version: "v7"}, BaseURL: "https://kinwatch.example", Now: clk.Now,
+	}
+	if err := s.Init(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, smtp, clk, db
+}
+
+var linkToken = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)
+
+func mailedToken(t *testing.T, smtp *smtptest.Server, to, subject string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range smtp.Messages() {
+			if len(m.To) == 1 && m.To[0] == to && strings.Contains(m.Subject, subject) {
+				if tok := linkToken.FindStringSubmatch(m.Text); tok != nil {
+					return tok[1]
+				}
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %q mail to %s", subject, to)
+	return ""
+}
+
+var anna = account.Client{IP: "192.0.2.1", UserAgent: "test"}
+
+func signUp(t *testing.T, s *account.Service, email string) {
+	t.Helper()
+	nick := "Anna"
+	if err := s.SignUp(context.Background(), account.SignUp{Email: email, Password: "correct horse battery", AcceptPolicy: "v7",
+		Profile: account.ProfilePatch{Nickname: &nick}}, anna); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func code(err error) string { return kinwatch.ErrorCode(err) }
+
+func TestSignUpVerifyLogin(t *testing.T) {
+	s, smtp, _, db := newService(t)
+	ctx := context.Background()
+	signUp(t, s, "Anna@Example.org")
+	tok := mailedToken(t, smtp, "anna@example.org", "Confirm your email")
+	a, err := db.AccountByLogin(ctx, "anna@example.org")
+	if err != nil || !a.EmailVerifiedAt.IsZero() || a.PolicyVersion != "v7" || a.PolicyAccepted.IsZero() || a.Preferences.Units != "metric" {
+		t.Fatalf("account after sign-up: %+v, %v", a, err)
+	}
+	if _, err := s.VerifyEmail(ctx, tok, anna); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.VerifyEmail(ctx, tok, anna); code(err) != kinwatch.EINVALID {
+		t.Fatalf("second use of the link: %v", err)
+	}
+	ss, token, err := s.Login(ctx, "ANNA@example.org", "correct horse battery", kinwatch.SessionBearer, anna)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, gs, err := s.Authenticate(ctx, token, anna)
+	if err != nil || got.ID != a.ID || gs.ID != ss.ID || got.EmailVerifiedAt.IsZero() {
+		t.Fatalf("authenticate: %+v %v", got, err)
+	}
+	if _, _, err := s.Authenticate(ctx, token+"x", anna); code(err) != kinwatch.EUNAUTHORIZED {
+		t.Fatalf("wrong token: %v", err)
+	}
+}
+
+func TestSignUpRefusals(t *testing.T) {
+	s, smtp, _, _ := newService(t)
+	ctx := context.Background()
+	nick := "Anna"
+	for name, in := range map[string]account.SignUp{
+		"old policy":  {Email: "a@example.org", Password: "correct horse battery", AcceptPolicy: "v6", Profile: account.ProfilePatch{Nickname: &nick}},
+		"no login":    {Password: "correct horse battery", AcceptPolicy: "v7", Profile: account.ProfilePatch{Nickname: &nick}},
+		"no nickname": {Email: "a@example.org", Password: "correct horse battery", AcceptPolicy: "v7"},
+		"weak":        {Email: "a@example.org", Password: "password1", AcceptPolicy: "v7", Profile: account.ProfilePatch{Nickname: &nick}},
+		"bad phone":   {Phone: "12345", Password: "correct horse battery", AcceptPolicy: "v7", Profile: account.ProfilePatch{Nickname: &nick}},
+	} {
+		if err := s.SignUp(ctx, in, anna); code(err) != kinwatch.EINVALID {
+			t.Errorf("%s: %v, want invalid", name, err)
+		}
+	}
+	// An address with an account already: the same answer, and its owner is told by mail.
+	signUp(t, s, "anna@example.org")
+	mailedToken(t, smtp, "anna@example.org", "Confirm")
+	signUp(t, s, "anna@example.org")
+	deadline := time.Now().Add(5 * time.Second)
+	for !hasSubject(smtp, "Someone tried") {
+		if time.Now().After(deadline) {
+			t.Fatal("the owner was not told of the second sign-up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func hasSubject(smtp *smtptest.Server, s string) bool {
+	for _, m := range smtp.Messages() {
+		if strings.Contains(m.Subject, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestLoginAnswersAlike: an unknown login, a wrong password and a disabled account get one answer.
+func TestLoginAnswersAlike(t *testing.T) {
+	s, _, _, db := newService(t)
+	ctx := context.Background()
+	signUp(t, s, "anna@example.org")
+	_, _, unknown := s.Login(ctx, "nobody@example.org", "correct horse battery", kinwatch.SessionBearer, anna)
+	_, _, wrong := s.Login(ctx, "anna@example.org", "wrong horse battery", kinwatch.SessionBearer, anna)
+	a, _ := db.AccountByLogin(ctx, "anna@example.org")
+	a.Disabled = true
+	if err := db.UpdateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	_, _, disabled := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionBearer, anna)
+	for _, err := range []error{wrong, disabled} {
+		if err == nil || err.Error() != unknown.Error() {
+			t.Fatalf("answers differ: %v / %v", unknown, err)
+		}
+	}
+}
+
+func TestLockout(t *testing.T) {
+	s, _, clk, _ := newService(t)
+	ctx := context.Background()
+	signUp(t, s, "anna@example.org")
+	for i := 0; i < 5; i++ {
+		// Different IPs: the per-account lockout, not the per-IP limit, is under test.
+		c := account.Client{IP: "192.0.2." + string(rune('a'+i))}
+		if _, _, err := s.Login(ctx, "anna@example.org", "wrong", kinwatch.SessionBearer, c); code(err) != kinwatch.EUNAUTHORIZED {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if _, _, err := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionBearer, anna); code(err) != kinwatch.ETOOMANY {
+		t.Fatalf("locked account signed in: %v", err)
+	}
+	clk.Add(31 * time.Second)
+	if _, _, err := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionBearer, anna); err != nil {
+		t.Fatalf("after the lock: %v", err)
+	}
+}
+
+func TestLoginRateLimitPerAddress(t *testing.T) {
+	s, _, _, _ := newService(t)
+	ctx := context.Background()
+	var last error
+	for i := 0; i < 11; i++ {
+		_, _, last = s.Login(ctx, "nobody@example.org", "wrong", kinwatch.SessionBearer, account.Client{IP: "198.51.100.1"})
+	}
+	if code(last) != kinwatch.ETOOMANY {
+		t.Fatalf("11th attempt for an unknown address: %v", last)
+	}
+}
+
+func TestPasswordResetEndsSessions(t *testing.T) {
+	s, smtp, _, _ := newService(t)
+	ctx := context.Background()
+	signUp(t, s, "anna@example.org")
+	_, token, err := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionBearer, anna)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RequestPasswordReset(ctx, "nobody@example.org", anna); err != nil {
+		t.Fatalf("unknown address: %v", err)
+	}
+	if err := s.RequestPasswordReset(ctx, "anna@example.org", anna); err != nil {
+		t.Fatal(err)
+	}
+	tok := mailedToken(t, smtp, "anna@example.org", "Reset")
+	if err := s.ResetPassword(ctx, tok, "short", anna); code(err) != kinwatch.EINVALID {
+		t.Fatalf("weak new password: %v", err)
+	}
+	// A typo in the new password does not spend the link.
+	if err := s.ResetPassword(ctx, tok, "a new long passphrase", anna); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Authenticate(ctx, token, anna); code(err) != kinwatch.EUNAUTHORIZED {
+		t.Fatalf("old session survived the reset: %v", err)
+	}
+	if _, _, err := s.Login(ctx, "anna@example.org", "a new long passphrase", kinwatch.SessionBearer, anna); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResetPassword(ctx, tok, "another long passphrase", anna); code(err) != kinwatch.EINVALID {
+		t.Fatalf("reset link used twice: %v", err)
+	}
+	for _, m := range smtp.Messages() {
+		if len(m.To) > 0 && m.To[0] == "nobody@example.org" {
+			t.Fatal("a reset mail went to an address without an account")
+		}
+	}
+}
+
+func TestSessionExpiryAndRevocation(t *testing.T) {
+	s, _, clk, _ := newService(t)
+	ctx := context.Background()
+	signUp(t, s, "anna@example.org")
+	s1, t1, _ := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionCookie, anna)
+	_, t2, _ := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionBearer, anna)
+	if account.CSRFToken(t1) == account.CSRFToken(t2) || account.CSRFToken(t1) == "" {
+		t.Fatal("CSRF tokens must differ per session")
+	}
+	ss, err := s.Sessions(ctx, s1.AccountID)
+	if err != nil || len(ss) != 2 {
+		t.Fatalf("sessions: %d %v", len(ss), err)
+	}
+	if err := s.Revoke(ctx, s1.AccountID, s1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Authenticate(ctx, t1, anna); code(err) != kinwatch.EUNAUTHORIZED {
+		t.Fatalf("revoked session: %v", err)
+	}
+	clk.Add(31 * 24 * time.Hour)
+	if _, _, err := s.Authenticate(ctx, t2, anna); code(err) != kinwatch.EUNAUTHORIZED {
+		t.Fatalf("expired session: %v", err)
+	}
+}
+
+func TestProfileValidation(t *testing.T) {
+	s, _, _, db := newService(t)
+	ctx := context.Background()
+	signUp(t, s, "anna@example.org")
+	a, _ := db.AccountByLogin(ctx, "anna@example.org")
+	str := func(v string) *string { return &v }
+	for name, p := range map[string]account.ProfilePatch{
+		"nickname empty":   {Nickname: str(" ")},
+		"nickname long":    {Nickname: str(strings.Repeat("a", 41))},
+		"gender":           {Gender: str("robot")},
+		"birthday format":  {Birthday: str("30.04.2015")},
+		"birthday future":  {Birthday: str("2999-01-01")},
+		"region":           {Region: str("Germany")},
+		"language":         {Language: str("english!")},
+		"time zone":        {TimeZone: str("Mars/Olympus")},
+		"units":            {Units: str("furlongs")},
+		"map style":        {MapStyle: str("neon")},
+		"bio control char": {Bio: str("hi\x07")},
+	} {
+		if _, err := s.UpdateProfile(ctx, a.ID, p); code(err) != kinwatch.EINVALID {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	got, err := s.UpdateProfile(ctx, a.ID, account.ProfilePatch{Region: str("de"), TimeZone: str("Europe/Berlin"), Birthday: str("1988-02-29")})
+	if err != nil || got.Profile.Region != "DE" || got.Preferences.TimeZone != "Europe/Berlin" {
+		t.Fatalf("valid update: %+v %v", got, err)
+	}
+}
