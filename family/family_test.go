@@ -1,0 +1,369 @@
+package family_test
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"kinwatch"
+	"kinwatch/commands"
+	"kinwatch/family"
+	"kinwatch/fileblob"
+	"kinwatch/inproc"
+	"kinwatch/sqlite"
+)
+
+// recorder notes which devices and accounts the service reported as changed.
+type recorder struct {
+	mu       sync.Mutex
+	devices  []string
+	accounts []string
+}
+
+func (r *recorder) NotifyDevice(id string) { r.mu.Lock(); r.devices = append(r.devices, id); r.mu.Unlock() }
+func (r *recorder) RefreshAccess(id string) {
+	r.mu.Lock()
+	r.accounts = append(r.accounts, id)
+	r.mu.Unlock()
+}
+
+type env struct {
+	t   *testing.T
+	db  *sqlite.DB
+	svc *family.Service
+	rec *recorder
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	blobs, err := fileblob.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := inproc.New(100)
+	t.Cleanup(func() { bus.Close() })
+	rec := &recorder{}
+	svc := &family.Service{Store: db, Commands: &commands.Service{Store: db, Bus: bus, TTL: time.Hour}, Blobs: blobs,
+		Devices: rec, Access: rec, BaseURL: "https://kinwatch.example"}
+	return &env{t: t, db: db, svc: svc, rec: rec}
+}
+
+func (e *env) account(name string, verified bool) *kinwatch.Account {
+	e.t.Helper()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	a := &kinwatch.Account{ID: kinwatch.NewID(), Email: name + "@example.org", Profile: kinwatch.Profile{Nickname: name},
+		CreatedAt: now, UpdatedAt: now}
+	if verified {
+		a.EmailVerifiedAt = now
+	}
+	if err := e.db.CreateAccount(context.Background(), a); err != nil {
+		e.t.Fatal(err)
+	}
+	return a
+}
+
+// watch registers a connected (online) pending watch.
+func (e *env) watch(id string) {
+	e.t.Helper()
+	online := true
+	if err := e.db.WriteBatch(context.Background(), []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: id, Time: time.Now(), Online: &online}}}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// shownCode is the code the MESSAGE command put on the watch's screen.
+func (e *env) shownCode(id string) string {
+	e.t.Helper()
+	cmds, err := e.db.PendingCommands(context.Background(), id)
+	if err != nil || len(cmds) == 0 {
+		e.t.Fatalf("no command for %s: %v", id, err)
+	}
+	last := cmds[len(cmds)-1]
+	if last.Keyword != "MESSAGE" {
+		e.t.Fatalf("last command %s", last.Keyword)
+	}
+	// The text is UTF-16BE hex: digits are 003x.
+	digits := regexp.MustCompile(`003([0-9])`).FindAllStringSubmatch(string(last.Content), -1)
+	code := ""
+	for _, d := range digits {
+		code += d[1]
+	}
+	if len(code) < 6 {
+		e.t.Fatalf("no code in %q", last.Content)
+	}
+	return code[len(code)-6:]
+}
+
+func code(err error) string { return kinwatch.ErrorCode(err) }
+
+func TestBindingProofOfPossession(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mum, unverified := e.account("mum", true), e.account("new", false)
+	e.watch("8800000001")
+
+	if _, err := e.svc.StartBinding(ctx, unverified, "8800000001", ""); code(err) != kinwatch.EFORBIDDEN {
+		t.Fatalf("unverified account: %v", err)
+	}
+	if _, err := e.svc.StartBinding(ctx, mum, "8800009999", ""); code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("unknown watch: %v", err)
+	}
+	if _, err := e.svc.StartBinding(ctx, mum, "../etc", ""); code(err) != kinwatch.EINVALID {
+		t.Fatalf("garbage code: %v", err)
+	}
+	start, err := e.svc.StartBinding(ctx, mum, " https://example.org/w?id=8800000001 ", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin := e.shownCode("8800000001")
+	wrong := "000000"
+	if wrong == pin {
+		wrong = "111111"
+	}
+	if _, err := e.svc.ConfirmBinding(ctx, mum, start.Challenge.ID, wrong, ""); code(err) != kinwatch.EINVALID {
+		t.Fatalf("wrong code: %v", err)
+	}
+	// Someone else's challenge is not theirs to confirm, even with the right code.
+	dad := e.account("dad", true)
+	if _, err := e.svc.ConfirmBinding(ctx, dad, start.Challenge.ID, pin, ""); code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("another account's challenge: %v", err)
+	}
+	acc, err := e.svc.ConfirmBinding(ctx, mum, start.Challenge.ID, pin, "")
+	if err != nil || acc.Role != kinwatch.RoleAdmin {
+		t.Fatalf("confirm: %+v %v", acc, err)
+	}
+	if d, _ := e.db.Device(ctx, "8800000001"); d.State != kinwatch.DeviceBound {
+		t.Fatalf("state %s", d.State)
+	}
+	f, err := e.db.Family(ctx, acc.FamilyID)
+	if err != nil || f.Name != "mum's family" {
+		t.Fatalf("family %+v %v", f, err)
+	}
+	if !slices.Contains(e.rec.devices, "8800000001") || !slices.Contains(e.rec.accounts, mum.ID) {
+		t.Fatalf("gateway/stream not told: %v %v", e.rec.devices, e.rec.accounts)
+	}
+	if _, err := e.svc.ConfirmBinding(ctx, mum, start.Challenge.ID, pin, ""); code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("challenge reused: %v", err)
+	}
+	// The watch is bound now: a second guardian scanning it asks the admin instead.
+	res, err := e.svc.StartBinding(ctx, dad, "8800000001", "")
+	if err != nil || res.JoinRequest == nil || res.JoinRequest.FamilyID != acc.FamilyID {
+		t.Fatalf("bound watch: %+v %v", res, err)
+	}
+	if _, err := e.svc.StartBinding(ctx, dad, "8800000001", ""); code(err) != kinwatch.ECONFLICT {
+		t.Fatalf("second join request: %v", err)
+	}
+}
+
+func TestBindingAttemptsAndExpiry(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	now := time.Now()
+	e.svc.Now = func() time.Time { return now }
+	mum := e.account("mum", true)
+	e.watch("8800000002")
+	start, err := e.svc.StartBinding(ctx, mum, "8800000002", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin := e.shownCode("8800000002")
+	wrong := "000000"
+	if wrong == pin {
+		wrong = "111111"
+	}
+	for i := 0; i < 4; i++ {
+		if _, err := e.svc.ConfirmBinding(ctx, mum, start.Challenge.ID, wrong, ""); code(err) != kinwatch.EINVALID {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if _, err := e.svc.ConfirmBinding(ctx, mum, start.Challenge.ID, wrong, ""); code(err) != kinwatch.EFORBIDDEN {
+		t.Fatalf("fifth wrong code: %v", err)
+	}
+	// Spent: even the right code no longer works.
+	if _, err := e.svc.ConfirmBinding(ctx, mum, start.Challenge.ID, pin, ""); err == nil {
+		t.Fatal("a challenge with five wrong codes still bound the watch")
+	}
+	start, err = e.svc.StartBinding(ctx, mum, "8800000002", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin = e.shownCode("8800000002")
+	now = now.Add(11 * time.Minute)
+	if _, err := e.svc.ConfirmBinding(ctx, mum, start.Challenge.ID, pin, ""); code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("expired code: %v", err)
+	}
+}
+
+func TestOfflineWatchCannotBeBound(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	off := false
+	if err := e.db.WriteBatch(ctx, []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: "8800000003", Time: time.Now(), Online: &off}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.StartBinding(ctx, e.account("mum", true), "8800000003", ""); code(err) != kinwatch.ECONFLICT {
+		t.Fatalf("offline watch: %v", err)
+	}
+}
+
+// bound binds a watch for admin through the whole proof-of-possession flow.
+func (e *env) bound(admin *kinwatch.Account, id string) *kinwatch.WatchAccess {
+	e.t.Helper()
+	e.watch(id)
+	start, err := e.svc.StartBinding(context.Background(), admin, id, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	acc, err := e.svc.ConfirmBinding(context.Background(), admin, start.Challenge.ID, e.shownCode(id), "Family")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return acc
+}
+
+func TestInvitationsRolesAndLeaving(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mum, gran, dad := e.account("mum", true), e.account("gran", true), e.account("dad", true)
+	acc := e.bound(mum, "8800000004")
+
+	if _, _, err := e.svc.Invite(ctx, gran.ID, acc.FamilyID, kinwatch.RoleViewer, 1, 0); code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("outsider invites: %v", err)
+	}
+	if _, _, err := e.svc.Invite(ctx, mum.ID, acc.FamilyID, kinwatch.RoleAdmin, 1, 0); code(err) != kinwatch.EINVALID {
+		t.Fatalf("admin invitation: %v", err)
+	}
+	_, inviteCode, err := e.svc.Invite(ctx, mum.ID, acc.FamilyID, kinwatch.RoleViewer, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.svc.Accept(ctx, gran, " "+inviteCode+" ", "grandma")
+	if err != nil || m.Role != kinwatch.RoleViewer || m.FamilyID != acc.FamilyID {
+		t.Fatalf("accept: %+v %v", m, err)
+	}
+	if _, err := e.svc.Accept(ctx, dad, inviteCode, ""); code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("used-up invitation: %v", err)
+	}
+	// A viewer sees but does not control.
+	if _, err := e.svc.Require(ctx, gran.ID, "8800000004", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Require(ctx, gran.ID, "8800000004", true); code(err) != kinwatch.EFORBIDDEN {
+		t.Fatalf("viewer control: %v", err)
+	}
+	if _, err := e.svc.UpdateChildProfile(ctx, gran.ID, "8800000004", family.ChildPatch{}); code(err) != kinwatch.EFORBIDDEN {
+		t.Fatalf("viewer edits the child: %v", err)
+	}
+	// Members see each other; the viewer may change her own relation but not her role.
+	ms, err := e.svc.Members(ctx, gran.ID, acc.FamilyID)
+	if err != nil || len(ms) != 2 {
+		t.Fatalf("members: %d %v", len(ms), err)
+	}
+	rel := "granny"
+	if _, err := e.svc.UpdateMember(ctx, gran.ID, acc.FamilyID, gran.ID, family.MemberPatch{Relation: &rel}); err != nil {
+		t.Fatal(err)
+	}
+	guardian := kinwatch.RoleGuardian
+	if _, err := e.svc.UpdateMember(ctx, gran.ID, acc.FamilyID, gran.ID, family.MemberPatch{Role: &guardian}); code(err) != kinwatch.EFORBIDDEN {
+		t.Fatalf("viewer promotes herself: %v", err)
+	}
+	if _, err := e.svc.UpdateMember(ctx, mum.ID, acc.FamilyID, gran.ID, family.MemberPatch{Role: &guardian}); err != nil {
+		t.Fatal(err)
+	}
+	// The admin cannot leave before handing over.
+	if err := e.svc.RemoveMember(ctx, mum.ID, acc.FamilyID, mum.ID); code(err) != kinwatch.ECONFLICT {
+		t.Fatalf("admin leaves: %v", err)
+	}
+	if err := e.svc.TransferAdmin(ctx, mum.ID, acc.FamilyID, gran.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RemoveMember(ctx, mum.ID, acc.FamilyID, mum.ID); err != nil {
+		t.Fatalf("former admin leaves: %v", err)
+	}
+	if _, err := e.svc.Require(ctx, mum.ID, "8800000004", false); code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("after leaving: %v", err)
+	}
+	if !slices.Contains(e.rec.accounts, mum.ID) {
+		t.Fatal("the stream was not told that mum left")
+	}
+}
+
+func TestUnbindDeletesTheWatchData(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mum, gran := e.account("mum", true), e.account("gran", true)
+	acc := e.bound(mum, "8800000005")
+	_, inviteCode, _ := e.svc.Invite(ctx, mum.ID, acc.FamilyID, kinwatch.RoleGuardian, 1, 0)
+	if _, err := e.svc.Accept(ctx, gran, inviteCode, ""); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if err := e.svc.Blobs.Put(ctx, "8800000005/photo.jpg", []byte("jpeg")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.WriteBatch(ctx, []kinwatch.Record{
+		{Position: &kinwatch.Position{ID: kinwatch.NewTimeID(now), DeviceID: "8800000005", Type: "UD", Time: now, Received: now, HasCoords: true, Lat: 1, Lon: 2}},
+		{Media: &kinwatch.Media{ID: kinwatch.NewID(), DeviceID: "8800000005", Kind: kinwatch.MediaImage, ContentType: "image/jpeg", Key: "8800000005/photo.jpg", Size: 4, Time: now}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	name := "Mia"
+	if _, err := e.svc.UpdateChildProfile(ctx, gran.ID, "8800000005", family.ChildPatch{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Unbind(ctx, gran.ID, "8800000005"); code(err) != kinwatch.EFORBIDDEN {
+		t.Fatalf("guardian unbinds: %v", err)
+	}
+	if err := e.svc.Unbind(ctx, mum.ID, "8800000005"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.LatestPosition(ctx, "8800000005"); code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("positions survived unbinding: %v", err)
+	}
+	if _, err := e.svc.Blobs.Get(ctx, "8800000005/photo.jpg"); err == nil {
+		t.Fatal("photo survived unbinding")
+	}
+	if _, err := e.db.ChildProfile(ctx, "8800000005"); code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("child profile survived unbinding: %v", err)
+	}
+	if d, _ := e.db.Device(ctx, "8800000005"); d.State != kinwatch.DevicePending {
+		t.Fatalf("state after unbinding: %s", d.State)
+	}
+	for _, id := range []string{mum.ID, gran.ID} {
+		if _, err := e.svc.Require(ctx, id, "8800000005", false); code(err) != kinwatch.ENOTFOUND {
+			t.Fatalf("access after unbinding: %v", err)
+		}
+		if !slices.Contains(e.rec.accounts, id) {
+			t.Fatalf("stream not told that %s lost the watch", id)
+		}
+	}
+}
+
+func TestParseWatchCode(t *testing.T) {
+	for in, want := range map[string]string{
+		"8800000001": "8800000001", " 88000-00001 ": "8800000001", "https://x.example/bind?id=352661090143150": "352661090143150",
+		"IMEI:352661090143150": "352661090143150",
+	} {
+		if got, err := family.ParseWatchCode(in); err != nil || got != want {
+			t.Errorf("ParseWatchCode(%q) = %q, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "../../x", "a/b/", "12345678901234567890123456789012345"} {
+		if _, err := family.ParseWatchCode(bad); code(err) != kinwatch.EINVALID {
+			t.Errorf("ParseWatchCode(%q) accepted", bad)
+		}
+	}
+}
