@@ -24,7 +24,11 @@ type recorder struct {
 	accounts []string
 }
 
-func (r *recorder) NotifyDevice(id string) { r.mu.Lock(); r.devices = append(r.devices, id); r.mu.Unlock() }
+func (r *recorder) NotifyDevice(id string) {
+	r.mu.Lock()
+	r.devices = append(r.devices, id)
+	r.mu.Unlock()
+}
 func (r *recorder) RefreshAccess(id string) {
 	r.mu.Lock()
 	r.accounts = append(r.accounts, id)
