@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +61,14 @@ type Service struct {
 func (s *Service) allow(key string, n int, period time.Duration) error {
 	s.limitsOnce.Do(func() { s.limits = ratelimit.New(time.Now) })
 	return s.limits.Allow(key, n, period)
+}
+
+// log is Log, or a logger that discards when none is set.
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
 }
 
 func (s *Service) now() time.Time {
@@ -117,8 +127,18 @@ func (s *Service) RequireMember(ctx context.Context, accountID, familyID string,
 // of a URL or "key:value" label, with spaces and dashes ignored.
 func ParseWatchCode(code string) (string, error) {
 	code = strings.TrimSpace(code)
-	if i := strings.LastIndexAny(code, "/:=?"); i >= 0 {
-		code = code[i+1:]
+	switch upper := strings.ToUpper(code); {
+	case strings.Contains(code, "://"):
+		// A link in a QR code: the id is its "id" parameter or its last path segment.
+		u, err := url.Parse(code)
+		if err != nil {
+			return "", invalid("code: not a watch code (the id on the watch's label or in its QR code)")
+		}
+		if code = u.Query().Get("id"); code == "" {
+			code = path.Base(u.Path)
+		}
+	case strings.HasPrefix(upper, "IMEI:"), strings.HasPrefix(upper, "ID:"):
+		_, code, _ = strings.Cut(code, ":")
 	}
 	code = strings.NewReplacer(" ", "", "-", "").Replace(code)
 	if !gateway.ValidDeviceID(code) {
@@ -187,7 +207,7 @@ func (s *Service) StartBinding(ctx context.Context, a *kinwatch.Account, code, f
 		s.Store.DeleteBindChallenge(ctx, c.ID)
 		return nil, err
 	}
-	s.Log.Info("binding started", "device", d.ID, "account", a.ID, "challenge", c.ID)
+	s.log().Info("binding started", "device", d.ID, "account", a.ID, "challenge", c.ID)
 	return &BindStart{Challenge: c}, nil
 }
 
@@ -275,7 +295,7 @@ func (s *Service) ConfirmBinding(ctx context.Context, a *kinwatch.Account, chall
 		}
 		return nil, err
 	}
-	s.Log.Info("watch bound", "device", c.DeviceID, "family", b.FamilyID, "account", a.ID)
+	s.log().Info("watch bound", "device", c.DeviceID, "family", b.FamilyID, "account", a.ID)
 	s.accessChanged(ctx, b.FamilyID, c.DeviceID)
 	return &kinwatch.WatchAccess{DeviceID: c.DeviceID, FamilyID: b.FamilyID, Role: kinwatch.RoleAdmin}, nil
 }
@@ -300,7 +320,7 @@ func (s *Service) accessChanged(ctx context.Context, familyID, deviceID string, 
 	}
 	members, err := s.Store.Members(ctx, familyID)
 	if err != nil {
-		s.Log.Warn("refreshing stream access failed", "family", familyID, "err", err)
+		s.log().Warn("refreshing stream access failed", "family", familyID, "err", err)
 		return
 	}
 	for _, m := range members {
@@ -329,10 +349,10 @@ func (s *Service) Unbind(ctx context.Context, accountID, deviceID string) error 
 	}
 	for _, k := range keys {
 		if err := s.Blobs.Delete(ctx, k); err != nil && kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
-			s.Log.Error("deleting an unbound watch's media failed", "device", deviceID, "err", err)
+			s.log().Error("deleting an unbound watch's media failed", "device", deviceID, "err", err)
 		}
 	}
-	s.Log.Info("watch unbound", "device", deviceID, "family", acc.FamilyID, "account", accountID)
+	s.log().Info("watch unbound", "device", deviceID, "family", acc.FamilyID, "account", accountID)
 	ids := make([]string, len(members))
 	for i, m := range members {
 		ids[i] = m.AccountID

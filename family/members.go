@@ -95,7 +95,7 @@ func (s *Service) Accept(ctx context.Context, a *kinwatch.Account, code, relatio
 		return nil, err
 	}
 	m.FamilyID, m.Role, m.Nickname = inv.FamilyID, inv.Role, a.Profile.Nickname
-	s.Log.Info("guardian joined", "family", inv.FamilyID, "account", a.ID)
+	s.log().Info("guardian joined", "family", inv.FamilyID, "account", a.ID)
 	s.accessChanged(ctx, inv.FamilyID, "")
 	return m, nil
 }
@@ -205,7 +205,7 @@ func (s *Service) RemoveMember(ctx context.Context, accountID, familyID, memberI
 	if err := s.Store.RemoveMember(ctx, familyID, memberID); err != nil {
 		return err
 	}
-	s.Log.Info("guardian removed", "family", familyID, "account", memberID, "by", accountID)
+	s.log().Info("guardian removed", "family", familyID, "account", memberID, "by", accountID)
 	s.accessChanged(ctx, familyID, "", memberID)
 	return nil
 }
@@ -222,7 +222,7 @@ func (s *Service) TransferAdmin(ctx context.Context, accountID, familyID, to str
 	if err := s.Store.TransferAdmin(ctx, familyID, accountID, to); err != nil {
 		return err
 	}
-	s.Log.Info("admin transferred", "family", familyID, "from", accountID, "to", to)
+	s.log().Info("admin transferred", "family", familyID, "from", accountID, "to", to)
 	return nil
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const commandColumns = `id, device_id, seq, keyword, content, no_reply, state, created_at, sent_at, done_at, expires_at, attempts, reply, error`
+const commandColumns = `id, device_id, seq, keyword, content, no_reply, state, created_at, sent_at, done_at, expires_at, attempts, reply, error, requested_by, idempotency_key`
 
 func scanCommand(s scanner) (*kinwatch.Command, error) {
 	var (
@@ -24,7 +24,7 @@ func scanCommand(s scanner) (*kinwatch.Command, error) {
 		sent, done, expiresAt pgtype.Timestamptz
 	)
 	if err := s.Scan(&c.ID, &c.DeviceID, &c.Seq, &c.Keyword, &c.Content, &c.NoReply, &state,
-		&c.CreatedAt, &sent, &done, &expiresAt, &c.Attempts, &c.Reply, &c.Error); err != nil {
+		&c.CreatedAt, &sent, &done, &expiresAt, &c.Attempts, &c.Reply, &c.Error, &c.RequestedBy, &c.IdempotencyKey); err != nil {
 		return nil, err
 	}
 	c.State = kinwatch.CommandState(state)
@@ -49,15 +49,36 @@ func (db *DB) EnqueueCommand(ctx context.Context, c *kinwatch.Command) error {
 	if content == nil {
 		content = []byte{} // pgx sends a nil slice as NULL
 	}
-	err := db.pool.QueryRow(ctx, `INSERT INTO commands (id, device_id, keyword, content, no_reply, state, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7) RETURNING seq`,
-		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, c.CreatedAt, nullTime(c.ExpiresAt)).Scan(&c.Seq)
+	err := db.pool.QueryRow(ctx, `INSERT INTO commands (id, device_id, keyword, content, no_reply, state, created_at, expires_at, requested_by, idempotency_key)
+		VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9) RETURNING seq`,
+		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, c.CreatedAt, nullTime(c.ExpiresAt), c.RequestedBy, c.IdempotencyKey).Scan(&c.Seq)
 	if err != nil {
-		return fmt.Errorf("postgres: enqueue command: %w", constraint(err))
+		err = constraint(err)
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.ConstraintName == "commands_idempotency" {
+			err = &kinwatch.Error{Code: kinwatch.ECONFLICT, Message: "this idempotency key was already used", Err: err}
+		}
+		return fmt.Errorf("postgres: enqueue command: %w", err)
 	}
 	c.State = kinwatch.CommandQueued
 	c.SentAt, c.DoneAt, c.Attempts, c.Reply, c.Error = time.Time{}, time.Time{}, 0, "", ""
 	return nil
+}
+
+// CommandByIdempotencyKey finds the command accountID queued for deviceID with key.
+func (db *DB) CommandByIdempotencyKey(ctx context.Context, deviceID, accountID, key string) (*kinwatch.Command, error) {
+	if key == "" {
+		return nil, notFound("command")
+	}
+	c, err := scanCommand(db.pool.QueryRow(ctx, `SELECT `+commandColumns+` FROM commands
+		WHERE device_id = $1 AND requested_by = $2 AND idempotency_key = $3 AND idempotency_key <> ''`, deviceID, accountID, key))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("command")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: command by idempotency key: %w", err)
+	}
+	return c, nil
 }
 
 // Command returns one command.

@@ -158,6 +158,28 @@ func (db *DB) LatestPosition(ctx context.Context, deviceID string) (*kinwatch.Po
 	return p, nil
 }
 
+// LatestPositions returns the newest position of each listed device that has one: a LATERAL
+// join walks the (device_id, time) index once per device, in one statement.
+func (db *DB) LatestPositions(ctx context.Context, deviceIDs []string) (map[string]*kinwatch.Position, error) {
+	out := make(map[string]*kinwatch.Position, len(deviceIDs))
+	if len(deviceIDs) == 0 {
+		return out, nil
+	}
+	rows, err := db.pool.Query(ctx, `SELECT p.* FROM unnest($1::text[]) AS d (id)
+		CROSS JOIN LATERAL (SELECT `+positionColumns+` FROM positions WHERE device_id = d.id ORDER BY time DESC LIMIT 1) p`, deviceIDs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: latest positions: %w", err)
+	}
+	ps, err := collect(rows, scanPosition)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: latest positions: %w", err)
+	}
+	for _, p := range ps {
+		out[p.DeviceID] = p
+	}
+	return out, nil
+}
+
 // Positions returns a device's positions in [From, To) by watch time, newest first.
 func (db *DB) Positions(ctx context.Context, f kinwatch.PositionFilter) ([]*kinwatch.Position, error) {
 	if f.DeviceID == "" {

@@ -12,7 +12,7 @@ import (
 	"kinwatch"
 )
 
-const commandColumns = `id, device_id, seq, keyword, content, no_reply, state, created_at, sent_at, done_at, expires_at, attempts, reply, error`
+const commandColumns = `id, device_id, seq, keyword, content, no_reply, state, created_at, sent_at, done_at, expires_at, attempts, reply, error, requested_by, idempotency_key`
 
 func scanCommand(s scanner) (*kinwatch.Command, error) {
 	var (
@@ -21,7 +21,7 @@ func scanCommand(s scanner) (*kinwatch.Command, error) {
 		sent, done, expiresAt sql.NullInt64
 	)
 	if err := s.Scan(&c.ID, &c.DeviceID, &c.Seq, &c.Keyword, &c.Content, &c.NoReply, &c.State,
-		&created, &sent, &done, &expiresAt, &c.Attempts, &c.Reply, &c.Error); err != nil {
+		&created, &sent, &done, &expiresAt, &c.Attempts, &c.Reply, &c.Error, &c.RequestedBy, &c.IdempotencyKey); err != nil {
 		return nil, err
 	}
 	c.CreatedAt, c.SentAt, c.DoneAt, c.ExpiresAt = fromNanos(created), fromNullNanos(sent), fromNullNanos(done), fromNullNanos(expiresAt)
@@ -63,15 +63,37 @@ func (db *DB) EnqueueCommand(ctx context.Context, c *kinwatch.Command) error {
 	}
 	// max(seq)+1 is safe because the single writer connection serializes every INSERT here, and
 	// other processes wait for the file's write lock.
-	err := db.write.QueryRowContext(ctx, `INSERT INTO commands (id, device_id, seq, keyword, content, no_reply, state, created_at, expires_at)
-		VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM commands), ?, ?, ?, 'queued', ?, ?) RETURNING seq`,
-		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, nanos(c.CreatedAt), nullNanos(c.ExpiresAt)).Scan(&c.Seq)
+	err := db.write.QueryRowContext(ctx, `INSERT INTO commands (id, device_id, seq, keyword, content, no_reply, state, created_at, expires_at, requested_by, idempotency_key)
+		VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM commands), ?, ?, ?, 'queued', ?, ?, ?, ?) RETURNING seq`,
+		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, nanos(c.CreatedAt), nullNanos(c.ExpiresAt), c.RequestedBy, c.IdempotencyKey).Scan(&c.Seq)
 	if err != nil {
-		return fmt.Errorf("sqlite: enqueue command: %w", constraint(err))
+		err = constraint(err)
+		if c.IdempotencyKey != "" && kinwatch.ErrorCode(err) == kinwatch.ECONFLICT {
+			if _, e := db.CommandByIdempotencyKey(ctx, c.DeviceID, c.RequestedBy, c.IdempotencyKey); e == nil {
+				err = &kinwatch.Error{Code: kinwatch.ECONFLICT, Message: "this idempotency key was already used", Err: err}
+			}
+		}
+		return fmt.Errorf("sqlite: enqueue command: %w", err)
 	}
 	c.State = kinwatch.CommandQueued
 	c.SentAt, c.DoneAt, c.Attempts, c.Reply, c.Error = time.Time{}, time.Time{}, 0, "", ""
 	return nil
+}
+
+// CommandByIdempotencyKey finds the command accountID queued for deviceID with key.
+func (db *DB) CommandByIdempotencyKey(ctx context.Context, deviceID, accountID, key string) (*kinwatch.Command, error) {
+	if key == "" {
+		return nil, notFound("command")
+	}
+	c, err := scanCommand(db.read.QueryRowContext(ctx, `SELECT `+commandColumns+` FROM commands
+		WHERE device_id = ? AND requested_by = ? AND idempotency_key = ? AND idempotency_key != ''`, deviceID, accountID, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("command")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: command by idempotency key: %w", err)
+	}
+	return c, nil
 }
 
 // Command returns one command.

@@ -101,6 +101,36 @@ func (db *DB) LatestPosition(ctx context.Context, deviceID string) (*kinwatch.Po
 	return p, nil
 }
 
+// LatestPositions returns the newest position of each listed device that has one. Each device's
+// newest row is found through the (device_id, time) index, all in one statement.
+func (db *DB) LatestPositions(ctx context.Context, deviceIDs []string) (map[string]*kinwatch.Position, error) {
+	out := make(map[string]*kinwatch.Position, len(deviceIDs))
+	if len(deviceIDs) == 0 {
+		return out, nil
+	}
+	ids, err := json.Marshal(deviceIDs)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: latest positions: %w", err)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+positionColumns+` FROM positions WHERE id IN (
+		SELECT (SELECT p.id FROM positions p WHERE p.device_id = j.value ORDER BY p.time DESC LIMIT 1) FROM json_each(?) j)`, string(ids))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: latest positions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		p, err := scanPosition(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: latest positions: %w", err)
+		}
+		out[p.DeviceID] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: latest positions: %w", err)
+	}
+	return out, nil
+}
+
 // Positions returns a device's positions in [From, To) by watch time, newest first.
 func (db *DB) Positions(ctx context.Context, f kinwatch.PositionFilter) ([]*kinwatch.Position, error) {
 	if f.DeviceID == "" {
