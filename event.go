@@ -30,6 +30,7 @@ type EventFilter struct {
 	DeviceID string
 	Type     string
 	From, To time.Time
+	BeforeID string // as in PositionFilter
 	Limit    int
 }
 

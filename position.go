@@ -99,6 +99,9 @@ type Position struct {
 type PositionFilter struct {
 	DeviceID string
 	From, To time.Time
+	// BeforeID continues a page: positions at exactly To with an ID below it are included too, so
+	// a page boundary between records of the same time neither skips nor repeats one.
+	BeforeID string
 	Limit    int
 }
 

@@ -100,6 +100,13 @@ func (s *Service) Unlink(ctx context.Context, accountID, provider string) error 
 	if err != nil {
 		return err
 	}
+	linked := false
+	for _, id := range ids {
+		linked = linked || id.Provider == provider
+	}
+	if !linked {
+		return kinwatch.Errorf(kinwatch.ENOTFOUND, "this account is not linked to %q", provider)
+	}
 	if a.PasswordHash == "" && len(ids) <= 1 {
 		return kinwatch.Errorf(kinwatch.ECONFLICT, "this is your only way to sign in: set a password (through password reset) before unlinking")
 	}

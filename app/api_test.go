@@ -228,7 +228,7 @@ func (c *client) signUp(smtp *smtptest.Server, email, nick, policy string) strin
 }
 
 type liveMessage struct {
-	Seq     string          `json:"seq"`
+	Seq     int64           `json:"seq"`
 	Type    string          `json:"type"`
 	WatchID string          `json:"watch_id"`
 	Data    json.RawMessage `json:"data"`

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"kinwatch"
+	"kinwatch/account"
 	"kinwatch/commands"
 	"kinwatch/gateway"
 	"kinwatch/ratelimit"
@@ -153,10 +154,18 @@ type BindStart struct {
 	JoinRequest *kinwatch.JoinRequest   // the watch is bound already: its admin was asked instead
 }
 
-// StartBinding begins binding the watch named by code for the account. If the watch is connected
-// and unbound, a one-time code goes to its screen. If it is bound already, the family's admin gets
-// a join request instead. familyID binds into an existing family the account administers.
-func (s *Service) StartBinding(ctx context.Context, a *kinwatch.Account, code, familyID string) (*BindStart, error) {
+// BindRequest names the watch to bind and where.
+type BindRequest struct {
+	Code     string // the watch id, or its label or QR code content (see ParseWatchCode)
+	FamilyID string // bind into this family the account administers; "" creates a new family
+	Note     string // shown to the admin if the watch is bound already and a join request is filed
+}
+
+// StartBinding begins binding the watch named by req.Code for the account. If the watch is
+// connected and unbound, a one-time code goes to its screen. If it is bound already, the family's
+// admin gets a join request instead.
+func (s *Service) StartBinding(ctx context.Context, a *kinwatch.Account, req BindRequest) (*BindStart, error) {
+	code, familyID := req.Code, req.FamilyID
 	if a.EmailVerifiedAt.IsZero() {
 		return nil, forbidden("verify your email address before binding a watch")
 	}
@@ -165,6 +174,10 @@ func (s *Service) StartBinding(ctx context.Context, a *kinwatch.Account, code, f
 	}
 	id, err := ParseWatchCode(code)
 	if err != nil {
+		return nil, err
+	}
+	note := strings.TrimSpace(req.Note)
+	if err := account.ValidateText("note", note, 280); err != nil {
 		return nil, err
 	}
 	if familyID != "" {
@@ -183,7 +196,7 @@ func (s *Service) StartBinding(ctx context.Context, a *kinwatch.Account, code, f
 	case kinwatch.DeviceBlocked:
 		return nil, kinwatch.Errorf(kinwatch.ECONFLICT, "this watch is blocked by the operator")
 	case kinwatch.DeviceBound:
-		return s.requestJoin(ctx, a, d.ID)
+		return s.requestJoin(ctx, a, d.ID, note)
 	}
 	if !d.Online {
 		return nil, kinwatch.Errorf(kinwatch.ECONFLICT, "the watch is not connected: switch it on, wait until it is online and try again")
@@ -216,7 +229,7 @@ func codeHash(challengeID, code string) []byte {
 	return h[:]
 }
 
-func (s *Service) requestJoin(ctx context.Context, a *kinwatch.Account, deviceID string) (*BindStart, error) {
+func (s *Service) requestJoin(ctx context.Context, a *kinwatch.Account, deviceID, note string) (*BindStart, error) {
 	acc, err := s.Store.WatchAccess(ctx, a.ID, deviceID)
 	if err == nil {
 		return nil, kinwatch.Errorf(kinwatch.ECONFLICT, "you already have access to this watch (family %s)", acc.FamilyID)
@@ -233,7 +246,7 @@ func (s *Service) requestJoin(ctx context.Context, a *kinwatch.Account, deviceID
 	if err != nil {
 		return nil, err
 	}
-	r := &kinwatch.JoinRequest{ID: kinwatch.NewID(), FamilyID: wa.FamilyID, AccountID: a.ID, DeviceID: deviceID,
+	r := &kinwatch.JoinRequest{ID: kinwatch.NewID(), FamilyID: wa.FamilyID, AccountID: a.ID, DeviceID: deviceID, Note: note,
 		CreatedAt: s.now(), Nickname: a.Profile.Nickname}
 	if err := s.Store.CreateJoinRequest(ctx, r); err != nil {
 		if kinwatch.ErrorCode(err) == kinwatch.ECONFLICT {

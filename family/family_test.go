@@ -119,16 +119,16 @@ func TestBindingProofOfPossession(t *testing.T) {
 	mum, unverified := e.account("mum", true), e.account("new", false)
 	e.watch("8800000001")
 
-	if _, err := e.svc.StartBinding(ctx, unverified, "8800000001", ""); code(err) != kinwatch.EFORBIDDEN {
+	if _, err := e.svc.StartBinding(ctx, unverified, family.BindRequest{Code: "8800000001"}); code(err) != kinwatch.EFORBIDDEN {
 		t.Fatalf("unverified account: %v", err)
 	}
-	if _, err := e.svc.StartBinding(ctx, mum, "8800009999", ""); code(err) != kinwatch.ENOTFOUND {
+	if _, err := e.svc.StartBinding(ctx, mum, family.BindRequest{Code: "8800009999"}); code(err) != kinwatch.ENOTFOUND {
 		t.Fatalf("unknown watch: %v", err)
 	}
-	if _, err := e.svc.StartBinding(ctx, mum, "../etc", ""); code(err) != kinwatch.EINVALID {
+	if _, err := e.svc.StartBinding(ctx, mum, family.BindRequest{Code: "../etc"}); code(err) != kinwatch.EINVALID {
 		t.Fatalf("garbage code: %v", err)
 	}
-	start, err := e.svc.StartBinding(ctx, mum, " https://example.org/w?id=8800000001 ", "")
+	start, err := e.svc.StartBinding(ctx, mum, family.BindRequest{Code: " https://example.org/w?id=8800000001 "})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,11 +163,18 @@ func TestBindingProofOfPossession(t *testing.T) {
 		t.Fatalf("challenge reused: %v", err)
 	}
 	// The watch is bound now: a second guardian scanning it asks the admin instead.
-	res, err := e.svc.StartBinding(ctx, dad, "8800000001", "")
+	if _, err := e.svc.StartBinding(ctx, dad, family.BindRequest{Code: "8800000001", Note: "bad\x00note"}); code(err) != kinwatch.EINVALID {
+		t.Fatalf("note with a control character: %v", err)
+	}
+	res, err := e.svc.StartBinding(ctx, dad, family.BindRequest{Code: "8800000001", Note: " I'm Lena's dad "})
 	if err != nil || res.JoinRequest == nil || res.JoinRequest.FamilyID != acc.FamilyID {
 		t.Fatalf("bound watch: %+v %v", res, err)
 	}
-	if _, err := e.svc.StartBinding(ctx, dad, "8800000001", ""); code(err) != kinwatch.ECONFLICT {
+	reqs, err := e.svc.JoinRequests(ctx, mum.ID, acc.FamilyID)
+	if err != nil || len(reqs) != 1 || reqs[0].Note != "I'm Lena's dad" || reqs[0].AccountID != dad.ID {
+		t.Fatalf("the admin's join requests: %+v %v", reqs, err)
+	}
+	if _, err := e.svc.StartBinding(ctx, dad, family.BindRequest{Code: "8800000001"}); code(err) != kinwatch.ECONFLICT {
 		t.Fatalf("second join request: %v", err)
 	}
 }
@@ -179,7 +186,7 @@ func TestBindingAttemptsAndExpiry(t *testing.T) {
 	e.svc.Now = func() time.Time { return now }
 	mum := e.account("mum", true)
 	e.watch("8800000002")
-	start, err := e.svc.StartBinding(ctx, mum, "8800000002", "")
+	start, err := e.svc.StartBinding(ctx, mum, family.BindRequest{Code: "8800000002"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +207,7 @@ func TestBindingAttemptsAndExpiry(t *testing.T) {
 	if _, err := e.svc.ConfirmBinding(ctx, mum, start.Challenge.ID, pin, ""); err == nil {
 		t.Fatal("a challenge with five wrong codes still bound the watch")
 	}
-	start, err = e.svc.StartBinding(ctx, mum, "8800000002", "")
+	start, err = e.svc.StartBinding(ctx, mum, family.BindRequest{Code: "8800000002"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +225,7 @@ func TestOfflineWatchCannotBeBound(t *testing.T) {
 	if err := e.db.WriteBatch(ctx, []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: "8800000003", Time: time.Now(), Online: &off}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.StartBinding(ctx, e.account("mum", true), "8800000003", ""); code(err) != kinwatch.ECONFLICT {
+	if _, err := e.svc.StartBinding(ctx, e.account("mum", true), family.BindRequest{Code: "8800000003"}); code(err) != kinwatch.ECONFLICT {
 		t.Fatalf("offline watch: %v", err)
 	}
 }
@@ -227,7 +234,7 @@ func TestOfflineWatchCannotBeBound(t *testing.T) {
 func (e *env) bound(admin *kinwatch.Account, id string) *kinwatch.WatchAccess {
 	e.t.Helper()
 	e.watch(id)
-	start, err := e.svc.StartBinding(context.Background(), admin, id, "")
+	start, err := e.svc.StartBinding(context.Background(), admin, family.BindRequest{Code: id})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -242,7 +242,11 @@ func (s *Server) updateMe(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toAccount(a))
+	out := toAccount(a)
+	if c.session.Kind == kinwatch.SessionCookie {
+		out.CSRFToken = account.CSRFToken(c.token) // the same shape as GET /me
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *caller) {

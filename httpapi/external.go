@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"kinwatch"
@@ -88,17 +89,31 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request, c *caller) {
 	http.Redirect(w, r, u, http.StatusFound)
 }
 
+// oidcCallback finishes a sign-in or link the provider sent the browser back from. It is a page
+// navigation, not an API call: success and failure both redirect to the web app, failures as
+// /#oidc_error=<code>&message=<text> so the app can show what went wrong.
 func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request, c *caller) {
+	http.SetCookie(w, &http.Cookie{Name: oidcCookie, Path: "/api/v1/auth/oidc/", MaxAge: -1, HttpOnly: true, Secure: !s.InsecureCookies})
+	to, err := s.finishOIDC(w, r, c)
+	if err != nil {
+		code := kinwatch.ErrorCode(err)
+		msg := kinwatch.ErrorMessage(err)
+		if status, ok := statusOf[code]; !ok || status >= 500 {
+			s.Log.Error("external sign-in failed", "provider", r.PathValue("provider"), "code", code, "err", err)
+		}
+		to = "/#oidc_error=" + url.QueryEscape(code) + "&message=" + url.QueryEscape(msg)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+func (s *Server) finishOIDC(w http.ResponseWriter, r *http.Request, c *caller) (string, error) {
 	p := s.provider(r.PathValue("provider"))
 	if p == nil {
-		s.writeError(w, r, kinwatch.Errorf(kinwatch.ENOTFOUND, "no such sign-in provider"))
-		return
+		return "", kinwatch.Errorf(kinwatch.ENOTFOUND, "no such sign-in provider")
 	}
-	http.SetCookie(w, &http.Cookie{Name: oidcCookie, Path: "/api/v1/auth/oidc/", MaxAge: -1, HttpOnly: true, Secure: !s.InsecureCookies})
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		s.writeError(w, r, kinwatch.Errorf(kinwatch.EUNAUTHORIZED, "the provider refused the sign-in: %s", truncate(e, 60)))
-		return
+		return "", kinwatch.Errorf(kinwatch.EUNAUTHORIZED, "the provider refused the sign-in: %s", truncate(e, 60))
 	}
 	ck, err := r.Cookie(oidcCookie)
 	var parts []string
@@ -106,35 +121,29 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request, c *caller)
 		parts = strings.Split(ck.Value, "|")
 	}
 	if len(parts) != 6 || parts[0] != p.Name || subtle.ConstantTimeCompare([]byte(parts[1]), []byte(q.Get("state"))) != 1 {
-		s.writeError(w, r, kinwatch.Errorf(kinwatch.EUNAUTHORIZED, "this sign-in was not started in this browser or took too long: start again"))
-		return
+		return "", kinwatch.Errorf(kinwatch.EUNAUTHORIZED, "this sign-in was not started in this browser or took too long: start again")
 	}
 	nonce, verifier, mode, policy := parts[2], parts[3], parts[4], parts[5]
 	claims, err := p.Client.Exchange(ctx(r), q.Get("code"), verifier, nonce)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return "", err
 	}
 	ext := account.External{Provider: p.Name, Subject: claims.Subject, Email: claims.Email, EmailVerified: claims.EmailVerified, Name: claims.Name}
 	if mode == "link" {
 		if err := s.authenticate(r, c); err != nil {
-			s.writeError(w, r, err)
-			return
+			return "", err
 		}
 		if err := s.Accounts.Link(ctx(r), c.account.ID, ext); err != nil {
-			s.writeError(w, r, err)
-			return
+			return "", err
 		}
-		http.Redirect(w, r, "/#linked="+p.Name, http.StatusSeeOther)
-		return
+		return "/#linked=" + url.QueryEscape(p.Name), nil
 	}
 	ss, token, err := s.Accounts.SignInExternal(ctx(r), ext, policy, kinwatch.SessionCookie, c.client)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return "", err
 	}
 	s.setSessionCookie(w, token, ss.ExpiresAt)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return "/", nil
 }
 
 func (s *Server) identities(w http.ResponseWriter, r *http.Request, c *caller) {

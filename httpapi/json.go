@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"kinwatch"
@@ -60,25 +61,28 @@ func list[T any](items []T) page[T] {
 	return page[T]{Items: items}
 }
 
-// timeCursor encodes a time-ordered page boundary opaquely, so clients cannot come to depend on it.
-func timeCursor(t time.Time) *string {
-	s := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixNano(), 36)))
+// timeCursor encodes a page boundary of a newest-first history (the last item's time and id)
+// opaquely, so clients cannot come to depend on it.
+func timeCursor(t time.Time, id string) *string {
+	s := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixNano(), 36) + "." + id))
 	return &s
 }
 
-func parseTimeCursor(s string) (time.Time, error) {
+func parseTimeCursor(s string) (time.Time, string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err == nil {
+		ts, id, ok := strings.Cut(string(b), ".")
 		var n int64
-		if n, err = strconv.ParseInt(string(b), 36, 64); err == nil {
-			return time.Unix(0, n).UTC(), nil
+		if n, err = strconv.ParseInt(ts, 36, 64); err == nil && ok && id != "" {
+			return time.Unix(0, n).UTC(), id, nil
 		}
 	}
-	return time.Time{}, kinwatch.Errorf(kinwatch.EINVALID, "cursor: not a cursor this API returned")
+	return time.Time{}, "", kinwatch.Errorf(kinwatch.EINVALID, "cursor: not a cursor this API returned")
 }
 
-// window reads from/to/limit/cursor of a history query. to is exclusive; the cursor moves it.
-func window(r *http.Request, defLimit, maxLimit int) (from, to time.Time, limit int, err error) {
+// window reads from/to/limit/cursor of a history query. to is exclusive; the cursor moves it and
+// sets beforeID, so records sharing the boundary's time are neither skipped nor repeated.
+func window(r *http.Request, defLimit, maxLimit int) (from, to time.Time, beforeID string, limit int, err error) {
 	q := r.URL.Query()
 	parse := func(name string) (time.Time, error) {
 		v := q.Get(name)
@@ -98,15 +102,18 @@ func window(r *http.Request, defLimit, maxLimit int) (from, to time.Time, limit 
 		return
 	}
 	if c := q.Get("cursor"); c != "" {
-		var ct time.Time
-		if ct, err = parseTimeCursor(c); err != nil {
+		var (
+			ct time.Time
+			id string
+		)
+		if ct, id, err = parseTimeCursor(c); err != nil {
 			return
 		}
 		if to.IsZero() || ct.Before(to) {
-			to = ct
+			to, beforeID = ct, id
 		}
 	}
-	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+	if !from.IsZero() && !to.IsZero() && (to.Before(from) || to.Equal(from) && beforeID == "") {
 		err = kinwatch.Errorf(kinwatch.EINVALID, "from must be before to")
 		return
 	}

@@ -99,12 +99,13 @@ func (s *Server) startBinding(w http.ResponseWriter, r *http.Request, c *caller)
 	var in struct {
 		Code     string `json:"code"`
 		FamilyID string `json:"family_id"`
+		Note     string `json:"note"`
 	}
 	if err := decode(r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.Families.StartBinding(ctx(r), c.account, in.Code, in.FamilyID)
+	res, err := s.Families.StartBinding(ctx(r), c.account, family.BindRequest{Code: in.Code, FamilyID: in.FamilyID, Note: in.Note})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -279,12 +280,12 @@ func (s *Server) positions(w http.ResponseWriter, r *http.Request, c *caller) {
 	if acc == nil {
 		return
 	}
-	from, to, limit, err := window(r, 100, 1000)
+	from, to, before, limit, err := window(r, 100, 1000)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ps, err := s.Store.Positions(ctx(r), kinwatch.PositionFilter{DeviceID: acc.DeviceID, From: from, To: to, Limit: limit})
+	ps, err := s.Store.Positions(ctx(r), kinwatch.PositionFilter{DeviceID: acc.DeviceID, From: from, To: to, BeforeID: before, Limit: limit})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -294,7 +295,7 @@ func (s *Server) positions(w http.ResponseWriter, r *http.Request, c *caller) {
 		out.Items[i] = ToPositionJSON(p)
 	}
 	if len(ps) == limit {
-		out.NextCursor = timeCursor(ps[len(ps)-1].Time)
+		out.NextCursor = timeCursor(ps[len(ps)-1].Time, ps[len(ps)-1].ID)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -319,12 +320,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) {
 	if acc == nil {
 		return
 	}
-	from, to, limit, err := window(r, 100, 1000)
+	from, to, before, limit, err := window(r, 100, 1000)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	es, err := s.Store.Events(ctx(r), kinwatch.EventFilter{DeviceID: acc.DeviceID, Type: r.URL.Query().Get("type"), From: from, To: to, Limit: limit})
+	es, err := s.Store.Events(ctx(r), kinwatch.EventFilter{DeviceID: acc.DeviceID, Type: r.URL.Query().Get("type"), From: from, To: to, BeforeID: before, Limit: limit})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -334,7 +335,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) {
 		out.Items[i] = ToEventJSON(e)
 	}
 	if len(es) == limit {
-		out.NextCursor = timeCursor(es[len(es)-1].Time)
+		out.NextCursor = timeCursor(es[len(es)-1].Time, es[len(es)-1].ID)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -371,21 +372,31 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request, c *caller) {
 }
 
 type commandJSON struct {
-	ID        string  `json:"id"`
-	WatchID   string  `json:"watch_id"`
-	Keyword   string  `json:"keyword"`
-	State     string  `json:"state"`
-	CreatedAt *string `json:"created_at"`
-	SentAt    *string `json:"sent_at"`
-	DoneAt    *string `json:"done_at"`
-	ExpiresAt *string `json:"expires_at"`
-	Attempts  int     `json:"attempts"`
-	Reply     string  `json:"reply"`
-	Error     string  `json:"error"`
+	ID          string  `json:"id"`
+	WatchID     string  `json:"watch_id"`
+	Type        string  `json:"type"`
+	Keyword     string  `json:"keyword"`
+	RequestedBy *string `json:"requested_by"`
+	State       string  `json:"state"`
+	CreatedAt   *string `json:"created_at"`
+	SentAt      *string `json:"sent_at"`
+	DoneAt      *string `json:"done_at"`
+	ExpiresAt   *string `json:"expires_at"`
+	Attempts    int     `json:"attempts"`
+	Reply       string  `json:"reply"`
+	Error       string  `json:"error"`
 }
 
 func toCommand(c *kinwatch.Command) commandJSON {
-	return commandJSON{c.ID, c.DeviceID, c.Keyword, string(c.State), rfc3339(c.CreatedAt), rfc3339(c.SentAt), rfc3339(c.DoneAt),
+	typ, ok := watchproto.CommandNameOfKeyword(c.Keyword)
+	if !ok {
+		typ = "custom"
+	}
+	var by *string
+	if c.RequestedBy != "" {
+		by = &c.RequestedBy
+	}
+	return commandJSON{c.ID, c.DeviceID, typ, c.Keyword, by, string(c.State), rfc3339(c.CreatedAt), rfc3339(c.SentAt), rfc3339(c.DoneAt),
 		rfc3339(c.ExpiresAt), c.Attempts, c.Reply, c.Error}
 }
 

@@ -42,14 +42,14 @@ func (db *DB) Events(ctx context.Context, f kinwatch.EventFilter) ([]*kinwatch.E
 		return nil, kinwatch.Errorf(kinwatch.EINVALID, "a device id is required")
 	}
 	from, to := window(f.From, f.To)
-	q := `SELECT ` + eventColumns + ` FROM events WHERE device_id = $1 AND time >= $2 AND time < $3`
-	args := []any{f.DeviceID, from, to}
+	q := `SELECT ` + eventColumns + ` FROM events WHERE device_id = $1 AND time >= $2 AND time <= $3 AND (time < $3 OR id < $4)`
+	args := []any{f.DeviceID, from, to, f.BeforeID}
 	if f.Type != "" {
 		args = append(args, f.Type)
 		q += ` AND type = $` + strconv.Itoa(len(args))
 	}
 	args = append(args, limit(f.Limit))
-	q += ` ORDER BY time DESC LIMIT $` + strconv.Itoa(len(args))
+	q += ` ORDER BY time DESC, id DESC LIMIT $` + strconv.Itoa(len(args))
 
 	rows, err := db.pool.Query(ctx, q, args...)
 	if err != nil {

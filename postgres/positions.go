@@ -187,8 +187,8 @@ func (db *DB) Positions(ctx context.Context, f kinwatch.PositionFilter) ([]*kinw
 	}
 	from, to := window(f.From, f.To)
 	rows, err := db.pool.Query(ctx, `SELECT `+positionColumns+` FROM positions
-		WHERE device_id = $1 AND time >= $2 AND time < $3 ORDER BY time DESC LIMIT $4`,
-		f.DeviceID, from, to, limit(f.Limit))
+		WHERE device_id = $1 AND time >= $2 AND time <= $3 AND (time < $3 OR id < $4) ORDER BY time DESC, id DESC LIMIT $5`,
+		f.DeviceID, from, to, f.BeforeID, limit(f.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: positions: %w", err)
 	}

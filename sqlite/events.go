@@ -27,13 +27,13 @@ func (db *DB) Events(ctx context.Context, f kinwatch.EventFilter) ([]*kinwatch.E
 		return nil, kinwatch.Errorf(kinwatch.EINVALID, "a device id is required")
 	}
 	from, to := window(f.From, f.To)
-	q := `SELECT ` + eventColumns + ` FROM events WHERE device_id = ? AND time >= ? AND time < ?`
-	args := []any{f.DeviceID, from, to}
+	q := `SELECT ` + eventColumns + ` FROM events WHERE device_id = ? AND time >= ? AND time <= ? AND (time < ? OR id < ?)`
+	args := []any{f.DeviceID, from, to, to, f.BeforeID}
 	if f.Type != "" {
 		q += ` AND type = ?`
 		args = append(args, f.Type)
 	}
-	q += ` ORDER BY time DESC LIMIT ?`
+	q += ` ORDER BY time DESC, id DESC LIMIT ?`
 	args = append(args, limit(f.Limit))
 
 	rows, err := db.read.QueryContext(ctx, q, args...)

@@ -138,8 +138,8 @@ func (db *DB) Positions(ctx context.Context, f kinwatch.PositionFilter) ([]*kinw
 	}
 	from, to := window(f.From, f.To)
 	rows, err := db.read.QueryContext(ctx, `SELECT `+positionColumns+` FROM positions
-		WHERE device_id = ? AND time >= ? AND time < ? ORDER BY time DESC LIMIT ?`,
-		f.DeviceID, from, to, limit(f.Limit))
+		WHERE device_id = ?1 AND time >= ?2 AND time <= ?3 AND (time < ?3 OR id < ?4) ORDER BY time DESC, id DESC LIMIT ?5`,
+		f.DeviceID, from, to, f.BeforeID, limit(f.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: positions: %w", err)
 	}

@@ -157,3 +157,75 @@ func testHealthReadings(t *testing.T, s kinwatch.Store) {
 		t.Errorf("HealthReadings(unknown device) = %v, %v; want none", got, err)
 	}
 }
+
+// testHistoryPagingTies pages through positions and events that share times, continuing each page
+// from the last item's (time, id) the way the API's cursor does: every record comes exactly once,
+// newest first.
+func testHistoryPagingTies(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	const dev = "3004010016"
+	var recs []kinwatch.Record
+	want := map[string]bool{}
+	for i := range 11 {
+		at := t0.Add(time.Duration(i/4) * time.Second) // four records per second
+		id := kinwatch.NewID()
+		want[id] = true
+		recs = append(recs,
+			kinwatch.Record{Position: &kinwatch.Position{ID: id, DeviceID: dev, Time: at}},
+			kinwatch.Record{Event: &kinwatch.Event{ID: id, DeviceID: dev, Time: at, Type: kinwatch.EventConnected}})
+	}
+	write(t, s, recs...)
+
+	type item struct {
+		id string
+		at time.Time
+	}
+	check := func(what string, page func(to time.Time, before string) ([]item, error)) {
+		t.Helper()
+		seen := map[string]bool{}
+		var prev *item
+		to, before := time.Time{}, ""
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatalf("%s: paging does not end", what)
+			}
+			items, err := page(to, before)
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			for _, it := range items {
+				if seen[it.id] {
+					t.Errorf("%s: %s came twice", what, it.id)
+				}
+				seen[it.id] = true
+				if prev != nil && (it.at.After(prev.at) || it.at.Equal(prev.at) && it.id > prev.id) {
+					t.Errorf("%s: %s (%s) after %s (%s): not newest first", what, it.id, it.at, prev.id, prev.at)
+				}
+				prev = &it
+			}
+			if len(items) < 3 {
+				break
+			}
+			to, before = items[len(items)-1].at, items[len(items)-1].id
+		}
+		if len(seen) != len(want) {
+			t.Errorf("%s: %d of %d records seen", what, len(seen), len(want))
+		}
+	}
+	check("positions", func(to time.Time, before string) ([]item, error) {
+		ps, err := s.Positions(ctx, kinwatch.PositionFilter{DeviceID: dev, To: to, BeforeID: before, Limit: 3})
+		out := make([]item, len(ps))
+		for i, p := range ps {
+			out[i] = item{p.ID, p.Time}
+		}
+		return out, err
+	})
+	check("events", func(to time.Time, before string) ([]item, error) {
+		es, err := s.Events(ctx, kinwatch.EventFilter{DeviceID: dev, To: to, BeforeID: before, Limit: 3})
+		out := make([]item, len(es))
+		for i, e := range es {
+			out[i] = item{e.ID, e.Time}
+		}
+		return out, err
+	})
+}

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
 		{"MarkAllOffline", testMarkAllOffline},
 		{"PositionRoundTrip", testPositionRoundTrip},
 		{"PositionQueries", testPositionQueries},
+		{"HistoryPagingTies", testHistoryPagingTies},
 		{"Events", testEvents},
 		{"HealthReadings", testHealthReadings},
 		{"Media", testMedia},

@@ -114,6 +114,18 @@ var (
 		}
 		return m
 	}()
+	specByKeyword = func() map[string]*commandSpec {
+		m := make(map[string]*commandSpec, len(commandSpecs))
+		for i := range commandSpecs {
+			if commandSpecs[i].Name == "custom" {
+				continue
+			}
+			for _, k := range strings.Split(commandSpecs[i].Keyword, "|") {
+				m[k] = &commandSpecs[i]
+			}
+		}
+		return m
+	}()
 	specByType = func() map[reflect.Type]*commandSpec {
 		m := make(map[reflect.Type]*commandSpec, len(commandSpecs))
 		for i := range commandSpecs {
@@ -155,6 +167,17 @@ func DescribeCommand(name string) (CommandInfo, bool) {
 // the way the API names it.
 func CommandName(c Command) (string, bool) {
 	s, ok := specByType[reflect.TypeOf(c)]
+	if !ok {
+		return "", false
+	}
+	return s.Name, true
+}
+
+// CommandNameOfKeyword returns the API name of the command sent with a wire keyword (stored
+// commands keep only the keyword); ok is false for keywords no typed command uses, which were sent
+// as "custom".
+func CommandNameOfKeyword(keyword string) (name string, ok bool) {
+	s, ok := specByKeyword[keyword]
 	if !ok {
 		return "", false
 	}

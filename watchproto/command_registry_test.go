@@ -308,3 +308,24 @@ func FuzzParseCommand(f *testing.F) {
 		}
 	})
 }
+
+// TestCommandNameOfKeyword: every typed command built from its example is found again by the
+// keyword it goes out with, which is what the API shows for a stored command.
+func TestCommandNameOfKeyword(t *testing.T) {
+	for _, info := range watchproto.CommandCatalog() {
+		if info.Name == "custom" {
+			continue // its keyword is whatever its text starts with
+		}
+		c, err := watchproto.ParseCommand(info.Name, []byte(info.Example))
+		if err != nil {
+			t.Fatalf("%s: %v", info.Name, err)
+		}
+		kw := c.Keyword()
+		if name, ok := watchproto.CommandNameOfKeyword(kw); !ok || name != info.Name {
+			t.Errorf("keyword %q of %s maps to %q, %v", kw, info.Name, name, ok)
+		}
+	}
+	if name, ok := watchproto.CommandNameOfKeyword("NOPE"); ok {
+		t.Errorf("unknown keyword maps to %q", name)
+	}
+}
