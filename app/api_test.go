@@ -114,8 +114,7 @@ func apiEndToEnd(t *testing.T, cfg config.Config) {
 	// Both open the live stream; the watch reports a position; both see it.
 	adminStream := api.stream(admin)
 	viewerStream := api.stream(viewer)
-	w.send(udFrame(time.Now(), 52.520008, 13.404954))
-	w.expect("UD") // acknowledged once stored
+	w.send(udFrame(time.Now(), 52.520008, 13.404954)) // UD has no reply in the protocol
 	for _, s := range []*liveStream{adminStream, viewerStream} {
 		m := s.next(t, "position")
 		if !strings.Contains(string(m.Data), `"lat":52.520008`) || m.WatchID != "8800000001" {
@@ -144,7 +143,6 @@ func apiEndToEnd(t *testing.T, cfg config.Config) {
 	w.expect("CR")
 	w.send("CR")
 	w.send(udFrame(time.Now().Add(time.Second), 52.521, 13.405))
-	w.expect("UD")
 	for {
 		m := adminStream.next(t, "command", "position")
 		if m.Type == "command" && strings.Contains(string(m.Data), `"acknowledged"`) && strings.Contains(string(m.Data), cmd.ID) {
@@ -322,9 +320,10 @@ func dialWatch(t *testing.T, addr, id string) *rawWatch {
 				return
 			}
 			f.Feed(buf[:n], func(frame []byte) error {
-				var m watchproto.Message
-				if watchproto.Decode(frame, &m) == nil {
-					w.in <- string(m.Content)
+				// [SG*id*LEN*content]: this watch sends no index, so neither does the server.
+				inner := strings.TrimSuffix(strings.TrimPrefix(string(frame), "["), "]")
+				if parts := strings.SplitN(inner, "*", 4); len(parts) == 4 {
+					w.in <- parts[3]
 				}
 				return nil
 			})

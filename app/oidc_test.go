@@ -141,7 +141,7 @@ func TestOIDCSignIn(t *testing.T) {
 	if code := api.call(bearer, "DELETE", "/api/v1/me/identities/mock", nil, nil); code != 404 {
 		t.Fatalf("unlink again: %d, want 404", code)
 	}
-	if to := newBrowser(t, cfg.PublicURL).flow("/api/v1/auth/oidc/mock/start"); !strings.HasPrefix(to, "/#oidc_error=conflict") {
+	if to := newBrowser(t, cfg.PublicURL).flow("/api/v1/auth/oidc/mock/start?accept_policy=" + url.QueryEscape(cfg.PolicyVersion)); !strings.HasPrefix(to, "/#oidc_error=conflict") {
 		t.Fatalf("after unlinking, the provider still signs in as Ben: %q", to)
 	}
 }

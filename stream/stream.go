@@ -1,0 +1,514 @@
+// Package stream is the live WebSocket stream of GET /api/v1/stream: it fans out what is stored
+// about watches to the guardians who may see them, as it is committed, and lets a client that lost
+// its connection resume without missing anything the hub still holds.
+//
+// It owns the stream's wire format (one JSON text frame per message, numbered by seq), the window
+// of recent messages kept for resuming, and each connection's bounded send queue. It does not decide
+// who may see what: the Access function it is given does, and RefreshAccess tells it to ask again.
+// Publish runs on the storage writer's commit path, so it never waits: not on the network, not on a
+// slow client (which is disconnected and resumes), not on the database.
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+)
+
+// Options configure a Hub; zero values take the defaults.
+type Options struct {
+	// Window is how many recent messages are kept for clients that reconnect (default 10000).
+	Window int
+	// MaxAge is how long a message stays available for resuming (default 15 minutes).
+	MaxAge time.Duration
+	// Access lists the device IDs an account may see. It is called when a client connects and on
+	// RefreshAccess; it must be safe for concurrent use.
+	Access func(ctx context.Context, accountID string) ([]string, error)
+	// SendBuffer is how many messages may wait for one client before it counts as too slow and is
+	// disconnected (default 256).
+	SendBuffer int
+	// PingInterval is how often clients are pinged; one that does not answer within the interval
+	// is disconnected (default 30 s).
+	PingInterval time.Duration
+	// OriginPatterns are the cross-origin hosts browsers may connect from (same origin always may).
+	OriginPatterns []string
+	Log            *slog.Logger
+	Now            func() time.Time
+}
+
+// Stats are counters for metrics.
+type Stats struct {
+	Connections int
+	Published   uint64 // messages published
+	Dropped     uint64 // clients disconnected for being too slow
+}
+
+// Message types the hub itself sends; the rest are the publisher's.
+const (
+	TypeHello = "hello" // first message of every connection: the current seq and the watches carried
+	TypeReset = "reset" // the hub cannot fill the gap since the client's seq: re-fetch over REST
+)
+
+const (
+	writeTimeout = 10 * time.Second
+	readLimit    = 4096
+)
+
+// Hub is the stream. Create it with New; it is ready at once.
+type Hub struct {
+	opts Options
+	log  *slog.Logger
+
+	mu         sync.Mutex
+	closed     bool
+	start      int64   // the seq before the first message: the hub's start in Unix microseconds
+	seq        int64   // the last published seq
+	ring       []entry // recent messages, oldest at head
+	head, n    int
+	byDevice   map[string]map[*conn]struct{}
+	byAccount  map[string]map[*conn]struct{}
+	gen        map[string]uint64 // per account: bumped by RefreshAccess, so a connect racing it re-reads
+	refreshing map[string]bool   // per account: a refresh is running; true again means run once more
+	published  uint64
+	dropped    uint64
+
+	wg sync.WaitGroup // connections and refreshes
+}
+
+type entry struct {
+	seq       int64
+	device    string
+	published time.Time
+	frame     []byte
+}
+
+// conn is one client. Its fields other than send and done are guarded by the hub's mutex.
+type conn struct {
+	account string
+	devices map[string]struct{}
+	send    chan []byte   // frames for the writer; never closed
+	done    chan struct{} // closed when the hub drops the connection
+	code    websocket.StatusCode
+	reason  string
+}
+
+// New creates a hub.
+func New(opts Options) *Hub {
+	if opts.Window <= 0 {
+		opts.Window = 10000
+	}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = 15 * time.Minute
+	}
+	if opts.SendBuffer <= 0 {
+		opts.SendBuffer = 256
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = 30 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	start := opts.Now().UnixMicro()
+	return &Hub{
+		opts: opts, log: log, start: start, seq: start,
+		ring:       make([]entry, opts.Window),
+		byDevice:   make(map[string]map[*conn]struct{}),
+		byAccount:  make(map[string]map[*conn]struct{}),
+		gen:        make(map[string]uint64),
+		refreshing: make(map[string]bool),
+	}
+}
+
+// Publish sends a message about deviceID to every connection that may see it and keeps it for
+// resuming. data is the message's JSON payload (nil sends null). It never blocks on clients.
+func (h *Hub) Publish(deviceID, typ string, at time.Time, data []byte) {
+	now := h.opts.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.seq++
+	h.published++
+	frame := appendFrame(make([]byte, 0, 96+len(deviceID)+len(data)), h.seq, typ, deviceID, at, data)
+	i := (h.head + h.n) % len(h.ring)
+	if h.n == len(h.ring) {
+		h.head = (h.head + 1) % len(h.ring)
+	} else {
+		h.n++
+	}
+	h.ring[i] = entry{seq: h.seq, device: deviceID, published: now, frame: frame}
+	for c := range h.byDevice[deviceID] {
+		select {
+		case c.send <- frame:
+		default:
+			h.dropped++
+			h.dropLocked(c, websocket.StatusTryAgainLater, "too slow: reconnect with since")
+		}
+	}
+}
+
+// RefreshAccess re-reads what the account may see for each of its open connections. It returns at
+// once; the change applies as soon as Access answers. If Access fails, the account's connections
+// are closed rather than left with access that may have been withdrawn.
+func (h *Hub) RefreshAccess(accountID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.gen[accountID]++
+	if _, running := h.refreshing[accountID]; running {
+		h.refreshing[accountID] = true // the running refresh goes round once more
+		return
+	}
+	if len(h.byAccount[accountID]) == 0 {
+		return // nothing open; a connection in the middle of connecting sees the new gen
+	}
+	h.refreshing[accountID] = false
+	h.wg.Add(1)
+	go h.refresh(accountID)
+}
+
+func (h *Hub) refresh(accountID string) {
+	defer h.wg.Done()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		devices, err := h.opts.Access(ctx, accountID)
+		cancel()
+		h.mu.Lock()
+		if err != nil {
+			h.log.Warn("live stream: reading access failed; closing the account's streams", "account", accountID, "err", err)
+			for c := range h.byAccount[accountID] {
+				h.dropLocked(c, websocket.StatusTryAgainLater, "access could not be checked: reconnect")
+			}
+		} else {
+			for c := range h.byAccount[accountID] {
+				h.setDevicesLocked(c, devices)
+			}
+		}
+		if again := h.refreshing[accountID]; !again || h.closed {
+			delete(h.refreshing, accountID)
+			h.mu.Unlock()
+			return
+		}
+		h.refreshing[accountID] = false
+		h.mu.Unlock()
+	}
+}
+
+// setDevicesLocked replaces what c may see and updates the device index.
+func (h *Hub) setDevicesLocked(c *conn, devices []string) {
+	next := make(map[string]struct{}, len(devices))
+	for _, d := range devices {
+		next[d] = struct{}{}
+	}
+	for d := range c.devices {
+		if _, keep := next[d]; !keep {
+			h.unindexLocked(d, c)
+		}
+	}
+	for d := range next {
+		if _, had := c.devices[d]; !had {
+			set := h.byDevice[d]
+			if set == nil {
+				set = make(map[*conn]struct{})
+				h.byDevice[d] = set
+			}
+			set[c] = struct{}{}
+		}
+	}
+	c.devices = next
+}
+
+func (h *Hub) unindexLocked(device string, c *conn) {
+	if set := h.byDevice[device]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(h.byDevice, device)
+		}
+	}
+}
+
+// dropLocked unregisters c and tells its writer to close with code. Safe to call twice.
+func (h *Hub) dropLocked(c *conn, code websocket.StatusCode, reason string) {
+	set := h.byAccount[c.account]
+	if _, ok := set[c]; !ok {
+		return
+	}
+	delete(set, c)
+	if len(set) == 0 {
+		delete(h.byAccount, c.account)
+	}
+	for d := range c.devices {
+		h.unindexLocked(d, c)
+	}
+	c.code, c.reason = code, reason
+	close(c.done)
+}
+
+// Close disconnects every client with "going away", refuses new ones and waits for the connection
+// goroutines to end. Publish and RefreshAccess become no-ops.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		for _, set := range h.byAccount {
+			for c := range set {
+				h.dropLocked(c, websocket.StatusGoingAway, "the server is shutting down")
+			}
+		}
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, set := range h.byAccount {
+		n += len(set)
+	}
+	return Stats{Connections: n, Published: h.published, Dropped: h.dropped}
+}
+
+// ServeWebSocket upgrades the request and streams the account's messages until the client goes
+// away or is dropped. The caller has authenticated the account. ?since=<seq> resumes.
+func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID string) {
+	since, resume := int64(0), false
+	if v := r.URL.Query().Get("since"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "invalid", "since: the seq of the last message received (a whole number)")
+			return
+		}
+		since, resume = n, true
+	}
+	h.mu.Lock()
+	closed, gen := h.closed, h.gen[accountID]
+	h.mu.Unlock()
+	if closed {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the live stream is shutting down")
+		return
+	}
+	devices, err := h.opts.Access(r.Context(), accountID)
+	if err != nil {
+		h.log.Warn("live stream: reading access failed", "account", accountID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the live stream cannot check your access right now: try again")
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})
+	if err != nil {
+		return // Accept has answered the client
+	}
+	ws.SetReadLimit(readLimit)
+
+	c := &conn{account: accountID, send: make(chan []byte, h.opts.SendBuffer), done: make(chan struct{})}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		ws.Close(websocket.StatusGoingAway, "the server is shutting down")
+		return
+	}
+	h.setDevicesLocked(c, devices)
+	if h.byAccount[accountID] == nil {
+		h.byAccount[accountID] = make(map[*conn]struct{})
+	}
+	h.byAccount[accountID][c] = struct{}{}
+	first := [][]byte{h.helloLocked(devices)}
+	if resume {
+		backlog, ok := h.backlogLocked(c, since)
+		if !ok {
+			first = append(first, appendFrame(nil, h.seq, TypeReset, "", h.opts.Now(), nil))
+		}
+		first = append(first, backlog...)
+	}
+	stale := h.gen[accountID] != gen
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
+	if stale {
+		h.RefreshAccess(accountID) // access changed while it was being read
+	}
+	h.serve(r.Context(), ws, c, first)
+}
+
+// helloLocked is the first frame: the current seq and the watches this connection carries.
+func (h *Hub) helloLocked(devices []string) []byte {
+	if devices == nil {
+		devices = []string{}
+	}
+	data, _ := json.Marshal(struct {
+		Watches []string `json:"watches"`
+	}{devices})
+	return appendFrame(nil, h.seq, TypeHello, "", h.opts.Now(), data)
+}
+
+// backlogLocked returns the held messages after since that c may see; ok is false when messages
+// after since are no longer held (evicted, too old, from an earlier process) or since is ahead of
+// the hub.
+func (h *Hub) backlogLocked(c *conn, since int64) (frames [][]byte, ok bool) {
+	if since < h.start || since > h.seq {
+		return nil, false
+	}
+	cutoff := h.opts.Now().Add(-h.opts.MaxAge)
+	// Oldest usable: the first held entry that is not too old.
+	first := h.seq + 1
+	for i := 0; i < h.n; i++ {
+		e := &h.ring[(h.head+i)%len(h.ring)]
+		if !e.published.Before(cutoff) {
+			first = e.seq
+			break
+		}
+	}
+	if since < first-1 {
+		return nil, false
+	}
+	// Entries are in seq order and consecutive: the one after since is at a known offset.
+	oldest := h.ring[h.head].seq
+	for i := int(since + 1 - oldest); i >= 0 && i < h.n; i++ {
+		e := &h.ring[(h.head+i)%len(h.ring)]
+		if _, ok := c.devices[e.device]; ok {
+			frames = append(frames, e.frame)
+		}
+	}
+	return frames, true
+}
+
+// serve writes first and then the live messages to ws until the client leaves or the hub drops it.
+func (h *Hub) serve(ctx context.Context, ws *websocket.Conn, c *conn, first [][]byte) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer func() {
+		h.mu.Lock()
+		h.dropLocked(c, websocket.StatusNormalClosure, "")
+		h.mu.Unlock()
+	}()
+	// The reader discards what the client sends (it has nothing to say) and notices it leaving;
+	// it also receives the pongs that Ping waits for.
+	go func() {
+		defer cancel()
+		for {
+			if _, _, err := ws.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	// The keeper pings the client every PingInterval and cuts a write that has been stuck for
+	// writeTimeout (a peer that stopped reading): one timer for the connection instead of a
+	// deadline per message.
+	var writing atomic.Int64 // when the current write started (Unix nanoseconds), 0 when idle
+	go func() {
+		tick := min(time.Second, h.opts.PingInterval)
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		lastPing := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				if w := writing.Load(); w != 0 && now.Sub(time.Unix(0, w)) > writeTimeout {
+					cancel()
+					return
+				}
+				if now.Sub(lastPing) < h.opts.PingInterval {
+					continue
+				}
+				lastPing = now
+				pctx, pcancel := context.WithTimeout(ctx, h.opts.PingInterval)
+				err := ws.Ping(pctx)
+				pcancel()
+				if err != nil {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	write := func(frame []byte) bool {
+		writing.Store(time.Now().UnixNano())
+		err := ws.Write(ctx, websocket.MessageText, frame)
+		writing.Store(0)
+		return err == nil
+	}
+	for _, f := range first {
+		if !write(f) {
+			ws.CloseNow()
+			return
+		}
+	}
+	for {
+		select {
+		case f := <-c.send:
+			if !write(f) {
+				ws.CloseNow()
+				return
+			}
+		case <-c.done:
+			h.mu.Lock()
+			code, reason := c.code, c.reason
+			h.mu.Unlock()
+			ws.Close(code, reason)
+			return
+		case <-ctx.Done():
+			ws.CloseNow()
+			return
+		}
+	}
+}
+
+// appendFrame appends one message: {"seq":…,"type":…,"watch_id":…,"time":…,"data":…}.
+func appendFrame(b []byte, seq int64, typ, deviceID string, at time.Time, data []byte) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, `,"type":`...)
+	b = appendString(b, typ)
+	b = append(b, `,"watch_id":`...)
+	b = appendString(b, deviceID)
+	b = append(b, `,"time":"`...)
+	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","data":`...)
+	if len(data) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, data...)
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string. IDs and types are plain ASCII; anything else takes the
+// slow path through encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
