@@ -77,6 +77,11 @@ func TestSimPositionsAreWellFormed(t *testing.T) {
 	cfg := fastConfig(srv.addr(), 6)
 	cfg.TimeScale = 3000 // a report every minute of the child's day
 	cfg.Dwell = 20 * time.Minute
+	// Children stay home at night: run their day in daylight whenever the test runs (09:00 UTC is
+	// mid-morning at the default center).
+	now := time.Now().UTC()
+	shift := time.Date(now.Year(), now.Month(), now.Day(), 9, 0, 0, 0, time.UTC).Sub(now)
+	cfg.Clock = func() time.Time { return time.Now().Add(shift) }
 	f, stop := runFleet(t, cfg)
 	for _, w := range f.Watches() {
 		waitFor(t, "positions from "+w.ID(), 5*time.Second, func() bool {
@@ -97,7 +102,7 @@ func TestSimPositionsAreWellFormed(t *testing.T) {
 			if !m.LengthOK {
 				t.Errorf("%q: LEN %d does not match the content", r.raw, m.Length)
 			}
-			if d := time.Since(loc.Time); d < -time.Minute || d > time.Minute {
+			if d := cfg.Clock().Sub(loc.Time); d < -time.Minute || d > time.Minute {
 				t.Errorf("%q: fix time %v is not now", r.raw, loc.Time)
 			}
 			if len(loc.Cells) < 1 || len(loc.Cells) > 4 {

@@ -567,7 +567,7 @@ func (w *Watch) fill(m *watchproto.Message, now time.Time, r *rand.Rand, status 
 		status |= watchproto.StatusStatic
 	}
 	loc := &m.Location
-	loc.Time = now.UTC().Truncate(time.Second)
+	loc.Time = w.f.cfg.Clock().UTC().Truncate(time.Second) // the watch's own clock
 	loc.Signal = 55 + r.IntN(46)
 	loc.Battery = int(w.battery)
 	loc.Steps = w.steps
