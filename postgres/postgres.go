@@ -56,6 +56,15 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Analyze refreshes the planner's statistics (autovacuum does so on its own schedule; after a bulk
+// load it has not yet).
+func (db *DB) Analyze(ctx context.Context) error {
+	if _, err := db.pool.Exec(ctx, `ANALYZE`); err != nil {
+		return fmt.Errorf("postgres: analyze: %w", err)
+	}
+	return nil
+}
+
 // Close waits for borrowed connections to come back and closes the pool.
 func (db *DB) Close() error {
 	db.pool.Close()

@@ -122,6 +122,14 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Analyze refreshes the query planner's statistics (PRAGMA optimize decides which tables need it).
+func (db *DB) Analyze(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `PRAGMA optimize=0x10002`); err != nil {
+		return fmt.Errorf("sqlite: analyze: %w", err)
+	}
+	return nil
+}
+
 // Close releases the statements and both pools. The writer closes last so that it, the only
 // connection allowed to write, checkpoints the WAL into the main file.
 func (db *DB) Close() error {

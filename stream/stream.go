@@ -5,8 +5,9 @@
 // It owns the stream's wire format (one JSON text frame per message, numbered by seq), the window
 // of recent messages kept for resuming, and each connection's bounded send queue. It does not decide
 // who may see what: the Access function it is given does, and RefreshAccess tells it to ask again.
-// Publish runs on the storage writer's commit path, so it never waits: not on the network, not on a
-// slow client (which is disconnected and resumes), not on the database.
+// It does not authenticate: the caller of ServeWebSocket has. Publish runs on the storage writer's
+// commit path, so it never waits: not on the network, not on a slow client (which is disconnected
+// and resumes), not on the database. Nothing here logs message contents.
 package stream
 
 import (
@@ -14,6 +15,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -27,7 +29,8 @@ import (
 type Options struct {
 	// Window is how many recent messages are kept for clients that reconnect (default 10000).
 	Window int
-	// MaxAge is how long a message stays available for resuming (default 15 minutes).
+	// MaxAge is how long after publishing a message stays available for resuming (default 15
+	// minutes); a client that missed an older one gets a reset, as if it had been evicted.
 	MaxAge time.Duration
 	// Access lists the device IDs an account may see. It is called when a client connects and on
 	// RefreshAccess; it must be safe for concurrent use.
@@ -38,10 +41,13 @@ type Options struct {
 	// PingInterval is how often clients are pinged; one that does not answer within the interval
 	// is disconnected (default 30 s).
 	PingInterval time.Duration
-	// OriginPatterns are the cross-origin hosts browsers may connect from (same origin always may).
+	// OriginPatterns are the cross-origin hosts browsers may connect from, as in
+	// websocket.AcceptOptions; the same origin always may, any other is refused.
 	OriginPatterns []string
-	Log            *slog.Logger
-	Now            func() time.Time
+	// Log receives warnings (Access failing) and debug lines with account IDs; nil discards.
+	Log *slog.Logger
+	// Now is the clock (default time.Now), for tests.
+	Now func() time.Time
 }
 
 // Stats are counters for metrics.
@@ -58,25 +64,29 @@ const (
 )
 
 const (
-	writeTimeout = 10 * time.Second
-	readLimit    = 4096
+	writeTimeout  = 10 * time.Second // a write stuck this long means a dead peer
+	accessTimeout = 10 * time.Second // for Access on RefreshAccess
+	readLimit     = 4096             // clients have nothing to say; a large message is abuse
+	tooSlow       = "too slow, reconnect with since"
 )
 
 // Hub is the stream. Create it with New; it is ready at once.
 type Hub struct {
-	opts Options
-	log  *slog.Logger
+	opts   Options
+	log    *slog.Logger
+	ctx    context.Context // cancelled by Close, so a refresh does not hold up shutdown
+	cancel context.CancelFunc
 
 	mu         sync.Mutex
 	closed     bool
 	start      int64   // the seq before the first message: the hub's start in Unix microseconds
 	seq        int64   // the last published seq
-	ring       []entry // recent messages, oldest at head
+	ring       []entry // recent messages, oldest at head, consecutive seqs
 	head, n    int
 	byDevice   map[string]map[*conn]struct{}
 	byAccount  map[string]map[*conn]struct{}
 	gen        map[string]uint64 // per account: bumped by RefreshAccess, so a connect racing it re-reads
-	refreshing map[string]bool   // per account: a refresh is running; true again means run once more
+	refreshing map[string]bool   // per account: a refresh is running; true means run once more
 	published  uint64
 	dropped    uint64
 
@@ -121,9 +131,14 @@ func New(opts Options) *Hub {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Seqs continue from the clock in microseconds: a restarted process numbers above its
+	// predecessor (which would have had to publish more than a message per microsecond to get
+	// ahead), and a client's seq from before the restart is below start, which means a reset.
+	// Unix microseconds stay below 2^53, the last integer JavaScript holds exactly, until 2255.
 	start := opts.Now().UnixMicro()
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{
-		opts: opts, log: log, start: start, seq: start,
+		opts: opts, log: log, ctx: ctx, cancel: cancel, start: start, seq: start,
 		ring:       make([]entry, opts.Window),
 		byDevice:   make(map[string]map[*conn]struct{}),
 		byAccount:  make(map[string]map[*conn]struct{}),
@@ -133,17 +148,19 @@ func New(opts Options) *Hub {
 }
 
 // Publish sends a message about deviceID to every connection that may see it and keeps it for
-// resuming. data is the message's JSON payload (nil sends null). It never blocks on clients.
+// resuming. data is the message's JSON payload, sent verbatim (nil sends null). The frame is
+// encoded once and shared by the window and every receiver. Publish never waits for a client: one
+// whose queue is full is disconnected instead, and resumes with since.
 func (h *Hub) Publish(deviceID, typ string, at time.Time, data []byte) {
-	now := h.opts.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return
 	}
+	now := h.opts.Now() // read under the lock, so the window is in time order for backlogLocked
 	h.seq++
 	h.published++
-	frame := appendFrame(make([]byte, 0, 96+len(deviceID)+len(data)), h.seq, typ, deviceID, at, data)
+	frame := appendFrame(make([]byte, 0, 96+len(typ)+len(deviceID)+len(data)), h.seq, typ, deviceID, at, data)
 	i := (h.head + h.n) % len(h.ring)
 	if h.n == len(h.ring) {
 		h.head = (h.head + 1) % len(h.ring)
@@ -156,7 +173,7 @@ func (h *Hub) Publish(deviceID, typ string, at time.Time, data []byte) {
 		case c.send <- frame:
 		default:
 			h.dropped++
-			h.dropLocked(c, websocket.StatusTryAgainLater, "too slow: reconnect with since")
+			h.dropLocked(c, websocket.StatusTryAgainLater, tooSlow)
 		}
 	}
 }
@@ -186,16 +203,19 @@ func (h *Hub) RefreshAccess(accountID string) {
 func (h *Hub) refresh(accountID string) {
 	defer h.wg.Done()
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(h.ctx, accessTimeout)
 		devices, err := h.opts.Access(ctx, accountID)
 		cancel()
 		h.mu.Lock()
-		if err != nil {
+		switch {
+		case h.closed:
+			// Close has dropped every connection.
+		case err != nil:
 			h.log.Warn("live stream: reading access failed; closing the account's streams", "account", accountID, "err", err)
 			for c := range h.byAccount[accountID] {
-				h.dropLocked(c, websocket.StatusTryAgainLater, "access could not be checked: reconnect")
+				h.dropLocked(c, websocket.StatusTryAgainLater, "access could not be checked, reconnect")
 			}
-		} else {
+		default:
 			for c := range h.byAccount[accountID] {
 				h.setDevicesLocked(c, devices)
 			}
@@ -261,11 +281,12 @@ func (h *Hub) dropLocked(c *conn, code websocket.StatusCode, reason string) {
 }
 
 // Close disconnects every client with "going away", refuses new ones and waits for the connection
-// goroutines to end. Publish and RefreshAccess become no-ops.
+// goroutines to end. Publish and RefreshAccess become no-ops. Close may be called more than once.
 func (h *Hub) Close() {
 	h.mu.Lock()
 	if !h.closed {
 		h.closed = true
+		h.cancel()
 		for _, set := range h.byAccount {
 			for c := range set {
 				h.dropLocked(c, websocket.StatusGoingAway, "the server is shutting down")
@@ -288,16 +309,16 @@ func (h *Hub) Stats() Stats {
 }
 
 // ServeWebSocket upgrades the request and streams the account's messages until the client goes
-// away or is dropped. The caller has authenticated the account. ?since=<seq> resumes.
+// away or is dropped. The caller has authenticated the account. ?since=<seq> resumes after seq.
 func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID string) {
-	since, resume := int64(0), false
-	if v := r.URL.Query().Get("since"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "invalid", "since: the seq of the last message received (a whole number)")
+	since, resume := int64(0), r.URL.Query().Has("since")
+	if resume {
+		n, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid", "since: the seq of the last message received, a whole number")
 			return
 		}
-		since, resume = n, true
+		since = n
 	}
 	h.mu.Lock()
 	closed, gen := h.closed, h.gen[accountID]
@@ -309,12 +330,12 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID s
 	devices, err := h.opts.Access(r.Context(), accountID)
 	if err != nil {
 		h.log.Warn("live stream: reading access failed", "account", accountID, "err", err)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "the live stream cannot check your access right now: try again")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the live stream cannot check your access right now, try again")
 		return
 	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})
 	if err != nil {
-		return // Accept has answered the client
+		return // Accept has answered the client (a cross-origin request is 403)
 	}
 	ws.SetReadLimit(readLimit)
 
@@ -325,19 +346,7 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID s
 		ws.Close(websocket.StatusGoingAway, "the server is shutting down")
 		return
 	}
-	h.setDevicesLocked(c, devices)
-	if h.byAccount[accountID] == nil {
-		h.byAccount[accountID] = make(map[*conn]struct{})
-	}
-	h.byAccount[accountID][c] = struct{}{}
-	first := [][]byte{h.helloLocked(devices)}
-	if resume {
-		backlog, ok := h.backlogLocked(c, since)
-		if !ok {
-			first = append(first, appendFrame(nil, h.seq, TypeReset, "", h.opts.Now(), nil))
-		}
-		first = append(first, backlog...)
-	}
+	first := h.subscribeLocked(c, devices, since, resume)
 	stale := h.gen[accountID] != gen
 	h.wg.Add(1)
 	h.mu.Unlock()
@@ -345,18 +354,35 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID s
 	if stale {
 		h.RefreshAccess(accountID) // access changed while it was being read
 	}
+	h.log.Debug("live stream: connected", "account", accountID, "watches", len(devices), "resume", resume)
 	h.serve(r.Context(), ws, c, first)
 }
 
-// helloLocked is the first frame: the current seq and the watches this connection carries.
-func (h *Hub) helloLocked(devices []string) []byte {
+// subscribeLocked registers c for live messages and returns what it must be sent first: the hello,
+// then either the held messages after since or a reset. Doing both under the one lock that Publish
+// takes is what makes replay and live messages meet without a gap or a duplicate.
+func (h *Hub) subscribeLocked(c *conn, devices []string, since int64, resume bool) [][]byte {
+	h.setDevicesLocked(c, devices)
+	if h.byAccount[c.account] == nil {
+		h.byAccount[c.account] = make(map[*conn]struct{})
+	}
+	h.byAccount[c.account][c] = struct{}{}
+
 	if devices == nil {
 		devices = []string{}
 	}
-	data, _ := json.Marshal(struct {
+	hello, _ := json.Marshal(struct {
 		Watches []string `json:"watches"`
 	}{devices})
-	return appendFrame(nil, h.seq, TypeHello, "", h.opts.Now(), data)
+	first := [][]byte{appendFrame(nil, h.seq, TypeHello, "", h.opts.Now(), hello)}
+	if !resume {
+		return first
+	}
+	backlog, ok := h.backlogLocked(c, since)
+	if !ok {
+		return append(first, appendFrame(nil, h.seq, TypeReset, "", h.opts.Now(), nil))
+	}
+	return append(first, backlog...)
 }
 
 // backlogLocked returns the held messages after since that c may see; ok is false when messages
@@ -366,22 +392,21 @@ func (h *Hub) backlogLocked(c *conn, since int64) (frames [][]byte, ok bool) {
 	if since < h.start || since > h.seq {
 		return nil, false
 	}
+	// The oldest usable entry is the first one not too old (the window is in time order); without
+	// one, only a client that is up to date can go on.
 	cutoff := h.opts.Now().Add(-h.opts.MaxAge)
-	// Oldest usable: the first held entry that is not too old.
+	skip := sort.Search(h.n, func(i int) bool {
+		return !h.ring[(h.head+i)%len(h.ring)].published.Before(cutoff)
+	})
 	first := h.seq + 1
-	for i := 0; i < h.n; i++ {
-		e := &h.ring[(h.head+i)%len(h.ring)]
-		if !e.published.Before(cutoff) {
-			first = e.seq
-			break
-		}
+	if skip < h.n {
+		first = h.ring[(h.head+skip)%len(h.ring)].seq
 	}
 	if since < first-1 {
 		return nil, false
 	}
-	// Entries are in seq order and consecutive: the one after since is at a known offset.
-	oldest := h.ring[h.head].seq
-	for i := int(since + 1 - oldest); i >= 0 && i < h.n; i++ {
+	// Seqs in the window are consecutive, so the message after since is at a known offset.
+	for i := h.n - int(h.seq-since); i < h.n; i++ {
 		e := &h.ring[(h.head+i)%len(h.ring)]
 		if _, ok := c.devices[e.device]; ok {
 			frames = append(frames, e.frame)
@@ -393,29 +418,33 @@ func (h *Hub) backlogLocked(c *conn, since int64) (frames [][]byte, ok bool) {
 // serve writes first and then the live messages to ws until the client leaves or the hub drops it.
 func (h *Hub) serve(ctx context.Context, ws *websocket.Conn, c *conn, first [][]byte) {
 	ctx, cancel := context.WithCancel(ctx)
+	var helpers sync.WaitGroup
+	defer helpers.Wait()
 	defer cancel()
 	defer func() {
 		h.mu.Lock()
-		h.dropLocked(c, websocket.StatusNormalClosure, "")
+		h.dropLocked(c, websocket.StatusNormalClosure, "") // a no-op if the hub dropped it
+		reason := c.reason
 		h.mu.Unlock()
+		h.log.Debug("live stream: disconnected", "account", c.account, "reason", reason)
 	}()
+
 	// The reader discards what the client sends (it has nothing to say) and notices it leaving;
 	// it also receives the pongs that Ping waits for.
-	go func() {
+	helpers.Go(func() {
 		defer cancel()
 		for {
 			if _, _, err := ws.Read(ctx); err != nil {
 				return
 			}
 		}
-	}()
+	})
 	// The keeper pings the client every PingInterval and cuts a write that has been stuck for
 	// writeTimeout (a peer that stopped reading): one timer for the connection instead of a
 	// deadline per message.
 	var writing atomic.Int64 // when the current write started (Unix nanoseconds), 0 when idle
-	go func() {
-		tick := min(time.Second, h.opts.PingInterval)
-		t := time.NewTicker(tick)
+	helpers.Go(func() {
+		t := time.NewTicker(min(time.Second, h.opts.PingInterval))
 		defer t.Stop()
 		lastPing := time.Now()
 		for {
@@ -440,7 +469,8 @@ func (h *Hub) serve(ctx context.Context, ws *websocket.Conn, c *conn, first [][]
 				}
 			}
 		}
-	}()
+	})
+
 	write := func(frame []byte) bool {
 		writing.Store(time.Now().UnixNano())
 		err := ws.Write(ctx, websocket.MessageText, frame)
