@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -408,6 +409,16 @@ func DemoFamily(ctx context.Context, st kinwatch.Store, ids []string) error {
 			return fmt.Errorf("binding demo watch %s: %w", id, err)
 		}
 		newFamily = nil
+		name := fmt.Sprintf("Child %d", slices.Index(ids, id)+1)
+		if i := slices.Index(ids, id); i < len(demoChildren) {
+			name = demoChildren[i]
+		}
+		if err := st.PutChildProfile(ctx, &kinwatch.ChildProfile{DeviceID: id, Name: name, School: "Demo primary school", UpdatedAt: now}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
+
+// demoChildren name the demo watches' wearers, so the demo looks like a family.
+var demoChildren = []string{"Mia", "Leo", "Emma", "Noah", "Lina", "Paul", "Ida", "Ben"}

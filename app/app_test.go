@@ -6,16 +6,19 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"kinwatch"
+	"kinwatch/account"
 	"kinwatch/app"
 	"kinwatch/commands"
 	"kinwatch/config"
 	"kinwatch/postgres/pgtest"
 	"kinwatch/sim"
+	"kinwatch/sqlite"
 	"kinwatch/watchproto"
 )
 
@@ -208,5 +211,43 @@ func endToEnd(t *testing.T, cfg config.Config) {
 		if got.Keyword == "VERNO" && !strings.Contains(got.Reply, "_") {
 			t.Errorf("VERNO reply %q", got.Reply)
 		}
+	}
+}
+
+// TestDemoFamily: the demo guardian can sign in with the printed password and sees the demo
+// watches, named; running the seeding again (every `make run`) changes nothing.
+func TestDemoFamily(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"9000000000", "9000000001", "9000000002"}
+	for range 2 {
+		if err := app.DemoFamily(ctx, db, ids); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := db.AccountByLogin(ctx, app.DemoEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := account.VerifyPassword(a.PasswordHash, app.DemoPassword, account.DefaultArgon2); !ok {
+		t.Fatal("the demo password does not match")
+	}
+	fams, err := db.Families(ctx, a.ID)
+	if err != nil || len(fams) != 1 || fams[0].Role != kinwatch.RoleAdmin {
+		t.Fatalf("families: %+v %v", fams, err)
+	}
+	watches, err := db.Watches(ctx, a.ID)
+	if err != nil || len(watches) != len(ids) {
+		t.Fatalf("watches: %+v %v", watches, err)
+	}
+	if p, err := db.ChildProfile(ctx, ids[1]); err != nil || p.Name != "Leo" {
+		t.Fatalf("child profile: %+v %v", p, err)
 	}
 }
