@@ -55,8 +55,9 @@ type CommandStore interface {
 	// CommandByIdempotencyKey finds the command an account queued with key; ENOTFOUND if none.
 	CommandByIdempotencyKey(ctx context.Context, deviceID, accountID, key string) (*Command, error)
 	Command(ctx context.Context, id string) (*Command, error)
-	// Commands lists a device's commands, newest first.
-	Commands(ctx context.Context, deviceID string, limit int) ([]*Command, error)
+	// Commands lists a device's commands, newest (highest Seq) first: at most limit (0: all) with a
+	// Seq below beforeSeq (0: from the newest).
+	Commands(ctx context.Context, deviceID string, beforeSeq int64, limit int) ([]*Command, error)
 	// PendingCommands lists a device's queued and sent commands in Seq order.
 	PendingCommands(ctx context.Context, deviceID string) ([]*Command, error)
 	// MarkCommandSent records a delivery attempt.

@@ -26,7 +26,8 @@ type Media struct {
 // MediaStore reads media metadata (written through the Bus).
 type MediaStore interface {
 	Media(ctx context.Context, id string) (*Media, error)
-	MediaList(ctx context.Context, deviceID string, limit int) ([]*Media, error)
+	// MediaList lists a device's media newest first.
+	MediaList(ctx context.Context, deviceID string, p Page) ([]*Media, error)
 }
 
 // BlobStore keeps media bytes. The file-system adapter is the default; an S3-compatible one can

@@ -124,5 +124,6 @@ type PositionStore interface {
 	// device ID, in one query.
 	LatestPositions(ctx context.Context, deviceIDs []string) (map[string]*Position, error)
 	Positions(ctx context.Context, f PositionFilter) ([]*Position, error)
-	HealthReadings(ctx context.Context, deviceID string, limit int) ([]*HealthReading, error)
+	// HealthReadings lists a device's readings newest first.
+	HealthReadings(ctx context.Context, deviceID string, p Page) ([]*HealthReading, error)
 }

@@ -1,6 +1,9 @@
 package kinwatch
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Record is one item flowing from the gateway to storage: exactly one field is set.
 type Record struct {
@@ -9,6 +12,16 @@ type Record struct {
 	Health   *HealthReading
 	Device   *DeviceUpdate
 	Media    *Media
+}
+
+// Page selects one page of a newest-first list: at most Limit items (0: no limit) that come after
+// the cursor (Before, BeforeID), i.e. older than Before or as old with a smaller ID. A zero Before
+// starts at the newest. Items sharing a time are ordered by ID, so a page boundary between them
+// neither skips nor repeats one.
+type Page struct {
+	Before   time.Time
+	BeforeID string
+	Limit    int
 }
 
 // Store is what kinwatch keeps. SQLite and PostgreSQL implement it; the same test suite

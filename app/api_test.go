@@ -157,6 +157,34 @@ func apiEndToEnd(t *testing.T, cfg config.Config) {
 	if got.State != "acknowledged" {
 		t.Fatalf("command state %q", got.State)
 	}
+
+	// The command list pages newest first: the locate request, then the binding code's message.
+	var types []string
+	path := "/api/v1/watches/8800000001/commands?limit=1"
+	for pages := 0; ; pages++ {
+		var page struct {
+			Items []struct {
+				Type string `json:"type"`
+			} `json:"items"`
+			NextCursor *string `json:"next_cursor"`
+		}
+		if code := api.call(viewer, "GET", path, nil, &page); code != 200 || pages > 3 {
+			t.Fatalf("commands page %d: status %d", pages, code)
+		}
+		for _, it := range page.Items {
+			types = append(types, it.Type)
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		path = "/api/v1/watches/8800000001/commands?limit=1&cursor=" + *page.NextCursor
+	}
+	if strings.Join(types, ",") != "locate_now,message" {
+		t.Fatalf("commands paged as %v", types)
+	}
+	if code := api.call(viewer, "GET", "/api/v1/watches/8800000001/commands?cursor=bogus", nil, nil); code != 400 {
+		t.Fatalf("a made-up cursor: status %d, want 400", code)
+	}
 }
 
 type client struct {

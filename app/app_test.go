@@ -171,7 +171,7 @@ func endToEnd(t *testing.T, cfg config.Config) {
 			t.Fatal(err)
 		}
 		alarms += len(es)
-		ms, err := st.MediaList(ctx, id, 1000)
+		ms, err := st.MediaList(ctx, id, kinwatch.Page{Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -67,7 +67,7 @@ func runCommand(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	defer st.Close()
 	if *list {
-		cmds, err := st.Commands(ctx, *device, 50)
+		cmds, err := st.Commands(ctx, *device, 0, 50)
 		if err != nil {
 			return err
 		}

@@ -208,7 +208,7 @@ func TestPendingWatchKeepsOnlyItsRegistryEntry(t *testing.T) {
 	ctx := context.Background()
 	ps, _ := s.store.Positions(ctx, kinwatch.PositionFilter{DeviceID: "1000000002", Limit: 10})
 	es, _ := s.store.Events(ctx, kinwatch.EventFilter{DeviceID: "1000000002", Limit: 10})
-	hs, _ := s.store.HealthReadings(ctx, "1000000002", 10)
+	hs, _ := s.store.HealthReadings(ctx, "1000000002", kinwatch.Page{Limit: 10})
 	if len(ps)+len(es)+len(hs) != 0 {
 		t.Fatalf("stored personal data of a pending watch: %d positions, %d events, %d health", len(ps), len(es), len(hs))
 	}
@@ -452,7 +452,7 @@ func TestVoiceMessageStoredBeforeAcknowledged(t *testing.T) {
 	if got := w.recv(); got != "[3G*1000000016*0004*TK,1]" {
 		t.Fatalf("%q", got)
 	}
-	ms, err := s.store.MediaList(context.Background(), "1000000016", 10)
+	ms, err := s.store.MediaList(context.Background(), "1000000016", kinwatch.Page{Limit: 10})
 	if err != nil || len(ms) != 1 {
 		t.Fatalf("media %v %v", ms, err)
 	}
@@ -722,7 +722,7 @@ func TestVoicePartsOnlyFromPartOne(t *testing.T) {
 			t.Fatalf("part answered %q", got)
 		}
 	}
-	ms, _ := s.store.MediaList(context.Background(), "1000000028", 10)
+	ms, _ := s.store.MediaList(context.Background(), "1000000028", kinwatch.Page{Limit: 10})
 	if len(ms) != 1 || ms[0].Size != int64(len("#!AMR\nBBBBCCCC")) {
 		t.Fatalf("media %+v", ms)
 	}

@@ -376,7 +376,7 @@ func (w *world) checkFamilyAIntact() {
 	if p, err := st.ChildProfile(ctx, w.aWatch); err != nil || p.Name != "Mia" {
 		t.Errorf("A's child profile: %+v %v", p, err)
 	}
-	if cs, err := st.Commands(ctx, w.aWatch, 10); err != nil || len(cs) != 1 {
+	if cs, err := st.Commands(ctx, w.aWatch, 0, 10); err != nil || len(cs) != 1 {
 		t.Errorf("A's commands: %d %v", len(cs), err)
 	}
 	if code, _ := w.do(w.aAdmin, "GET", "/api/v1/me", nil, nil); code != 200 {

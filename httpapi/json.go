@@ -80,6 +80,36 @@ func parseTimeCursor(s string) (time.Time, string, error) {
 	return time.Time{}, "", kinwatch.Errorf(kinwatch.EINVALID, "cursor: not a cursor this API returned")
 }
 
+// pageParams reads cursor and limit of a newest-first list without a time window.
+func pageParams(r *http.Request, defLimit, maxLimit int) (kinwatch.Page, error) {
+	var p kinwatch.Page
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		var err error
+		if p.Before, p.BeforeID, err = parseTimeCursor(c); err != nil {
+			return p, err
+		}
+	}
+	var err error
+	p.Limit, err = intParam(r, "limit", defLimit, 1, maxLimit)
+	return p, err
+}
+
+// seqCursor encodes a page boundary of the command list (the last command's seq) opaquely.
+func seqCursor(seq int64) *string {
+	s := base64.RawURLEncoding.EncodeToString([]byte("s" + strconv.FormatInt(seq, 36)))
+	return &s
+}
+
+func parseSeqCursor(s string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil && len(b) > 1 && b[0] == 's' {
+		if n, err := strconv.ParseInt(string(b[1:]), 36, 64); err == nil && n > 0 {
+			return n, nil
+		}
+	}
+	return 0, kinwatch.Errorf(kinwatch.EINVALID, "cursor: not a cursor this API returned")
+}
+
 // window reads from/to/limit/cursor of a history query. to is exclusive; the cursor moves it and
 // sets beforeID, so records sharing the boundary's time are neither skipped nor repeated.
 func window(r *http.Request, defLimit, maxLimit int) (from, to time.Time, beforeID string, limit int, err error) {

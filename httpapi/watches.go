@@ -345,12 +345,12 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request, c *caller) {
 	if acc == nil {
 		return
 	}
-	limit, err := intParam(r, "limit", 100, 1, 1000)
+	page, err := pageParams(r, 100, 1000)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	hs, err := s.Store.HealthReadings(ctx(r), acc.DeviceID, limit)
+	hs, err := s.Store.HealthReadings(ctx(r), acc.DeviceID, page)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -367,6 +367,9 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request, c *caller) {
 	out := list(make([]healthJSON, len(hs)))
 	for i, h := range hs {
 		out.Items[i] = healthJSON{h.ID, h.Time.UTC().Format(time.RFC3339Nano), h.HeartRate, h.Systolic, h.Diastolic, h.SpO2, h.Temperature}
+	}
+	if len(hs) == page.Limit {
+		out.NextCursor = timeCursor(hs[len(hs)-1].Time, hs[len(hs)-1].ID)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -410,7 +413,14 @@ func (s *Server) listCommands(w http.ResponseWriter, r *http.Request, c *caller)
 		s.writeError(w, r, err)
 		return
 	}
-	cs, err := s.Store.Commands(ctx(r), acc.DeviceID, limit)
+	var before int64
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		if before, err = parseSeqCursor(c); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	cs, err := s.Store.Commands(ctx(r), acc.DeviceID, before, limit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -418,6 +428,9 @@ func (s *Server) listCommands(w http.ResponseWriter, r *http.Request, c *caller)
 	out := list(make([]commandJSON, len(cs)))
 	for i, x := range cs {
 		out.Items[i] = toCommand(x)
+	}
+	if len(cs) == limit {
+		out.NextCursor = seqCursor(cs[len(cs)-1].Seq)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -490,12 +503,12 @@ func (s *Server) mediaList(w http.ResponseWriter, r *http.Request, c *caller) {
 	if acc == nil {
 		return
 	}
-	limit, err := intParam(r, "limit", 50, 1, 500)
+	page, err := pageParams(r, 50, 500)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ms, err := s.Store.MediaList(ctx(r), acc.DeviceID, limit)
+	ms, err := s.Store.MediaList(ctx(r), acc.DeviceID, page)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -503,6 +516,9 @@ func (s *Server) mediaList(w http.ResponseWriter, r *http.Request, c *caller) {
 	out := list(make([]mediaJSON, len(ms)))
 	for i, m := range ms {
 		out.Items[i] = toMedia(m)
+	}
+	if len(ms) == page.Limit {
+		out.NextCursor = timeCursor(ms[len(ms)-1].Time, ms[len(ms)-1].ID)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

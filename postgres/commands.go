@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -93,10 +94,13 @@ func (db *DB) Command(ctx context.Context, id string) (*kinwatch.Command, error)
 	return c, nil
 }
 
-// Commands lists a device's commands, newest first.
-func (db *DB) Commands(ctx context.Context, deviceID string, n int) ([]*kinwatch.Command, error) {
+// Commands lists a device's commands, newest first, below beforeSeq unless it is 0.
+func (db *DB) Commands(ctx context.Context, deviceID string, beforeSeq int64, n int) ([]*kinwatch.Command, error) {
+	if beforeSeq <= 0 {
+		beforeSeq = math.MaxInt64
+	}
 	rows, err := db.pool.Query(ctx, `SELECT `+commandColumns+` FROM commands
-		WHERE device_id = $1 ORDER BY seq DESC LIMIT $2`, deviceID, limit(n))
+		WHERE device_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, deviceID, beforeSeq, limit(n))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: commands: %w", err)
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"kinwatch"
 )
@@ -24,10 +25,12 @@ func scanHealth(s scanner) (*kinwatch.HealthReading, error) {
 	return &h, nil
 }
 
-// HealthReadings returns a device's readings, newest first.
-func (db *DB) HealthReadings(ctx context.Context, deviceID string, n int) ([]*kinwatch.HealthReading, error) {
+// HealthReadings returns one page of a device's readings, newest first.
+func (db *DB) HealthReadings(ctx context.Context, deviceID string, p kinwatch.Page) ([]*kinwatch.HealthReading, error) {
+	_, before := window(time.Time{}, p.Before)
 	rows, err := db.pool.Query(ctx, `SELECT `+healthColumns+` FROM health_readings
-		WHERE device_id = $1 ORDER BY time DESC LIMIT $2`, deviceID, limit(n))
+		WHERE device_id = $1 AND time <= $2 AND (time < $2 OR id < $3) ORDER BY time DESC, id DESC LIMIT $4`,
+		deviceID, before, p.BeforeID, limit(p.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: health readings: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"kinwatch"
 
@@ -39,10 +40,12 @@ func (db *DB) Media(ctx context.Context, id string) (*kinwatch.Media, error) {
 	return m, nil
 }
 
-// MediaList returns a device's media, newest first.
-func (db *DB) MediaList(ctx context.Context, deviceID string, n int) ([]*kinwatch.Media, error) {
+// MediaList returns one page of a device's media, newest first.
+func (db *DB) MediaList(ctx context.Context, deviceID string, p kinwatch.Page) ([]*kinwatch.Media, error) {
+	_, before := window(time.Time{}, p.Before)
 	rows, err := db.pool.Query(ctx, `SELECT `+mediaColumns+` FROM media
-		WHERE device_id = $1 ORDER BY time DESC LIMIT $2`, deviceID, limit(n))
+		WHERE device_id = $1 AND time <= $2 AND (time < $2 OR id < $3) ORDER BY time DESC, id DESC LIMIT $4`,
+		deviceID, before, p.BeforeID, limit(p.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: media list: %w", err)
 	}

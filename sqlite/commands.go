@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -108,10 +109,13 @@ func (db *DB) Command(ctx context.Context, id string) (*kinwatch.Command, error)
 	return c, nil
 }
 
-// Commands lists a device's commands, newest first.
-func (db *DB) Commands(ctx context.Context, deviceID string, n int) ([]*kinwatch.Command, error) {
+// Commands lists a device's commands, newest first, below beforeSeq unless it is 0.
+func (db *DB) Commands(ctx context.Context, deviceID string, beforeSeq int64, n int) ([]*kinwatch.Command, error) {
+	if beforeSeq <= 0 {
+		beforeSeq = math.MaxInt64
+	}
 	rows, err := db.read.QueryContext(ctx, `SELECT `+commandColumns+` FROM commands
-		WHERE device_id = ? ORDER BY seq DESC LIMIT ?`, deviceID, limit(n))
+		WHERE device_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, deviceID, beforeSeq, limit(n))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: commands: %w", err)
 	}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"kinwatch"
 )
@@ -16,10 +17,12 @@ func healthArgs(h *kinwatch.HealthReading, id string, args []any) []any {
 		int64(h.Diastolic), int64(h.SpO2), h.Temperature)
 }
 
-// HealthReadings returns a device's readings, newest first.
-func (db *DB) HealthReadings(ctx context.Context, deviceID string, n int) ([]*kinwatch.HealthReading, error) {
+// HealthReadings returns one page of a device's readings, newest first.
+func (db *DB) HealthReadings(ctx context.Context, deviceID string, p kinwatch.Page) ([]*kinwatch.HealthReading, error) {
+	_, before := window(time.Time{}, p.Before)
 	rows, err := db.read.QueryContext(ctx, `SELECT `+healthColumns+` FROM health_readings
-		WHERE device_id = ? ORDER BY time DESC LIMIT ?`, deviceID, limit(n))
+		WHERE device_id = ?1 AND time <= ?2 AND (time < ?2 OR id < ?3) ORDER BY time DESC, id DESC LIMIT ?4`,
+		deviceID, before, p.BeforeID, limit(p.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: health readings: %w", err)
 	}

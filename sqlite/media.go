@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"kinwatch"
 )
@@ -41,10 +42,12 @@ func (db *DB) Media(ctx context.Context, id string) (*kinwatch.Media, error) {
 	return m, nil
 }
 
-// MediaList returns a device's media, newest first.
-func (db *DB) MediaList(ctx context.Context, deviceID string, n int) ([]*kinwatch.Media, error) {
+// MediaList returns one page of a device's media, newest first.
+func (db *DB) MediaList(ctx context.Context, deviceID string, p kinwatch.Page) ([]*kinwatch.Media, error) {
+	_, before := window(time.Time{}, p.Before)
 	rows, err := db.read.QueryContext(ctx, `SELECT `+mediaColumns+` FROM media
-		WHERE device_id = ? ORDER BY time DESC LIMIT ?`, deviceID, limit(n))
+		WHERE device_id = ?1 AND time <= ?2 AND (time < ?2 OR id < ?3) ORDER BY time DESC, id DESC LIMIT ?4`,
+		deviceID, before, p.BeforeID, limit(p.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: media list: %w", err)
 	}

@@ -79,11 +79,11 @@ func assertNoData(t *testing.T, s kinwatch.Store, dev string) {
 	if err != nil || len(es) != 0 {
 		t.Errorf("events of %s = %d, %v; want none", dev, len(es), err)
 	}
-	hs, err := s.HealthReadings(ctx, dev, 0)
+	hs, err := s.HealthReadings(ctx, dev, kinwatch.Page{Limit: 0})
 	if err != nil || len(hs) != 0 {
 		t.Errorf("health readings of %s = %d, %v; want none", dev, len(hs), err)
 	}
-	ms, err := s.MediaList(ctx, dev, 0)
+	ms, err := s.MediaList(ctx, dev, kinwatch.Page{Limit: 0})
 	if err != nil || len(ms) != 0 {
 		t.Errorf("media of %s = %d, %v; want none", dev, len(ms), err)
 	}

@@ -170,17 +170,17 @@ func testCommandOrdering(t *testing.T, s kinwatch.Store) {
 	}
 	same(t, "pending of b", commandIDs(pending), []string{all[1].ID, all[4].ID})
 
-	list, err := s.Commands(ctx, a, 0)
+	list, err := s.Commands(ctx, a, 0, 0)
 	if err != nil {
 		t.Fatalf("Commands: %v", err)
 	}
 	same(t, "commands of a, newest first", commandIDs(list), []string{all[5].ID, all[3].ID, all[2].ID, all[0].ID})
-	list, err = s.Commands(ctx, a, 2)
+	list, err = s.Commands(ctx, a, 0, 2)
 	if err != nil {
 		t.Fatalf("Commands: %v", err)
 	}
 	same(t, "commands of a, limit 2", commandIDs(list), []string{all[5].ID, all[3].ID})
-	list, err = s.Commands(ctx, "3004019999", 0)
+	list, err = s.Commands(ctx, "3004019999", 0, 0)
 	if err != nil || len(list) != 0 {
 		t.Errorf("Commands(unknown device) = %v, %v; want none", commandIDs(list), err)
 	}
@@ -242,4 +242,35 @@ func testExpireCommands(t *testing.T, s kinwatch.Store) {
 	}
 	same(t, "pending after expiry", commandIDs(pending), []string{never.ID, future.ID})
 	wantCode(t, "FinishCommand after expiry", s.FinishCommand(ctx, queuedOld.ID, kinwatch.CommandAcknowledged, "", "", now), kinwatch.ECONFLICT)
+}
+
+// testCommandPaging pages through a device's commands newest first by Seq, each exactly once, and
+// leaves other devices' commands out.
+func testCommandPaging(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	const dev, other = "3004010030", "3004010031"
+	write(t, s, update(kinwatch.DeviceUpdate{ID: dev, Time: t0}), update(kinwatch.DeviceUpdate{ID: other, Time: t0}))
+	var want []string
+	for range 7 {
+		c := enqueue(t, s, &kinwatch.Command{DeviceID: dev, Keyword: "CR", CreatedAt: t0})
+		enqueue(t, s, &kinwatch.Command{DeviceID: other, Keyword: "FIND", CreatedAt: t0})
+		want = append([]string{c.ID}, want...)
+	}
+	var got []string
+	var before int64
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+		cs, err := s.Commands(ctx, dev, before, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, commandIDs(cs)...)
+		if len(cs) < 3 {
+			break
+		}
+		before = cs[len(cs)-1].Seq
+	}
+	same(t, "commands paged newest first", got, want)
 }

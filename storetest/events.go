@@ -105,17 +105,17 @@ func testMedia(t *testing.T, s kinwatch.Store) {
 	_, err = s.Media(ctx, kinwatch.NewID())
 	wantCode(t, "Media(unknown)", err, kinwatch.ENOTFOUND)
 
-	list, err := s.MediaList(ctx, dev, 0)
+	list, err := s.MediaList(ctx, dev, kinwatch.Page{Limit: 0})
 	if err != nil {
 		t.Fatalf("MediaList: %v", err)
 	}
 	same(t, "media list", list, []*kinwatch.Media{later, photo, voice})
-	list, err = s.MediaList(ctx, dev, 1)
+	list, err = s.MediaList(ctx, dev, kinwatch.Page{Limit: 1})
 	if err != nil {
 		t.Fatalf("MediaList: %v", err)
 	}
 	same(t, "media list, limit 1", list, []*kinwatch.Media{later})
-	list, err = s.MediaList(ctx, "3004019999", 5)
+	list, err = s.MediaList(ctx, "3004019999", kinwatch.Page{Limit: 5})
 	if err != nil || len(list) != 0 {
 		t.Errorf("MediaList(unknown device) = %v, %v; want none", list, err)
 	}

@@ -521,7 +521,7 @@ func testUnbind(t *testing.T, s kinwatch.Store) {
 
 	// Nothing about w1 is left ...
 	assertNoData(t, s, w1)
-	if cs, err := s.Commands(ctx, w1, 0); err != nil || len(cs) != 0 {
+	if cs, err := s.Commands(ctx, w1, 0, 0); err != nil || len(cs) != 0 {
 		t.Errorf("Commands of the unbound watch = %v, %v; want none", commandIDs(cs), err)
 	}
 	for _, id := range cmds1 {
@@ -559,13 +559,13 @@ func testUnbind(t *testing.T, s kinwatch.Store) {
 	if es, err := s.Events(ctx, kinwatch.EventFilter{DeviceID: w2}); err != nil || len(es) != 1 {
 		t.Errorf("events of the other watch = %d, %v; want 1", len(es), err)
 	}
-	if hs, err := s.HealthReadings(ctx, w2, 0); err != nil || len(hs) != 1 {
+	if hs, err := s.HealthReadings(ctx, w2, kinwatch.Page{Limit: 0}); err != nil || len(hs) != 1 {
 		t.Errorf("health readings of the other watch = %d, %v; want 1", len(hs), err)
 	}
-	if ms, err := s.MediaList(ctx, w2, 0); err != nil || len(ms) != 2 {
+	if ms, err := s.MediaList(ctx, w2, kinwatch.Page{Limit: 0}); err != nil || len(ms) != 2 {
 		t.Errorf("media of the other watch = %d, %v; want 2", len(ms), err)
 	}
-	if cs, err := s.Commands(ctx, w2, 0); err != nil {
+	if cs, err := s.Commands(ctx, w2, 0, 0); err != nil {
 		t.Errorf("Commands of the other watch: %v", err)
 	} else {
 		ids := commandIDs(cs)
@@ -1391,7 +1391,7 @@ func testCommandIdempotency(t *testing.T, s kinwatch.Store) {
 	wantCode(t, "EnqueueCommand(same device, account and key)", s.EnqueueCommand(ctx, dup), kinwatch.ECONFLICT)
 	_, err := s.Command(ctx, dup.ID)
 	wantCode(t, "Command(refused duplicate)", err, kinwatch.ENOTFOUND)
-	if cs, err := s.Commands(ctx, d1, 0); err != nil {
+	if cs, err := s.Commands(ctx, d1, 0, 0); err != nil {
 		t.Fatalf("Commands: %v", err)
 	} else {
 		same(t, "commands after a refused duplicate", commandIDs(cs), []string{c1.ID})
@@ -1441,7 +1441,7 @@ func testCommandIdempotency(t *testing.T, s kinwatch.Store) {
 		_, err := s.CommandByIdempotencyKey(ctx, d1, acc, "")
 		wantCode(t, "CommandByIdempotencyKey(empty key, by "+acc+")", err, kinwatch.ENOTFOUND)
 	}
-	cs, err := s.Commands(ctx, d1, 0)
+	cs, err := s.Commands(ctx, d1, 0, 0)
 	if err != nil {
 		t.Fatalf("Commands: %v", err)
 	}

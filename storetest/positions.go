@@ -142,23 +142,23 @@ func testHealthReadings(t *testing.T, s kinwatch.Store) {
 	other := &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: "3004010017", Time: t0, SpO2: 95}
 	write(t, s, kinwatch.Record{Health: second}, kinwatch.Record{Health: first}, kinwatch.Record{Health: other}, kinwatch.Record{Health: third})
 
-	got, err := s.HealthReadings(ctx, dev, 0)
+	got, err := s.HealthReadings(ctx, dev, kinwatch.Page{Limit: 0})
 	if err != nil {
 		t.Fatalf("HealthReadings: %v", err)
 	}
 	same(t, "health readings", got, []*kinwatch.HealthReading{third, second, first})
-	got, err = s.HealthReadings(ctx, dev, 2)
+	got, err = s.HealthReadings(ctx, dev, kinwatch.Page{Limit: 2})
 	if err != nil {
 		t.Fatalf("HealthReadings: %v", err)
 	}
 	same(t, "health readings, limit 2", got, []*kinwatch.HealthReading{third, second})
-	got, err = s.HealthReadings(ctx, "3004019999", 10)
+	got, err = s.HealthReadings(ctx, "3004019999", kinwatch.Page{Limit: 10})
 	if err != nil || len(got) != 0 {
 		t.Errorf("HealthReadings(unknown device) = %v, %v; want none", got, err)
 	}
 }
 
-// testHistoryPagingTies pages through positions and events that share times, continuing each page
+// testHistoryPagingTies pages through positions, events, health readings and media that share times, continuing each page
 // from the last item's (time, id) the way the API's cursor does: every record comes exactly once,
 // newest first.
 func testHistoryPagingTies(t *testing.T, s kinwatch.Store) {
@@ -172,7 +172,9 @@ func testHistoryPagingTies(t *testing.T, s kinwatch.Store) {
 		want[id] = true
 		recs = append(recs,
 			kinwatch.Record{Position: &kinwatch.Position{ID: id, DeviceID: dev, Time: at}},
-			kinwatch.Record{Event: &kinwatch.Event{ID: id, DeviceID: dev, Time: at, Type: kinwatch.EventConnected}})
+			kinwatch.Record{Event: &kinwatch.Event{ID: id, DeviceID: dev, Time: at, Type: kinwatch.EventConnected}},
+			kinwatch.Record{Health: &kinwatch.HealthReading{ID: id, DeviceID: dev, Time: at, HeartRate: 80}},
+			kinwatch.Record{Media: &kinwatch.Media{ID: id, DeviceID: dev, Time: at, Kind: "photo", ContentType: "image/jpeg", Key: "k/" + id}})
 	}
 	write(t, s, recs...)
 
@@ -217,6 +219,22 @@ func testHistoryPagingTies(t *testing.T, s kinwatch.Store) {
 		out := make([]item, len(ps))
 		for i, p := range ps {
 			out[i] = item{p.ID, p.Time}
+		}
+		return out, err
+	})
+	check("health readings", func(to time.Time, before string) ([]item, error) {
+		hs, err := s.HealthReadings(ctx, dev, kinwatch.Page{Before: to, BeforeID: before, Limit: 3})
+		out := make([]item, len(hs))
+		for i, h := range hs {
+			out[i] = item{h.ID, h.Time}
+		}
+		return out, err
+	})
+	check("media", func(to time.Time, before string) ([]item, error) {
+		ms, err := s.MediaList(ctx, dev, kinwatch.Page{Before: to, BeforeID: before, Limit: 3})
+		out := make([]item, len(ms))
+		for i, m := range ms {
+			out[i] = item{m.ID, m.Time}
 		}
 		return out, err
 	})

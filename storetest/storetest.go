@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
 		{"CommandLifecycle", testCommandLifecycle},
 		{"CommandFinishStates", testCommandFinishStates},
 		{"CommandOrdering", testCommandOrdering},
+		{"CommandPaging", testCommandPaging},
 		{"ExpireCommands", testExpireCommands},
 		{"BatchAtomicity", testBatchAtomicity},
 		{"BatchValidation", testBatchValidation},
