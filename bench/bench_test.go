@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"kinwatch/bench"
 	"kinwatch/postgres/pgtest"
@@ -39,6 +40,28 @@ func TestIngestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.Positions != 500 {
+		t.Fatalf("%+v", res)
+	}
+}
+
+// TestAPISmoke and TestStreamSmoke keep the API and live-stream benchmarks' code paths working in
+// `make test` (the figures come from `kinwatch bench api|stream`).
+func TestAPISmoke(t *testing.T) {
+	res, err := bench.API(context.Background(), bench.APIConfig{DataDir: t.TempDir(), Families: 20, Watches: 2, Positions: 3, Requests: 200, Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 200 || res.Latency.N != 200 {
+		t.Fatalf("%+v", res)
+	}
+}
+
+func TestStreamSmoke(t *testing.T) {
+	res, err := bench.Stream(context.Background(), bench.StreamConfig{DataDir: t.TempDir(), Watches: 10, Rate: 200, Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 200 || res.Latency.N != 200 {
 		t.Fatalf("%+v", res)
 	}
 }
