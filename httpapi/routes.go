@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"net"
 	"net/http"
 	"strings"
@@ -153,7 +154,8 @@ func (s *Server) authenticate(r *http.Request, c *caller) error {
 		// A bearer token in a cookie (or the reverse) is not how this session was issued.
 		return kinwatch.Errorf(kinwatch.EUNAUTHORIZED, "sign in first: the session is missing, expired or revoked")
 	}
-	if kind == kinwatch.SessionCookie && !safeMethod(r.Method) && r.Header.Get(csrfHeader) != account.CSRFToken(token) {
+	if kind == kinwatch.SessionCookie && !safeMethod(r.Method) &&
+		subtle.ConstantTimeCompare([]byte(r.Header.Get(csrfHeader)), []byte(account.CSRFToken(token))) != 1 {
 		return kinwatch.Errorf(kinwatch.EFORBIDDEN, "missing or wrong %s header (it comes with the sign-in response and GET /api/v1/me)", csrfHeader)
 	}
 	c.account, c.session, c.token = a, ss, token
