@@ -30,6 +30,15 @@ type Mailer interface {
 	Send(ctx context.Context, m kwmail.Message) error
 }
 
+// SessionEnder closes what stays open for a session after sign-in (the live stream's connections)
+// when the session ends; the hub of kinwatch/stream implements it.
+type SessionEnder interface {
+	// EndSession ends one session's connections.
+	EndSession(accountID, sessionID string)
+	// EndSessions ends the connections of all the account's sessions but keep ("" ends all).
+	EndSessions(accountID, keep string)
+}
+
 // Policy is the privacy policy in force; sign-up must accept exactly this version.
 type Policy struct {
 	Version string
@@ -46,6 +55,8 @@ type Service struct {
 	// BaseURL is where guardians reach the web app; mailed links point there.
 	BaseURL    string
 	SessionTTL time.Duration // how long a session lives after sign-in (default 30 days)
+	// Live learns of sessions ending, so open streams end with them; nil when nothing is open.
+	Live SessionEnder
 	Log        *slog.Logger
 	Now        func() time.Time
 
@@ -74,6 +85,18 @@ func (s *Service) Init() error {
 	var err error
 	s.dummyHash, err = HashPassword("kinwatch dummy password", s.Argon2)
 	return err
+}
+
+// ended tells Live that sessions of the account ended: sessionID alone, or all but keep when
+// sessionID is "".
+func (s *Service) ended(accountID, sessionID, keep string) {
+	switch {
+	case s.Live == nil:
+	case sessionID != "":
+		s.Live.EndSession(accountID, sessionID)
+	default:
+		s.Live.EndSessions(accountID, keep)
+	}
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -161,10 +184,16 @@ func (s *Service) send(ctx context.Context, to, subject, text string) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		if err := s.Mailer.Send(ctx, kwmail.Message{To: to, Subject: subject, Text: text}); err != nil {
-			s.Log.Warn("sending mail failed", "subject", subject, "err", err)
+			// SMTP replies often quote the recipient ("550 <anna@…>: no such user"): not for logs.
+			s.Log.Warn("sending mail failed", "subject", subject, "err", RedactAddresses(err.Error()))
 		}
 	}()
 }
+
+var mailAddress = regexp.MustCompile(`[^\s<>"'(),;:\[\]]+@[^\s<>"'(),;:\[\]]+`)
+
+// RedactAddresses replaces what looks like an email address in s, for logs.
+func RedactAddresses(s string) string { return mailAddress.ReplaceAllString(s, "<address>") }
 
 // Close waits for mail being sent.
 func (s *Service) Close() { s.mails.Wait() }

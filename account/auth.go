@@ -204,8 +204,10 @@ func (s *Service) checkPassword(a *kinwatch.Account, password string) error {
 	return nil
 }
 
-// errCredentials is the one answer for an unknown login, a wrong password and a disabled account.
-var errCredentials = kinwatch.Errorf(kinwatch.EUNAUTHORIZED, "the email, phone or password is wrong")
+// errCredentials is the one answer for an unknown login, a wrong password, a disabled account and
+// an account locked after failed sign-ins.
+var errCredentials = kinwatch.Errorf(kinwatch.EUNAUTHORIZED,
+	"the email, phone or password is wrong, or failed attempts locked the account for a while: try again later or reset the password")
 
 // LockedUntil is when an account with these failures may try again (zero: not locked).
 func LockedUntil(failures int, last time.Time) time.Time {
@@ -239,9 +241,11 @@ func (s *Service) Login(ctx context.Context, login, password, kind string, c Cli
 		return nil, "", err
 	}
 	now := s.now()
-	if until := LockedUntil(a.FailedLogins, a.LastFailedLogin); now.Before(until) {
-		return nil, "", kinwatch.Errorf(kinwatch.ETOOMANY, "too many failed sign-ins: try again in %s or reset the password",
-			until.Sub(now).Round(time.Second))
+	if now.Before(LockedUntil(a.FailedLogins, a.LastFailedLogin)) {
+		// Locked: the same answer, after the same work, as a wrong password or an unknown login,
+		// so the lock does not tell that the account exists.
+		VerifyPassword(s.dummyHash, password, s.Argon2)
+		return nil, "", errCredentials
 	}
 	ok, rehash := false, false
 	if a.PasswordHash != "" {
@@ -344,12 +348,21 @@ func (s *Service) Sessions(ctx context.Context, accountID string) ([]*kinwatch.S
 
 // Revoke ends one of the account's sessions.
 func (s *Service) Revoke(ctx context.Context, accountID, sessionID string) error {
-	return s.Store.DeleteSession(ctx, accountID, sessionID)
+	if err := s.Store.DeleteSession(ctx, accountID, sessionID); err != nil {
+		return err
+	}
+	s.ended(accountID, sessionID, "")
+	return nil
 }
 
 // RevokeOthers ends all of the account's sessions but keep ("" ends all: log out everywhere).
 func (s *Service) RevokeOthers(ctx context.Context, accountID, keep string) (int, error) {
-	return s.Store.DeleteSessions(ctx, accountID, keep)
+	n, err := s.Store.DeleteSessions(ctx, accountID, keep)
+	if err != nil {
+		return 0, err
+	}
+	s.ended(accountID, "", keep)
+	return n, nil
 }
 
 // RequestPasswordReset mails a reset link if login names an account with an email; it answers the
@@ -410,6 +423,17 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, c C
 		return err
 	}
 	if a.EmailVerifiedAt.IsZero() {
+		// The mailbox's owner has proved control only now: provider links made before are not
+		// theirs to trust (together with the sessions ended below, this undoes a pre-hijack).
+		ids, err := s.Store.Identities(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := s.Store.DeleteIdentity(ctx, a.ID, id.Provider); err != nil && kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
+				return err
+			}
+		}
 		a.EmailVerifiedAt = now
 		if err := s.Store.UpdateAccount(ctx, a); err != nil {
 			return err
@@ -418,7 +442,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, c C
 	if err := s.Store.LoginSucceeded(ctx, a.ID); err != nil {
 		return err
 	}
-	_, err = s.Store.DeleteSessions(ctx, a.ID, "")
+	_, err = s.RevokeOthers(ctx, a.ID, "")
 	return err
 }
 
@@ -438,7 +462,7 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, sessionID, curr
 	if err := s.setPassword(ctx, a, next, s.now()); err != nil {
 		return err
 	}
-	_, err = s.Store.DeleteSessions(ctx, accountID, sessionID)
+	_, err = s.RevokeOthers(ctx, accountID, sessionID)
 	return err
 }
 

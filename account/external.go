@@ -42,7 +42,12 @@ func (s *Service) SignInExternal(ctx context.Context, e External, acceptPolicy, 
 	if acceptPolicy != s.Policy.Version {
 		return nil, "", invalid("accept_policy: this %s account is new here: accept the current privacy policy (version %q) to sign up", e.Provider, s.Policy.Version)
 	}
+	// Only an address the provider verified becomes the account's: an unverified one would claim
+	// an address nobody proved to own (and block its owner from signing up).
 	email, _ := NormalizeEmail(e.Email)
+	if !e.EmailVerified {
+		email = ""
+	}
 	if email != "" {
 		if _, err := s.Store.AccountByLogin(ctx, email); err == nil {
 			return nil, "", kinwatch.Errorf(kinwatch.ECONFLICT,
@@ -52,7 +57,7 @@ func (s *Service) SignInExternal(ctx context.Context, e External, acceptPolicy, 
 	now := s.now()
 	a := &kinwatch.Account{ID: kinwatch.NewID(), Email: email, Preferences: DefaultPreferences,
 		PolicyVersion: s.Policy.Version, PolicyAccepted: now, CreatedAt: now, UpdatedAt: now}
-	if e.EmailVerified && email != "" {
+	if email != "" {
 		a.EmailVerifiedAt = now
 	}
 	nick := strings.TrimSpace(e.Name)
@@ -66,23 +71,29 @@ func (s *Service) SignInExternal(ctx context.Context, e External, acceptPolicy, 
 	if err := s.Store.CreateAccount(ctx, a); err != nil {
 		return nil, "", err
 	}
+	reported, _ := NormalizeEmail(e.Email)
 	if err := s.Store.CreateIdentity(ctx, &kinwatch.Identity{Provider: e.Provider, Subject: e.Subject, AccountID: a.ID,
-		Email: email, CreatedAt: now}); err != nil {
+		Email: reported, CreatedAt: now}); err != nil {
 		s.Store.DeleteAccount(ctx, a.ID)
 		return nil, "", err
 	}
 	s.Log.Info("account created", "account", a.ID, "provider", e.Provider)
-	if a.EmailVerifiedAt.IsZero() {
-		if err := s.mailVerification(ctx, a); err != nil {
-			s.Log.Warn("mailing verification failed", "account", a.ID, "err", err)
-		}
-	}
 	return s.openSession(ctx, a.ID, kind, c)
 }
 
-// Link attaches a provider subject to a signed-in account.
+// Link attaches a provider subject to a signed-in account. The account's email address must be
+// verified first: otherwise whoever signed up with someone else's address could link their own
+// provider account and keep a way in after the address's owner takes the account over through
+// password reset.
 func (s *Service) Link(ctx context.Context, accountID string, e External) error {
-	err := s.Store.CreateIdentity(ctx, &kinwatch.Identity{Provider: e.Provider, Subject: e.Subject, AccountID: accountID,
+	a, err := s.Store.Account(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if a.Email == "" || a.EmailVerifiedAt.IsZero() {
+		return kinwatch.Errorf(kinwatch.EFORBIDDEN, "verify your email address before linking %s: open the link we mailed you", e.Provider)
+	}
+	err = s.Store.CreateIdentity(ctx, &kinwatch.Identity{Provider: e.Provider, Subject: e.Subject, AccountID: accountID,
 		Email: strings.ToLower(e.Email), CreatedAt: s.now()})
 	if kinwatch.ErrorCode(err) == kinwatch.ECONFLICT {
 		return kinwatch.Errorf(kinwatch.ECONFLICT, "this %s account is linked already (to this or another kinwatch account), or you linked another %s account", e.Provider, e.Provider)

@@ -179,8 +179,11 @@ func TestLockout(t *testing.T) {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
-	if _, _, err := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionBearer, anna); code(err) != kinwatch.ETOOMANY {
-		t.Fatalf("locked account signed in: %v", err)
+	// Locked: even the right password is refused, with the answer an unknown login gets.
+	_, _, unknown := s.Login(ctx, "nobody@example.org", "correct horse battery", kinwatch.SessionBearer, anna)
+	_, _, locked := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionBearer, anna)
+	if locked == nil || code(locked) != kinwatch.EUNAUTHORIZED || locked.Error() != unknown.Error() {
+		t.Fatalf("locked account: %v, unknown login: %v", locked, unknown)
 	}
 	clk.Add(31 * time.Second)
 	if _, _, err := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionBearer, anna); err != nil {
@@ -289,5 +292,107 @@ func TestProfileValidation(t *testing.T) {
 	got, err := s.UpdateProfile(ctx, a.ID, account.ProfilePatch{Region: str("de"), TimeZone: str("Europe/Berlin"), Birthday: str("1988-02-29")})
 	if err != nil || got.Profile.Region != "DE" || got.Preferences.TimeZone != "Europe/Berlin" {
 		t.Fatalf("valid update: %+v %v", got, err)
+	}
+}
+
+// fakeLive records the sessions the service reports as ended.
+type fakeLive struct {
+	mu    sync.Mutex
+	ended []string
+}
+
+func (f *fakeLive) EndSession(accountID, sessionID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ended = append(f.ended, "one:"+sessionID)
+}
+
+func (f *fakeLive) EndSessions(accountID, keep string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ended = append(f.ended, "all-but:"+keep)
+}
+
+// TestSessionsEndingReachTheStream: every way a session ends is told to what holds it open.
+func TestSessionsEndingReachTheStream(t *testing.T) {
+	s, smtp, _, _ := newService(t)
+	live := &fakeLive{}
+	s.Live = live
+	ctx := context.Background()
+	signUp(t, s, "anna@example.org")
+	s1, _, _ := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionBearer, anna)
+	s2, _, _ := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionBearer, anna)
+	if err := s.Revoke(ctx, s1.AccountID, s1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RevokeOthers(ctx, s1.AccountID, s2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ChangePassword(ctx, s1.AccountID, s2.ID, "correct horse battery", "a brand new passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RequestPasswordReset(ctx, "anna@example.org", anna); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResetPassword(ctx, mailedToken(t, smtp, "anna@example.org", "Reset"), "yet another passphrase", anna); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"one:" + s1.ID, "all-but:" + s2.ID, "all-but:" + s2.ID, "all-but:"}
+	if strings.Join(live.ended, " ") != strings.Join(want, " ") {
+		t.Fatalf("ended %v, want %v", live.ended, want)
+	}
+}
+
+// TestPreHijack: someone who signs up with another person's address cannot keep a way in once
+// that person takes the account over: linking a provider needs a verified address, a provider's
+// unverified address is not claimed, and a reset of an unverified account drops provider links.
+func TestPreHijack(t *testing.T) {
+	s, smtp, _, db := newService(t)
+	ctx := context.Background()
+	signUp(t, s, "victim@example.org") // by the attacker, who cannot read the victim's mail
+	a, err := db.AccountByLogin(ctx, "victim@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacker := account.External{Provider: "idp", Subject: "attacker", Email: "attacker@example.net", EmailVerified: true}
+	if err := s.Link(ctx, a.ID, attacker); code(err) != kinwatch.EFORBIDDEN {
+		t.Fatalf("linking to an unverified account: %v", err)
+	}
+	// A link made anyway (by an older version, say) does not survive the owner's reset.
+	if err := db.CreateIdentity(ctx, &kinwatch.Identity{Provider: "idp", Subject: "attacker", AccountID: a.ID, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RequestPasswordReset(ctx, "victim@example.org", anna); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResetPassword(ctx, mailedToken(t, smtp, "victim@example.org", "Reset"), "a passphrase of her own", anna); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := db.Identities(ctx, a.ID); err != nil || len(ids) != 0 {
+		t.Fatalf("provider links after the owner's reset: %d %v", len(ids), err)
+	}
+	if _, _, err := s.SignInExternal(ctx, attacker, "v7", kinwatch.SessionBearer, anna); err != nil {
+		t.Fatal(err) // a new, separate account
+	}
+	if ss, _ := s.Sessions(ctx, a.ID); len(ss) != 0 {
+		t.Fatalf("the attacker signed in to the victim's account: %d sessions", len(ss))
+	}
+	// Verified now: linking works.
+	if err := s.Link(ctx, a.ID, account.External{Provider: "idp2", Subject: "victim", Email: "victim@example.org", EmailVerified: true}); err != nil {
+		t.Fatalf("linking to a verified account: %v", err)
+	}
+
+	// A provider account with an unverified address gets an account without that address, and
+	// the address stays free for its owner.
+	_, _, err = s.SignInExternal(ctx, account.External{Provider: "idp", Subject: "squatter", Email: "someone@example.org"}, "v7", kinwatch.SessionBearer, anna)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AccountByLogin(ctx, "someone@example.org"); code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("an unverified provider address was claimed: %v", err)
+	}
+	signUp(t, s, "someone@example.org")
+	if _, err := db.AccountByLogin(ctx, "someone@example.org"); err != nil {
+		t.Fatalf("the owner could not sign up: %v", err)
 	}
 }

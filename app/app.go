@@ -204,7 +204,7 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 		}
 	}
 	a.Hub = stream.New(stream.Options{
-		Window: cfg.StreamWindow,
+		Window: cfg.StreamWindow, Recheck: cfg.StreamRecheck,
 		Log:    a.Log,
 		Access: func(ctx context.Context, accountID string) ([]string, error) {
 			accs, err := a.Store.Watches(ctx, accountID)
@@ -227,7 +227,7 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 		Store: a.Store, Mailer: a.Mailer, Argon2: a.Argon2, Log: a.Log,
 		Passwords: &account.PasswordChecker{RangeURL: cfg.BreachedURL, Client: client},
 		Policy:    account.Policy{Version: cfg.PolicyVersion, URL: cfg.PolicyURL},
-		BaseURL:   cfg.PublicURL,
+		BaseURL:   cfg.PublicURL, Live: a.Hub,
 	}
 	if err := a.Accounts.Init(); err != nil {
 		return nil, err
@@ -244,6 +244,9 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 		Store: a.Store, Metrics: a.Metrics, Log: a.Log, Ready: a.ready.Load,
 		Accounts: a.Accounts, Families: a.Families, Commands: a.Commands, Blobs: a.Blobs, Stream: a.Hub,
 		InsecureCookies: strings.HasPrefix(cfg.PublicURL, "http://"),
+	}
+	if api.TrustedProxies, err = cfg.Proxies(); err != nil {
+		return nil, err
 	}
 	base := strings.TrimRight(cfg.PublicURL, "/")
 	for _, p := range providers {

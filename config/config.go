@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -58,10 +59,33 @@ type Config struct {
 	SMTPFrom       string
 	SMTPUser       string
 	SMTPPassword   string
-	SMTPTLS        string // starttls, tls or none
-	OIDCProviders  string // name=…,issuer=…,client_id=…,client_secret=…[,display_name=…]; more separated by ;
-	StreamWindow   int    // live-stream messages kept for resuming clients
+	SMTPTLS        string        // starttls, tls or none
+	OIDCProviders  string        // name=…,issuer=…,client_id=…,client_secret=…[,display_name=…]; more separated by ;
+	StreamWindow   int           // live-stream messages kept for resuming clients
+	StreamRecheck  time.Duration // how often an open stream re-checks its session
 	BindingCodeTTL time.Duration
+	TrustedProxies string // comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed
+}
+
+// Proxies parses TrustedProxies: each entry an address (a single host) or a CIDR prefix.
+func (c Config) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(c.TrustedProxies, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("trusted-proxies %q: want addresses or CIDR prefixes such as 10.0.0.0/8, separated by commas", f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // OIDCProvider is one configured external sign-in provider.
@@ -144,6 +168,7 @@ func Default() Config {
 		PolicyURL:         "/privacy-policy",
 		SMTPTLS:           "starttls",
 		StreamWindow:      10000,
+		StreamRecheck:     time.Minute,
 		BindingCodeTTL:    10 * time.Minute,
 	}
 }
@@ -187,7 +212,9 @@ func (c *Config) fields() []field {
 		{"smtp-tls", "starttls, tls (implicit, port 465) or none (loopback relays only)", (*stringValue)(&c.SMTPTLS)},
 		{"oidc-providers", "external sign-in: name=…,issuer=…,client_id=…,client_secret=…[,display_name=…]; several separated by ;", (*stringValue)(&c.OIDCProviders)},
 		{"stream-window", "live-stream messages kept so reconnecting clients miss nothing", (*intValue)(&c.StreamWindow)},
+		{"stream-recheck", "how often an open live stream re-checks that its session is still valid (a session ended in this process ends its streams at once)", (*durationValue)(&c.StreamRecheck)},
 		{"binding-code-ttl", "how long the code shown on a watch for binding stays valid", (*durationValue)(&c.BindingCodeTTL)},
+		{"trusted-proxies", "reverse proxies (addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client, for rate limits and session lists; empty: none", (*stringValue)(&c.TrustedProxies)},
 	}
 }
 
@@ -372,6 +399,12 @@ func (c *Config) Validate() error {
 	}
 	if c.StreamWindow < 100 || c.StreamWindow > 10_000_000 {
 		bad("stream-window %d: want 100..10000000", c.StreamWindow)
+	}
+	if c.StreamRecheck < time.Second || c.StreamRecheck > time.Hour {
+		bad("stream-recheck %v: want 1s..1h", c.StreamRecheck)
+	}
+	if _, err := c.Proxies(); err != nil {
+		bad("%v", err)
 	}
 	if c.BindingCodeTTL < time.Minute || c.BindingCodeTTL > time.Hour {
 		bad("binding-code-ttl %v: want 1m..1h", c.BindingCodeTTL)

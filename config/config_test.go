@@ -75,10 +75,30 @@ func TestBadValuesAreClear(t *testing.T) {
 		{nil, map[string]string{"KINWATCH_MAX_FRAME": "big"}, "KINWATCH_MAX_FRAME"},
 		{[]string{"-config", "/nonexistent/kinwatch.conf"}, nil, "config file"},
 		{[]string{"extra"}, nil, "unexpected argument"},
+		{[]string{"-trusted-proxies", "10.0.0.0/8, proxy.local"}, nil, "trusted-proxies \"proxy.local\""},
+		{[]string{"-stream-recheck", "10ms"}, nil, "stream-recheck"},
 	} {
 		if _, err := load(t, tc.args, tc.env); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v %v: error %v, want it to mention %q", tc.args, tc.env, err, tc.want)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := load(t, []string{"-trusted-proxies", " 10.0.0.0/8,192.0.2.7 , ::1,fd00::1/64"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := c.Proxies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 192.0.2.7/32 ::1/128 fd00::/64" {
+		t.Fatalf("proxies %v", got)
 	}
 }
 

@@ -36,6 +36,9 @@ type DeviceNotifier interface {
 // AccessRefresher learns that accounts gained or lost access to watches (the live stream).
 type AccessRefresher interface {
 	RefreshAccess(accountID string)
+	// Forget drops what is held about a watch that changed hands, so its next family is never
+	// sent what was published for the previous one.
+	Forget(deviceID string)
 }
 
 // Service is the family logic.
@@ -289,6 +292,17 @@ func (s *Service) ConfirmBinding(ctx context.Context, a *kinwatch.Account, chall
 		s.Store.DeleteBindChallenge(ctx, c.ID)
 		return nil, forbidden("too many wrong codes: start the binding again for a new one")
 	}
+	if c.FamilyID != "" {
+		// Started for an existing family: the guardian must still be its admin.
+		m, err := s.Store.Member(ctx, c.FamilyID, a.ID)
+		if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND || err == nil && m.Role != kinwatch.RoleAdmin {
+			s.Store.DeleteBindChallenge(ctx, c.ID)
+			return nil, forbidden("you are no longer the family's admin: only its admin can add a watch")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	b := &kinwatch.Binding{DeviceID: c.DeviceID, FamilyID: c.FamilyID, ChallengeID: c.ID, At: now}
 	if c.FamilyID == "" {
 		name := strings.TrimSpace(familyName)
@@ -309,6 +323,9 @@ func (s *Service) ConfirmBinding(ctx context.Context, a *kinwatch.Account, chall
 		return nil, err
 	}
 	s.log().Info("watch bound", "device", c.DeviceID, "family", b.FamilyID, "account", a.ID)
+	if s.Access != nil {
+		s.Access.Forget(c.DeviceID)
+	}
 	s.accessChanged(ctx, b.FamilyID, c.DeviceID)
 	return &kinwatch.WatchAccess{DeviceID: c.DeviceID, FamilyID: b.FamilyID, Role: kinwatch.RoleAdmin}, nil
 }
@@ -359,6 +376,9 @@ func (s *Service) Unbind(ctx context.Context, accountID, deviceID string) error 
 	keys, err := s.Store.Unbind(ctx, deviceID)
 	if err != nil {
 		return err
+	}
+	if s.Access != nil {
+		s.Access.Forget(deviceID)
 	}
 	for _, k := range keys {
 		if err := s.Blobs.Delete(ctx, k); err != nil && kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {

@@ -19,9 +19,16 @@ import (
 
 // recorder notes which devices and accounts the service reported as changed.
 type recorder struct {
-	mu       sync.Mutex
-	devices  []string
-	accounts []string
+	mu        sync.Mutex
+	devices   []string
+	accounts  []string
+	forgotten []string
+}
+
+func (r *recorder) Forget(id string) {
+	r.mu.Lock()
+	r.forgotten = append(r.forgotten, id)
+	r.mu.Unlock()
 }
 
 func (r *recorder) NotifyDevice(id string) {
@@ -230,6 +237,38 @@ func TestOfflineWatchCannotBeBound(t *testing.T) {
 	}
 }
 
+// TestBindingIntoAFamilyNeedsTheAdminStill: a binding started for an existing family cannot be
+// confirmed by a guardian who stopped being its admin meanwhile.
+func TestBindingIntoAFamilyNeedsTheAdminStill(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mum := e.account("mum", true)
+	acc := e.bound(mum, "8800000011")
+	if !slices.Contains(e.rec.forgotten, "8800000011") {
+		t.Fatal("the stream was not told to forget what it holds about the newly bound watch")
+	}
+	e.watch("8800000012")
+	start, err := e.svc.StartBinding(ctx, mum, family.BindRequest{Code: "8800000012", FamilyID: acc.FamilyID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin := e.shownCode("8800000012")
+	m, err := e.db.Member(ctx, acc.FamilyID, mum.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Role = kinwatch.RoleGuardian
+	if err := e.db.UpdateMember(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.ConfirmBinding(ctx, mum, start.Challenge.ID, pin, ""); code(err) != kinwatch.EFORBIDDEN {
+		t.Fatalf("confirming as a former admin: %v", err)
+	}
+	if d, _ := e.db.Device(ctx, "8800000012"); d.State != kinwatch.DevicePending {
+		t.Fatalf("state %s", d.State)
+	}
+}
+
 // bound binds a watch for admin through the whole proof-of-possession flow.
 func (e *env) bound(admin *kinwatch.Account, id string) *kinwatch.WatchAccess {
 	e.t.Helper()
@@ -352,6 +391,9 @@ func TestUnbindDeletesTheWatchData(t *testing.T) {
 	}
 	if d, _ := e.db.Device(ctx, "8800000005"); d.State != kinwatch.DevicePending {
 		t.Fatalf("state after unbinding: %s", d.State)
+	}
+	if !slices.Contains(e.rec.forgotten, "8800000005") {
+		t.Fatal("the stream was not told to forget what it holds about the unbound watch")
 	}
 	for _, id := range []string{mum.ID, gran.ID} {
 		if _, err := e.svc.Require(ctx, id, "8800000005", false); code(err) != kinwatch.ENOTFOUND {

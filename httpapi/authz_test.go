@@ -166,6 +166,9 @@ func (w *world) do(acc *kinwatch.Account, method, path string, body, out any) (i
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, w.base+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if acc != nil {
 		req.Header.Set("Authorization", "Bearer "+w.tokens[acc.ID])
 	}

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"kinwatch"
 	"kinwatch/account"
 	"kinwatch/oidc"
+	"kinwatch/stream"
 )
 
 // Provider is a configured OpenID Connect provider.
@@ -178,5 +181,17 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.writeError(w, r, kinwatch.Errorf(kinwatch.EUNAVAILABLE, "the live stream is not running"))
 		return
 	}
-	s.Stream.ServeWebSocket(w, r, c.account.ID)
+	token, client := c.token, c.client
+	s.Stream.ServeWebSocket(w, r, stream.Subscriber{
+		Account: c.account.ID, Session: c.session.ID, Expires: c.session.ExpiresAt,
+		// Catches what the hub is not told of in this process: an operator disabling the account
+		// from the command line, or a session revoked through another server of a cluster.
+		Check: func(ctx context.Context) error {
+			_, _, err := s.Accounts.Authenticate(ctx, token, client)
+			if kinwatch.ErrorCode(err) == kinwatch.EUNAUTHORIZED {
+				return fmt.Errorf("%w: %w", stream.ErrSignedOut, err)
+			}
+			return err
+		},
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,8 +15,13 @@ import (
 )
 
 // decode reads a JSON body into v strictly: unknown fields, trailing data and wrong types are
-// errors the client can act on.
+// errors the client can act on. The body must be declared as JSON: a cross-site HTML form can
+// send text/plain that parses as JSON (to sign a victim's browser in to the attacker's account,
+// say) but cannot set this content type without the CORS preflight that the API never grants.
 func decode(r *http.Request, v any) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return kinwatch.Errorf(kinwatch.EINVALID, "the body must be sent with Content-Type: application/json")
+	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"kinwatch"
@@ -118,7 +119,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		c := &caller{client: clientOf(r)}
+		c := &caller{client: s.clientOf(r)}
 		if !rt.Public {
 			if err := s.authenticate(r, c); err != nil {
 				s.writeError(w, r, err)
@@ -166,12 +167,44 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-func clientOf(r *http.Request) account.Client {
+// clientOf says where the request comes from. Behind a trusted reverse proxy that is the nearest
+// address in X-Forwarded-For that is not one of the proxies (the ones further left are whatever
+// the client claimed); otherwise it is the peer, and X-Forwarded-For is ignored, so a client
+// cannot choose the address its rate limits count against.
+func (s *Server) clientOf(r *http.Request) account.Client {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	return account.Client{IP: host, UserAgent: r.UserAgent()}
+	ip := host
+	if peer, err := netip.ParseAddr(host); err == nil && s.trusted(peer) {
+		hops := r.Header.Values("X-Forwarded-For")
+	walk:
+		for i := len(hops) - 1; i >= 0; i-- {
+			list := strings.Split(hops[i], ",")
+			for j := len(list) - 1; j >= 0; j-- {
+				a, err := netip.ParseAddr(strings.TrimSpace(list[j]))
+				if err != nil {
+					break walk // garbage: keep the last proxy's address
+				}
+				ip = a.Unmap().String()
+				if !s.trusted(a) {
+					break walk
+				}
+			}
+		}
+	}
+	return account.Client{IP: ip, UserAgent: r.UserAgent()}
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // ctx is the request's context (a shorthand for handlers).

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -36,6 +37,8 @@ type Server struct {
 	Commands  *commands.Service
 	Blobs     kinwatch.BlobStore
 	Stream    *stream.Hub
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header names the client.
+	TrustedProxies []netip.Prefix
 	Providers []Provider
 	// InsecureCookies drops the Secure attribute (plain-HTTP development only).
 	InsecureCookies bool

@@ -5,7 +5,9 @@
 // It owns the stream's wire format (one JSON text frame per message, numbered by seq), the window
 // of recent messages kept for resuming, and each connection's bounded send queue. It does not decide
 // who may see what: the Access function it is given does, and RefreshAccess tells it to ask again.
-// It does not authenticate: the caller of ServeWebSocket has. Publish runs on the storage writer's
+// It does not authenticate: the caller of ServeWebSocket has, and hands over the session with a
+// way to re-check it; a connection ends with its session (EndSession, EndSessions, the session's
+// expiry, or a failed periodic check). Publish runs on the storage writer's
 // commit path, so it never waits: not on the network, not on a slow client (which is disconnected
 // and resumes), not on the database. Nothing here logs message contents.
 package stream
@@ -13,6 +15,7 @@ package stream
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -44,11 +47,35 @@ type Options struct {
 	// OriginPatterns are the cross-origin hosts browsers may connect from, as in
 	// websocket.AcceptOptions; the same origin always may, any other is refused.
 	OriginPatterns []string
+	// Recheck is how often each connection's Subscriber.Check runs (default 1 minute): it catches
+	// what EndSession cannot see, such as an account disabled by another process.
+	Recheck time.Duration
 	// Log receives warnings (Access failing) and debug lines with account IDs; nil discards.
 	Log *slog.Logger
 	// Now is the clock (default time.Now), for tests.
 	Now func() time.Time
 }
+
+// Subscriber is who a connection streams for: an authenticated account and its session.
+type Subscriber struct {
+	Account string
+	Session string    // EndSession and EndSessions match on it
+	Expires time.Time // when the session ends; the connection closes then (zero: never)
+	// Check reports whether the session is still valid; it runs every Options.Recheck. An error
+	// wrapping ErrSignedOut closes the connection as signed out; any other error closes it with
+	// "try again later" (fail closed: access that cannot be checked is not kept). nil: no checks.
+	Check func(ctx context.Context) error
+}
+
+// ErrSignedOut is what Subscriber.Check wraps when the session has ended.
+var ErrSignedOut = errors.New("the session has ended")
+
+// Close codes and reasons a client may see besides the standard ones.
+const (
+	// StatusSignedOut closes the connections of a session that ended: sign in again.
+	StatusSignedOut = websocket.StatusPolicyViolation
+	signedOut       = "signed out: sign in again"
+)
 
 // Stats are counters for metrics.
 type Stats struct {
@@ -65,7 +92,7 @@ const (
 
 const (
 	writeTimeout  = 10 * time.Second // a write stuck this long means a dead peer
-	accessTimeout = 10 * time.Second // for Access on RefreshAccess
+	accessTimeout = 10 * time.Second // for Access on RefreshAccess and for Subscriber.Check
 	readLimit     = 4096             // clients have nothing to say; a large message is abuse
 	tooSlow       = "too slow, reconnect with since"
 )
@@ -103,6 +130,7 @@ type entry struct {
 // conn is one client. Its fields other than send and done are guarded by the hub's mutex.
 type conn struct {
 	account string
+	session string
 	devices map[string]struct{}
 	send    chan []byte   // frames for the writer; never closed
 	done    chan struct{} // closed when the hub drops the connection
@@ -123,6 +151,9 @@ func New(opts Options) *Hub {
 	}
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = 30 * time.Second
+	}
+	if opts.Recheck <= 0 {
+		opts.Recheck = time.Minute
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -230,6 +261,42 @@ func (h *Hub) refresh(accountID string) {
 	}
 }
 
+// EndSession closes the connections of one session (signed out, revoked) as signed out.
+func (h *Hub) EndSession(accountID, sessionID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.byAccount[accountID] {
+		if c.session == sessionID {
+			h.dropLocked(c, StatusSignedOut, signedOut)
+		}
+	}
+}
+
+// EndSessions closes the connections of every session of the account except keep ("" closes
+// all: signed out everywhere, password reset, account disabled).
+func (h *Hub) EndSessions(accountID, keep string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.byAccount[accountID] {
+		if keep == "" || c.session != keep {
+			h.dropLocked(c, StatusSignedOut, signedOut)
+		}
+	}
+}
+
+// Forget removes every held message about deviceID, so no later resume replays it. Call it when
+// the watch changes hands (unbound, bound to a family): whoever sees it next must not receive
+// what was published for the previous family.
+func (h *Hub) Forget(deviceID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := 0; i < h.n; i++ {
+		if e := &h.ring[(h.head+i)%len(h.ring)]; e.device == deviceID {
+			e.device, e.frame = "", nil
+		}
+	}
+}
+
 // setDevicesLocked replaces what c may see and updates the device index.
 func (h *Hub) setDevicesLocked(c *conn, devices []string) {
 	next := make(map[string]struct{}, len(devices))
@@ -308,9 +375,11 @@ func (h *Hub) Stats() Stats {
 	return Stats{Connections: n, Published: h.published, Dropped: h.dropped}
 }
 
-// ServeWebSocket upgrades the request and streams the account's messages until the client goes
-// away or is dropped. The caller has authenticated the account. ?since=<seq> resumes after seq.
-func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID string) {
+// ServeWebSocket upgrades the request and streams the subscriber's messages until the client goes
+// away, is dropped or its session ends. The caller has authenticated the subscriber. ?since=<seq>
+// resumes after seq.
+func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, sub Subscriber) {
+	accountID := sub.Account
 	since, resume := int64(0), r.URL.Query().Has("since")
 	if resume {
 		n, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
@@ -339,7 +408,7 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID s
 	}
 	ws.SetReadLimit(readLimit)
 
-	c := &conn{account: accountID, send: make(chan []byte, h.opts.SendBuffer), done: make(chan struct{})}
+	c := &conn{account: accountID, session: sub.Session, send: make(chan []byte, h.opts.SendBuffer), done: make(chan struct{})}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -355,7 +424,7 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID s
 		h.RefreshAccess(accountID) // access changed while it was being read
 	}
 	h.log.Debug("live stream: connected", "account", accountID, "watches", len(devices), "resume", resume)
-	h.serve(r.Context(), ws, c, first)
+	h.serve(r.Context(), ws, c, sub, first)
 }
 
 // subscribeLocked registers c for live messages and returns what it must be sent first: the hello,
@@ -408,7 +477,7 @@ func (h *Hub) backlogLocked(c *conn, since int64) (frames [][]byte, ok bool) {
 	// Seqs in the window are consecutive, so the message after since is at a known offset.
 	for i := h.n - int(h.seq-since); i < h.n; i++ {
 		e := &h.ring[(h.head+i)%len(h.ring)]
-		if _, ok := c.devices[e.device]; ok {
+		if _, ok := c.devices[e.device]; ok && e.frame != nil {
 			frames = append(frames, e.frame)
 		}
 	}
@@ -416,7 +485,7 @@ func (h *Hub) backlogLocked(c *conn, since int64) (frames [][]byte, ok bool) {
 }
 
 // serve writes first and then the live messages to ws until the client leaves or the hub drops it.
-func (h *Hub) serve(ctx context.Context, ws *websocket.Conn, c *conn, first [][]byte) {
+func (h *Hub) serve(ctx context.Context, ws *websocket.Conn, c *conn, sub Subscriber, first [][]byte) {
 	ctx, cancel := context.WithCancel(ctx)
 	var helpers sync.WaitGroup
 	defer helpers.Wait()
@@ -439,14 +508,20 @@ func (h *Hub) serve(ctx context.Context, ws *websocket.Conn, c *conn, first [][]
 			}
 		}
 	})
-	// The keeper pings the client every PingInterval and cuts a write that has been stuck for
-	// writeTimeout (a peer that stopped reading): one timer for the connection instead of a
-	// deadline per message.
+	// The keeper pings the client every PingInterval, cuts a write that has been stuck for
+	// writeTimeout (a peer that stopped reading), and ends the connection with its session (at its
+	// expiry, or when a check every Recheck finds it ended): one timer for the connection instead
+	// of a deadline per message.
 	var writing atomic.Int64 // when the current write started (Unix nanoseconds), 0 when idle
+	end := func(code websocket.StatusCode, reason string) {
+		h.mu.Lock()
+		h.dropLocked(c, code, reason)
+		h.mu.Unlock()
+	}
 	helpers.Go(func() {
-		t := time.NewTicker(min(time.Second, h.opts.PingInterval))
+		t := time.NewTicker(min(time.Second, h.opts.PingInterval, h.opts.Recheck))
 		defer t.Stop()
-		lastPing := time.Now()
+		lastPing, lastCheck := time.Now(), time.Now()
 		for {
 			select {
 			case <-ctx.Done():
@@ -455,6 +530,25 @@ func (h *Hub) serve(ctx context.Context, ws *websocket.Conn, c *conn, first [][]
 				if w := writing.Load(); w != 0 && now.Sub(time.Unix(0, w)) > writeTimeout {
 					cancel()
 					return
+				}
+				if !sub.Expires.IsZero() && !h.opts.Now().Before(sub.Expires) {
+					end(StatusSignedOut, signedOut)
+					return
+				}
+				if sub.Check != nil && now.Sub(lastCheck) >= h.opts.Recheck {
+					lastCheck = now
+					cctx, ccancel := context.WithTimeout(ctx, accessTimeout)
+					err := sub.Check(cctx)
+					ccancel()
+					switch {
+					case errors.Is(err, ErrSignedOut):
+						end(StatusSignedOut, signedOut)
+						return
+					case err != nil && ctx.Err() == nil:
+						h.log.Warn("live stream: checking the session failed; closing the stream", "account", c.account, "err", err)
+						end(websocket.StatusTryAgainLater, "the session could not be checked, reconnect")
+						return
+					}
 				}
 				if now.Sub(lastPing) < h.opts.PingInterval {
 					continue

@@ -58,10 +58,13 @@ type env struct {
 	hub *stream.Hub
 	acc *access
 	url string // ws://…
+	// check is what every connection's Subscriber.Check answers for its session; nil: valid.
+	check sync.Map // session → error
 }
 
-// newEnv serves the hub over HTTP on loopback; the account is the X-Account header (the real
-// server authenticates first).
+// newEnv serves the hub over HTTP on loopback; the account is the X-Account header, the session
+// the X-Session header and its expiry the X-Expires header (RFC 3339); the real server
+// authenticates first.
 func newEnv(t *testing.T, mod func(*stream.Options)) *env {
 	acc := &access{m: map[string][]string{}}
 	opts := stream.Options{Access: acc.get}
@@ -69,14 +72,24 @@ func newEnv(t *testing.T, mod func(*stream.Options)) *env {
 		mod(&opts)
 	}
 	hub := stream.New(opts)
+	e := &env{t: t, hub: hub, acc: acc}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hub.ServeWebSocket(w, r, r.Header.Get("X-Account"))
+		session := r.Header.Get("X-Session")
+		expires, _ := time.Parse(time.RFC3339Nano, r.Header.Get("X-Expires"))
+		hub.ServeWebSocket(w, r, stream.Subscriber{Account: r.Header.Get("X-Account"), Session: session, Expires: expires,
+			Check: func(context.Context) error {
+				if err, ok := e.check.Load(session); ok {
+					return err.(error)
+				}
+				return nil
+			}})
 	}))
 	t.Cleanup(func() {
 		hub.Close()
 		srv.Close()
 	})
-	return &env{t: t, hub: hub, acc: acc, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
+	e.url = "ws" + strings.TrimPrefix(srv.URL, "http")
+	return e
 }
 
 type message struct {
@@ -97,7 +110,14 @@ type client struct {
 
 func (e *env) dial(account, query string) *client {
 	e.t.Helper()
-	conn, _, err := websocket.Dial(context.Background(), e.url+query, &websocket.DialOptions{HTTPHeader: http.Header{"X-Account": {account}}})
+	return e.dialHeader(account, query, http.Header{})
+}
+
+// dialHeader dials with more headers (X-Session, X-Expires).
+func (e *env) dialHeader(account, query string, h http.Header) *client {
+	e.t.Helper()
+	h.Set("X-Account", account)
+	conn, _, err := websocket.Dial(context.Background(), e.url+query, &websocket.DialOptions{HTTPHeader: h})
 	if err != nil {
 		e.t.Fatalf("dial %s%s: %v", account, query, err)
 	}
@@ -670,7 +690,7 @@ func BenchmarkFanOut(b *testing.B) {
 	acc := &access{m: map[string][]string{}}
 	hub := stream.New(stream.Options{Access: acc.get, SendBuffer: 4096})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hub.ServeWebSocket(w, r, r.Header.Get("X-Account"))
+		hub.ServeWebSocket(w, r, stream.Subscriber{Account: r.Header.Get("X-Account")})
 	}))
 	defer srv.Close()
 	defer hub.Close()
@@ -714,6 +734,114 @@ func BenchmarkFanOut(b *testing.B) {
 				b.Fatal("a client was dropped")
 			}
 			time.Sleep(10 * time.Microsecond)
+		}
+	}
+}
+
+// session dials as account with a session.
+func (e *env) session(account, session string) *client {
+	e.t.Helper()
+	return e.dialHeader(account, "", http.Header{"X-Session": {session}})
+}
+
+// TestEndSession: signing out one session ends its streams only; signing out the others keeps
+// the current one; signing out everywhere ends all. Each closes as signed out.
+func TestEndSession(t *testing.T) {
+	e := newEnv(t, nil)
+	e.acc.set("anna", "w1")
+	e.acc.set("bob", "w1")
+	s1, s2, s3, bob := e.session("anna", "s1"), e.session("anna", "s2"), e.session("anna", "s3"), e.session("bob", "s1")
+	for _, c := range []*client{s1, s2, s3, bob} {
+		c.next()
+	}
+	e.hub.EndSession("anna", "s1")
+	if ce := s1.closed(); ce.Code != stream.StatusSignedOut {
+		t.Fatalf("ended session: closed with %v %q", ce.Code, ce.Reason)
+	}
+	e.publish("w1", 1)
+	for _, c := range []*client{s2, s3, bob} { // bob's session "s1" is not anna's
+		if m := c.next(); m.Type != "position" {
+			t.Fatalf("%s", m.raw)
+		}
+	}
+	e.hub.EndSessions("anna", "s2")
+	if ce := s3.closed(); ce.Code != stream.StatusSignedOut {
+		t.Fatalf("other session: closed with %v %q", ce.Code, ce.Reason)
+	}
+	e.publish("w1", 1)
+	s2.next()
+	bob.next()
+	e.hub.EndSessions("anna", "")
+	if ce := s2.closed(); ce.Code != stream.StatusSignedOut {
+		t.Fatalf("everywhere: closed with %v %q", ce.Code, ce.Reason)
+	}
+	e.publish("w1", 1)
+	bob.next()
+	waitFor(t, "one connection left", func() bool { return e.hub.Stats().Connections == 1 })
+}
+
+// TestSessionExpiry: a connection ends when its session does, however busy it is.
+func TestSessionExpiry(t *testing.T) {
+	e := newEnv(t, nil)
+	e.acc.set("anna", "w1")
+	start := time.Now()
+	c := e.dialHeader("anna", "", http.Header{"X-Session": {"s1"}, "X-Expires": {start.Add(1200 * time.Millisecond).Format(time.RFC3339Nano)}})
+	c.next()
+	if ce := c.closed(); ce.Code != stream.StatusSignedOut {
+		t.Fatalf("closed with %v %q", ce.Code, ce.Reason)
+	}
+	if d := time.Since(start); d < 1200*time.Millisecond || d > 4*time.Second {
+		t.Fatalf("closed after %v, want soon after 1.2 s", d)
+	}
+}
+
+// TestRecheck: the periodic check ends a session that ended elsewhere (signed out as such) and
+// fails closed when the check itself fails.
+func TestRecheck(t *testing.T) {
+	e := newEnv(t, func(o *stream.Options) { o.Recheck = 50 * time.Millisecond })
+	e.acc.set("anna", "w1")
+	ended, broken, fine := e.session("anna", "ended"), e.session("anna", "broken"), e.session("anna", "fine")
+	for _, c := range []*client{ended, broken, fine} {
+		c.next()
+	}
+	e.check.Store("ended", fmt.Errorf("disabled by an operator: %w", stream.ErrSignedOut))
+	e.check.Store("broken", errors.New("database unreachable"))
+	if ce := ended.closed(); ce.Code != stream.StatusSignedOut {
+		t.Fatalf("ended: closed with %v %q", ce.Code, ce.Reason)
+	}
+	if ce := broken.closed(); ce.Code != websocket.StatusTryAgainLater {
+		t.Fatalf("broken: closed with %v %q", ce.Code, ce.Reason)
+	}
+	e.publish("w1", 1)
+	fine.next()
+	fine.quiet(200 * time.Millisecond) // still open after several checks
+}
+
+// TestForget: after a watch changes hands, a resume from before does not replay what was
+// published for the previous family; what comes after is replayed as usual.
+func TestForget(t *testing.T) {
+	e := newEnv(t, nil)
+	e.acc.set("anna", "w1", "w2")
+	hello := e.dial("anna", "").next()
+	e.publish("w1", 3) // anna's family's
+	e.publish("w2", 1)
+	e.hub.Forget("w1") // unbound, then bound by bob's family
+	e.publish("w1", 2) // bob's family's
+	e.acc.set("bob", "w1")
+	c := e.dial("bob", fmt.Sprintf("?since=%d", hello.Seq))
+	c.next()
+	for _, want := range []int64{5, 6} {
+		if m := c.next(); m.Seq != hello.Seq+want || m.WatchID != "w1" {
+			t.Fatalf("replay: %s, want seq +%d", m.raw, want)
+		}
+	}
+	c.quiet(100 * time.Millisecond)
+	// Other watches' messages stay.
+	a := e.dial("anna", fmt.Sprintf("?since=%d", hello.Seq))
+	a.next()
+	for _, want := range []int64{4, 5, 6} {
+		if m := a.next(); m.Seq != hello.Seq+want {
+			t.Fatalf("anna's replay: %s, want seq +%d", m.raw, want)
 		}
 	}
 }
