@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/mail"
+	"net/netip"
 	"regexp"
 	"strings"
 	"sync"
@@ -107,6 +108,18 @@ type Client struct {
 	UserAgent string
 }
 
+// network is what per-address rate limits count against: the IPv4 address, or the /64 an IPv6
+// address is in (one subscriber usually holds a whole /64, so counting single addresses would
+// give them billions of tries).
+func (c Client) network() string {
+	a, err := netip.ParseAddr(c.IP)
+	if err != nil || a.Unmap().Is4() {
+		return c.IP
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
 // newSecret returns a random URL-safe secret of 256 bits and its SHA-256 (what the store keeps).
 func newSecret() (string, []byte) {
 	b := make([]byte, 32)
@@ -194,6 +207,16 @@ var mailAddress = regexp.MustCompile(`[^\s<>"'(),;:\[\]]+@[^\s<>"'(),;:\[\]]+`)
 
 // RedactAddresses replaces what looks like an email address in s, for logs.
 func RedactAddresses(s string) string { return mailAddress.ReplaceAllString(s, "<address>") }
+
+// maskAddress shows enough of an address for its owner to recognise it: a***@example.org.
+func maskAddress(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "***"
+	}
+	r, _ := utf8.DecodeRuneInString(local)
+	return string(r) + "***@" + domain
+}
 
 // Close waits for mail being sent.
 func (s *Service) Close() { s.mails.Wait() }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"time"
 
 	"kinwatch"
@@ -33,7 +34,7 @@ const (
 // and for an address that already has one (whose owner is told by mail instead), so sign-up cannot
 // be used to find out who has an account. Only invalid input is an error.
 func (s *Service) SignUp(ctx context.Context, in SignUp, c Client) error {
-	if err := s.limits.Allow("signup-ip:"+c.IP, 20, time.Hour); err != nil {
+	if err := s.limits.Allow("signup-ip:"+c.network(), 20, time.Hour); err != nil {
 		return err
 	}
 	email, err := NormalizeEmail(in.Email)
@@ -110,7 +111,7 @@ func (s *Service) mailVerification(ctx context.Context, a *kinwatch.Account) err
 // ResendVerification mails a new verification link if login names an unverified account; it
 // answers the same in every case.
 func (s *Service) ResendVerification(ctx context.Context, login string, c Client) error {
-	if err := s.limits.Allow("verify-ip:"+c.IP, 10, time.Hour); err != nil {
+	if err := s.limits.Allow("verify-ip:"+c.network(), 10, time.Hour); err != nil {
 		return err
 	}
 	login = normalizeLogin(login)
@@ -130,7 +131,7 @@ func (s *Service) ResendVerification(ctx context.Context, login string, c Client
 // VerifyEmail consumes a verification token; a change-of-address token also moves the account to
 // its new address.
 func (s *Service) VerifyEmail(ctx context.Context, token string, c Client) (*kinwatch.Account, error) {
-	if err := s.limits.Allow("token-ip:"+c.IP, 30, time.Hour); err != nil {
+	if err := s.limits.Allow("token-ip:"+c.network(), 30, time.Hour); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -148,6 +149,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, c Client) (*kin
 	if err != nil {
 		return nil, err
 	}
+	old := a.Email
 	if t.Purpose == kinwatch.TokenChangeEmail {
 		a.Email = t.Data
 	}
@@ -157,6 +159,14 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, c Client) (*kin
 			return nil, kinwatch.Errorf(kinwatch.ECONFLICT, "this address is used by another account")
 		}
 		return nil, err
+	}
+	if old != "" && old != a.Email {
+		// The previous address hears of it, so a takeover through a stolen session and password
+		// does not go unnoticed.
+		s.send(ctx, old, "Your Kinwatch sign-in address was changed",
+			fmt.Sprintf("The email address of your Kinwatch account was changed to %s.\n\n"+
+				"If you did not do this, reset your password at once (%s) and contact the operator of this Kinwatch server.\n",
+				maskAddress(a.Email), strings.TrimRight(s.BaseURL, "/")+"/reset-password"))
 	}
 	return a, nil
 }
@@ -226,7 +236,7 @@ func (s *Service) Login(ctx context.Context, login, password, kind string, c Cli
 	}
 	login = normalizeLogin(login)
 	// Per address and per IP, whether or not the account exists, so the limit reveals nothing.
-	if err := s.limits.Allow("login-ip:"+c.IP, 60, 15*time.Minute); err != nil {
+	if err := s.limits.Allow("login-ip:"+c.network(), 60, 15*time.Minute); err != nil {
 		return nil, "", err
 	}
 	if err := s.limits.Allow("login:"+login, 10, 15*time.Minute); err != nil {
@@ -368,7 +378,7 @@ func (s *Service) RevokeOthers(ctx context.Context, accountID, keep string) (int
 // RequestPasswordReset mails a reset link if login names an account with an email; it answers the
 // same in every case.
 func (s *Service) RequestPasswordReset(ctx context.Context, login string, c Client) error {
-	if err := s.limits.Allow("reset-ip:"+c.IP, 10, time.Hour); err != nil {
+	if err := s.limits.Allow("reset-ip:"+c.network(), 10, time.Hour); err != nil {
 		return err
 	}
 	login = normalizeLogin(login)
@@ -400,7 +410,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, login string, c Clie
 // ResetPassword sets a new password with a mailed token and ends every session of the account
 // (whoever knew the old password is signed out). The address the mail reached is now verified.
 func (s *Service) ResetPassword(ctx context.Context, token, password string, c Client) error {
-	if err := s.limits.Allow("token-ip:"+c.IP, 30, time.Hour); err != nil {
+	if err := s.limits.Allow("token-ip:"+c.network(), 30, time.Hour); err != nil {
 		return err
 	}
 	now := s.now()

@@ -22,7 +22,7 @@ type External struct {
 // existing account with the same email (whoever controls a provider account could otherwise take
 // over a kinwatch account): the guardian signs in and links the provider instead.
 func (s *Service) SignInExternal(ctx context.Context, e External, acceptPolicy, kind string, c Client) (*kinwatch.Session, string, error) {
-	if err := s.limits.Allow("oidc-ip:"+c.IP, 60, 15*time.Minute); err != nil {
+	if err := s.limits.Allow("oidc-ip:"+c.network(), 60, 15*time.Minute); err != nil {
 		return nil, "", err
 	}
 	id, err := s.Store.Identity(ctx, e.Provider, e.Subject)

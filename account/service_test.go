@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -394,5 +395,66 @@ func TestPreHijack(t *testing.T) {
 	signUp(t, s, "someone@example.org")
 	if _, err := db.AccountByLogin(ctx, "someone@example.org"); err != nil {
 		t.Fatalf("the owner could not sign up: %v", err)
+	}
+}
+
+// TestRateLimitPerIPv6Network: addresses of one IPv6 /64 (one subscriber) share a limit.
+func TestRateLimitPerIPv6Network(t *testing.T) {
+	s, _, _, _ := newService(t)
+	ctx := context.Background()
+	var last error
+	for i := 0; i < 61; i++ {
+		c := account.Client{IP: fmt.Sprintf("2001:db8:1:2::%x", i+1)}
+		_, _, last = s.Login(ctx, fmt.Sprintf("nobody%d@example.org", i), "wrong", kinwatch.SessionBearer, c)
+	}
+	if code(last) != kinwatch.ETOOMANY {
+		t.Fatalf("61st attempt from one /64: %v", last)
+	}
+	if _, _, err := s.Login(ctx, "someone@example.org", "wrong", kinwatch.SessionBearer, account.Client{IP: "2001:db8:1:3::1"}); code(err) != kinwatch.EUNAUTHORIZED {
+		t.Fatalf("another /64: %v", err)
+	}
+}
+
+// TestEmailChange: the address changes only when the new one's link is opened; the old address
+// is told (with the new one masked), and sign-in follows the change.
+func TestEmailChange(t *testing.T) {
+	s, smtp, _, db := newService(t)
+	ctx := context.Background()
+	signUp(t, s, "anna@example.org")
+	if _, err := s.VerifyEmail(ctx, mailedToken(t, smtp, "anna@example.org", "Confirm your email"), anna); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := db.AccountByLogin(ctx, "anna@example.org")
+	if err := s.RequestEmailChange(ctx, a.ID, "wrong password", "anna.new@example.net"); code(err) != kinwatch.EFORBIDDEN {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if err := s.RequestEmailChange(ctx, a.ID, "correct horse battery", "anna.new@example.net"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Account(ctx, a.ID); got.Email != "anna@example.org" {
+		t.Fatalf("address changed before the link was opened: %s", got.Email)
+	}
+	if _, err := s.VerifyEmail(ctx, mailedToken(t, smtp, "anna.new@example.net", "new email"), anna); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Login(ctx, "anna.new@example.net", "correct horse battery", kinwatch.SessionBearer, anna); err != nil {
+		t.Fatalf("sign-in with the new address: %v", err)
+	}
+	if _, _, err := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionBearer, anna); code(err) != kinwatch.EUNAUTHORIZED {
+		t.Fatalf("sign-in with the old address: %v", err)
+	}
+	var notice string
+	for deadline := time.Now().Add(10 * time.Second); notice == ""; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the old address was not told of the change")
+		}
+		for _, m := range smtp.Messages() {
+			if len(m.To) == 1 && m.To[0] == "anna@example.org" && strings.Contains(m.Subject, "changed") {
+				notice = m.Text
+			}
+		}
+	}
+	if !strings.Contains(notice, "a***@example.net") || strings.Contains(notice, "anna.new") {
+		t.Fatalf("notice to the old address: %q", notice)
 	}
 }
