@@ -149,15 +149,22 @@ type FamilyStore interface {
 	CreateBindChallenge(ctx context.Context, c *BindChallenge) error
 	// BindChallenge returns the account's challenge; ENOTFOUND for anyone else's.
 	BindChallenge(ctx context.Context, accountID, id string) (*BindChallenge, error)
-	// CountBindAttempt records a wrong code and returns the attempts so far.
-	CountBindAttempt(ctx context.Context, id string) (int, error)
+	// TakeBindAttempt atomically counts one attempt on the challenge if fewer than max were counted
+	// and returns the attempts so far (1 to max), so concurrent guesses cannot together try more
+	// than max codes. ENOTFOUND when the challenge does not exist, EFORBIDDEN when its max
+	// attempts are taken already.
+	TakeBindAttempt(ctx context.Context, id string, max int) (int, error)
 	DeleteBindChallenge(ctx context.Context, id string) error
 	// Bind binds a pending watch; ECONFLICT when it is no longer pending (bound meanwhile) or the
 	// challenge is gone.
 	Bind(ctx context.Context, b *Binding) error
 	// Unbind returns a watch to pending and deletes everything stored about it (positions, events,
-	// health readings, media rows, commands, child profile). It returns the blob keys of the deleted
-	// media, which the caller removes from the blob store. A family left without watches stays.
+	// health readings, media rows, commands, child profile, bind challenges, the join requests made
+	// with its code) and resets what it reported about the child's use (battery and signal to -1,
+	// steps to 0, ICCID to ""); the registry entry otherwise stays (manufacturer, framing, firmware,
+	// first and last seen, online). It returns the blob keys of the deleted media, which the caller
+	// removes from the blob store. A family left without watches stays. Data records of the watch
+	// that a batch writes after the Unbind are not stored (see Store.WriteBatch).
 	Unbind(ctx context.Context, deviceID string) (blobKeys []string, err error)
 
 	// WatchAccess returns the account's access to a bound watch; ENOTFOUND when it has none, so

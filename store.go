@@ -36,7 +36,11 @@ type Store interface {
 	FamilyStore
 
 	// WriteBatch commits records in one transaction, in order: either all are stored or none. Device
-	// updates are folded so a batch touches each device row once.
+	// updates are folded so a batch touches each device row once. The data records (positions,
+	// events, health readings, media) of a watch that is not bound are not stored: a watch nobody is
+	// responsible for keeps only its registry entry, which its device updates still change. The
+	// state is read in the batch's transaction, so records queued before an Unbind that commit after
+	// it are dropped, never left behind.
 	WriteBatch(ctx context.Context, recs []Record) error
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error

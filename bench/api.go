@@ -117,16 +117,12 @@ func seedFamilies(ctx context.Context, st kinwatch.Store, n, w, p int, idPrefix 
 			id := fmt.Sprintf("%s%06d%d", idPrefix, f, i)
 			ids = append(ids, id)
 			recs = append(recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: id, Time: now}})
-			for k := 0; k < p; k++ {
-				at := now.Add(-time.Duration(p-k) * time.Minute)
-				recs = append(recs, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewTimeID(at), DeviceID: id, Type: "UD",
-					Time: at, Received: at, Valid: true, Source: kinwatch.SourceGPS, Lat: 52 + rand.Float64(), Lon: 13 + rand.Float64(), HasCoords: true}})
-			}
 		}
 		watches = append(watches, ids)
 		if err := flush(); err != nil {
 			return nil, nil, err
 		}
+		// Bound before their positions arrive: the store keeps no data of a watch nobody bound.
 		for i, id := range ids {
 			b := &kinwatch.Binding{DeviceID: id, FamilyID: familyID, At: now}
 			if i == 0 {
@@ -136,6 +132,14 @@ func seedFamilies(ctx context.Context, st kinwatch.Store, n, w, p int, idPrefix 
 			if err := st.Bind(ctx, b); err != nil {
 				return nil, nil, err
 			}
+			for k := 0; k < p; k++ {
+				at := now.Add(-time.Duration(p-k) * time.Minute)
+				recs = append(recs, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewTimeID(at), DeviceID: id, Type: "UD",
+					Time: at, Received: at, Valid: true, Source: kinwatch.SourceGPS, Lat: 52 + rand.Float64(), Lon: 13 + rand.Float64(), HasCoords: true}})
+			}
+		}
+		if err := flush(); err != nil {
+			return nil, nil, err
 		}
 	}
 	return tokens, watches, nil

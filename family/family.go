@@ -276,16 +276,21 @@ func (s *Service) ConfirmBinding(ctx context.Context, a *kinwatch.Account, chall
 		s.Store.DeleteBindChallenge(ctx, c.ID)
 		return nil, kinwatch.Errorf(kinwatch.ENOTFOUND, "the code expired: start the binding again for a new one")
 	}
-	if c.Attempts >= s.maxAttempts() {
+	// Every try takes an attempt before the code is compared, atomically: parallel guesses cannot
+	// all slip in under the limit.
+	n, err := s.Store.TakeBindAttempt(ctx, c.ID, s.maxAttempts())
+	switch kinwatch.ErrorCode(err) {
+	case "":
+	case kinwatch.EFORBIDDEN:
 		s.Store.DeleteBindChallenge(ctx, c.ID)
 		return nil, forbidden("too many wrong codes: start the binding again for a new one")
+	case kinwatch.ENOTFOUND:
+		return nil, kinwatch.Errorf(kinwatch.ENOTFOUND, "no such binding: start again")
+	default:
+		return nil, err
 	}
 	code = strings.TrimSpace(code)
 	if subtle.ConstantTimeCompare(codeHash(c.ID, code), c.CodeHash) != 1 {
-		n, err := s.Store.CountBindAttempt(ctx, c.ID)
-		if err != nil {
-			return nil, err
-		}
 		if left := s.maxAttempts() - n; left > 0 {
 			return nil, invalid("code: wrong code, %d attempts left", left)
 		}

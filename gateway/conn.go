@@ -444,7 +444,7 @@ func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
 		if m.Present.Has(watchproto.FieldSteps) {
 			u.Steps = ptr(m.Heartbeat.Steps)
 		}
-		c.recs = append(c.recs, kinwatch.Record{Device: u})
+		c.update(u)
 		if err := c.reply(m); err != nil {
 			return err
 		}
@@ -488,7 +488,7 @@ func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
 		}
 		return c.reply(m)
 	case watchproto.KindICCID:
-		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, ICCID: clean(m.ICCID, 32)}})
+		c.update(&kinwatch.DeviceUpdate{ID: c.device, Time: now, ICCID: clean(m.ICCID, 32)})
 		return c.reply(m)
 	case watchproto.KindVoiceQuery:
 		// "Any voice messages for me?": answer, then push what is queued (voice messages are
@@ -514,6 +514,16 @@ func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
 
 func ptr[T any](v T) *T { return &v }
 
+// update records a change of the watch's registry entry. What describes the child rather than
+// the watch (battery, signal, steps, the SIM) is kept only while the watch is bound: a pending
+// watch's entry is its id, when it was seen, and its make and firmware.
+func (c *conn) update(u *kinwatch.DeviceUpdate) {
+	if !c.collecting() {
+		u.Battery, u.Signal, u.Steps, u.ICCID = nil, nil, nil, ""
+	}
+	c.recs = append(c.recs, kinwatch.Record{Device: u})
+}
+
 // location records a location report and the alarms it raises.
 func (c *conn) location(m *watchproto.Message, now time.Time) {
 	l := &m.Location
@@ -527,7 +537,7 @@ func (c *conn) location(m *watchproto.Message, now time.Time) {
 	if m.Present.Has(watchproto.FieldSteps) {
 		u.Steps = ptr(l.Steps)
 	}
-	c.recs = append(c.recs, kinwatch.Record{Device: u})
+	c.update(u)
 	if !c.collecting() {
 		return
 	}

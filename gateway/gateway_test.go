@@ -194,7 +194,8 @@ func TestHandshakeRegistersPendingDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.State != kinwatch.DevicePending || !d.Online || d.Battery != 77 || d.Steps != 50 {
+	// Pending: the registry entry, without what describes the child (battery, steps).
+	if d.State != kinwatch.DevicePending || !d.Online || d.Battery != -1 || d.Steps != 0 {
 		t.Fatalf("device %+v", d)
 	}
 }
@@ -202,9 +203,10 @@ func TestHandshakeRegistersPendingDevice(t *testing.T) {
 func TestPendingWatchKeepsOnlyItsRegistryEntry(t *testing.T) {
 	s := newStack(t, nil)
 	w := s.dial()
-	w.send(frame("1000000002", "LK"), frame("1000000002", ud), frame("1000000002", "heart,71"), frame("1000000002", "AL,260723,185105,A,52.52,N,13.40,E,0,0,0,7,80,67,0,0,00010000,0,0"))
+	w.send(frame("1000000002", "LK,50,100,77"), frame("1000000002", "ICCID,89860012345678901234"), frame("1000000002", ud),
+		frame("1000000002", "heart,71"), frame("1000000002", "AL,260723,185105,A,52.52,N,13.40,E,0,0,0,7,80,67,0,0,00010000,0,0"))
 	w.recv() // LK
-	w.recv() // AL
+	w.recv() // AL: everything before it is stored
 	ctx := context.Background()
 	ps, _ := s.store.Positions(ctx, kinwatch.PositionFilter{DeviceID: "1000000002", Limit: 10})
 	es, _ := s.store.Events(ctx, kinwatch.EventFilter{DeviceID: "1000000002", Limit: 10})
@@ -212,8 +214,9 @@ func TestPendingWatchKeepsOnlyItsRegistryEntry(t *testing.T) {
 	if len(ps)+len(es)+len(hs) != 0 {
 		t.Fatalf("stored personal data of a pending watch: %d positions, %d events, %d health", len(ps), len(es), len(hs))
 	}
-	if d, _ := s.store.Device(ctx, "1000000002"); d == nil || d.Battery != 67 {
-		t.Fatalf("registry entry not kept current: %+v", d)
+	d, _ := s.store.Device(ctx, "1000000002")
+	if d == nil || !d.Online || d.LastSeen.IsZero() || d.Battery != -1 || d.Signal != -1 || d.Steps != 0 || d.ICCID != "" {
+		t.Fatalf("a pending watch's registry entry: %+v", d)
 	}
 }
 

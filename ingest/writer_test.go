@@ -35,8 +35,22 @@ func setup(t *testing.T) (*sqlite.DB, *inproc.Bus, *ingest.Writer, chan error) {
 	return db, bus, w, done
 }
 
+// bind registers watches and marks them bound: the store keeps only bound watches' data.
+func bind(t *testing.T, db *sqlite.DB, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if err := db.WriteBatch(context.Background(), []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: id, Time: time.Now()}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetDeviceState(context.Background(), id, kinwatch.DeviceBound); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestCommitsAndCallsOnCommit(t *testing.T) {
 	db, bus, w, done := setup(t)
+	bind(t, db, "1")
 	var seen atomic.Int64
 	w.OnCommit = func(recs []kinwatch.Record) { seen.Add(int64(len(recs))) }
 	go func() { done <- w.Run(context.Background()) }()
@@ -111,6 +125,7 @@ func (s *lostAnswer) WriteBatch(ctx context.Context, recs []kinwatch.Record) err
 
 func TestRetryAfterALostCommitAnswerSucceeds(t *testing.T) {
 	db, bus, w, done := setup(t)
+	bind(t, db, "1")
 	w.Store = &lostAnswer{Store: db}
 	go func() { done <- w.Run(context.Background()) }()
 	now := time.Now()
@@ -134,7 +149,9 @@ func TestOneUnstorableRecordDoesNotTakeTheBatchDown(t *testing.T) {
 	// Queue everything before the writer runs, so it all lands in one batch.
 	var good []kinwatch.Record
 	for i := 0; i < 9; i++ {
-		good = append(good, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewTimeID(now), DeviceID: "w" + string(rune('0'+i)), Time: now, Received: now}})
+		id := "w" + string(rune('0'+i))
+		bind(t, db, id)
+		good = append(good, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewTimeID(now), DeviceID: id, Time: now, Received: now}})
 	}
 	bus.Publish(context.Background(), good[:5], false)
 	badDone := make(chan error, 1)

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"kinwatch"
@@ -29,11 +30,23 @@ const (
 			firmware = coalesce($10::text, devices.firmware),
 			iccid = coalesce($11::text, devices.iccid),
 			encrypted = coalesce($12::boolean, devices.encrypted)`
-	ensureDevice = `INSERT INTO devices (id, first_seen, last_seen) VALUES ($1, $2, $2) ON CONFLICT (id) DO NOTHING`
+	// ensureDevice registers a device that only data records name. Its update never happens
+	// (WHERE false), but ON CONFLICT DO UPDATE locks the existing row all the same, as the upsert
+	// does: every device row of a batch is locked, in id order, before its state is read.
+	ensureDevice = `INSERT INTO devices (id, first_seen, last_seen) VALUES ($1, $2, $2)
+		ON CONFLICT (id) DO UPDATE SET state = devices.state WHERE false`
+	// boundDevices needs no FOR SHARE: the device statements before it locked the rows already.
+	boundDevices = `SELECT id FROM devices WHERE id = ANY($1) AND state = 'bound'`
 )
 
-// WriteBatch stores recs in one transaction: all of them or, on any error, none. Devices and the
-// low-volume records go in one pipelined round trip, positions through COPY.
+// WriteBatch stores recs in one transaction: all of them or, on any error, none. The data records
+// of a watch that is not bound are dropped; its device updates are stored. The devices and their
+// states take one pipelined round trip, the low-volume records another, positions go through COPY.
+//
+// Every device row of the batch is locked before its state is read, so an Unbind running at the
+// same time either waits for the batch to commit and then deletes what it wrote, or commits first
+// and the batch sees the watch pending. The locks are taken in id order, one device at a time, so
+// concurrent batches wait for each other instead of deadlocking.
 func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 	if len(recs) == 0 {
 		return nil
@@ -53,9 +66,37 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 				b.Queue(ensureDevice, d.ID, now)
 			}
 		}
+		var bound map[string]bool
+		if slices.ContainsFunc(recs, func(r kinwatch.Record) bool { return r.Device == nil }) {
+			ids := make([]string, len(devices))
+			for i, d := range devices {
+				ids[i] = d.ID
+			}
+			bound = make(map[string]bool, len(devices))
+			b.Queue(boundDevices, ids).Query(func(rows pgx.Rows) error {
+				var id string
+				_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+					bound[id] = true
+					return nil
+				})
+				return err
+			})
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+
+		// A watch nobody is responsible for keeps only its registry entry. Data the gateway
+		// queued before a guardian unbound the watch reaches this point after the Unbind and is
+		// dropped here.
+		b = &pgx.Batch{}
 		positions := 0
 		for i := range recs {
-			switch r := &recs[i]; {
+			r := &recs[i]
+			if r.Device != nil || !bound[dataDevice(r)] {
+				continue
+			}
+			switch {
 			case r.Position != nil:
 				positions++
 			case r.Event != nil:
@@ -66,19 +107,36 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 				b.Queue(insertMedia, mediaArgs(r.Media, recordID(r.Media.ID))...)
 			}
 		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
+		if b.Len() > 0 {
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return err
+			}
 		}
 		if positions == 0 {
 			return nil
 		}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"positions"}, positionCopyColumns, newPositionRows(recs))
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"positions"}, positionCopyColumns, newPositionRows(recs, bound))
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: write batch: %w", constraint(err))
 	}
 	return nil
+}
+
+// dataDevice returns the device a position, event, health reading or media record belongs to.
+func dataDevice(r *kinwatch.Record) string {
+	switch {
+	case r.Position != nil:
+		return r.Position.DeviceID
+	case r.Event != nil:
+		return r.Event.DeviceID
+	case r.Health != nil:
+		return r.Health.DeviceID
+	case r.Media != nil:
+		return r.Media.DeviceID
+	}
+	return ""
 }
 
 // recordID gives a record without an id a fresh one. The record itself is left alone: the caller

@@ -450,17 +450,28 @@ func (db *DB) BindChallenge(ctx context.Context, accountID, id string) (*kinwatc
 	return &c, nil
 }
 
-// CountBindAttempt records a wrong code and returns the attempts so far.
-func (db *DB) CountBindAttempt(ctx context.Context, id string) (int, error) {
-	var n int
-	err := db.pool.QueryRow(ctx, `UPDATE bind_challenges SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts`, id).Scan(&n)
-	if errors.Is(err, pgx.ErrNoRows) {
+// TakeBindAttempt counts one attempt on the challenge unless max are counted already, and returns
+// the attempts so far: ENOTFOUND when the challenge is gone, EFORBIDDEN when its attempts are
+// used up. Concurrent calls queue on the row lock, and each checks the count the one before it
+// left (READ COMMITTED re-evaluates the WHERE on the updated row), so no more than max succeed.
+func (db *DB) TakeBindAttempt(ctx context.Context, id string, max int) (int, error) {
+	var (
+		n      *int
+		exists bool
+	)
+	err := db.pool.QueryRow(ctx, `WITH taken AS (
+			UPDATE bind_challenges SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 RETURNING attempts)
+		SELECT (SELECT attempts FROM taken), EXISTS (SELECT 1 FROM bind_challenges WHERE id = $1)`, id, max).Scan(&n, &exists)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("postgres: take bind attempt: %w", err)
+	case n != nil:
+		return *n, nil
+	case !exists:
 		return 0, notFound("binding")
+	default:
+		return 0, kinwatch.Errorf(kinwatch.EFORBIDDEN, "too many wrong codes for this binding")
 	}
-	if err != nil {
-		return 0, fmt.Errorf("postgres: count bind attempt: %w", err)
-	}
-	return n, nil
 }
 
 // DeleteBindChallenge deletes a challenge; deleting one that is gone is not an error.
@@ -527,11 +538,15 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 	})
 }
 
-// Unbind returns a watch to pending, out of its family, and deletes everything stored about it.
+// Unbind returns a watch to pending, out of its family, and deletes everything stored about it:
+// its data, commands, child profile, bind challenges and the join requests made with its code, and
+// the battery, signal, steps and ICCID it reported while the child wore it. What identifies the
+// watch to the gateway (manufacturer, framing, firmware, first and last seen, online) stays.
 func (db *DB) Unbind(ctx context.Context, deviceID string) ([]string, error) {
 	var keys []string
 	err := db.inTx(ctx, "unbind", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE devices SET state = 'pending', family_id = NULL WHERE id = $1`, deviceID)
+		tag, err := tx.Exec(ctx, `UPDATE devices SET state = 'pending', family_id = NULL,
+			battery = -1, signal = -1, steps = 0, iccid = '' WHERE id = $1`, deviceID)
 		if err != nil {
 			return err
 		}
@@ -546,7 +561,7 @@ func (db *DB) Unbind(ctx context.Context, deviceID string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		for _, table := range []string{"positions", "events", "health_readings", "commands", "child_profiles", "bind_challenges"} {
+		for _, table := range []string{"positions", "events", "health_readings", "commands", "child_profiles", "bind_challenges", "join_requests"} {
 			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE device_id = $1`, deviceID); err != nil {
 				return err
 			}

@@ -27,10 +27,11 @@ type network struct {
 	WiFi  []kinwatch.WiFi `json:"wifi,omitempty"`
 }
 
-// positionRows feeds a batch's positions to CopyFrom. pgx encodes each row before asking for the
-// next, so one values array, one id and one JSON buffer serve every row.
+// positionRows feeds a batch's positions of the bound devices to CopyFrom. pgx encodes each row
+// before asking for the next, so one values array, one id and one JSON buffer serve every row.
 type positionRows struct {
 	recs   []kinwatch.Record
+	bound  map[string]bool
 	i      int // index of the current record
 	id     string
 	alarms int32
@@ -40,8 +41,8 @@ type positionRows struct {
 	err    error
 }
 
-func newPositionRows(recs []kinwatch.Record) *positionRows {
-	r := &positionRows{recs: recs, i: -1}
+func newPositionRows(recs []kinwatch.Record, bound map[string]bool) *positionRows {
+	r := &positionRows{recs: recs, bound: bound, i: -1}
 	r.enc = json.NewEncoder(&r.buf)
 	r.enc.SetEscapeHTML(false)
 	return r
@@ -49,7 +50,7 @@ func newPositionRows(recs []kinwatch.Record) *positionRows {
 
 func (r *positionRows) Next() bool {
 	for r.i++; r.i < len(r.recs); r.i++ {
-		if r.recs[r.i].Position != nil {
+		if p := r.recs[r.i].Position; p != nil && r.bound[p.DeviceID] {
 			return true
 		}
 	}

@@ -2,9 +2,11 @@
 // connection pool.
 //
 // It owns the PostgreSQL schema, its migrations and every SQL statement run against it. It must not
-// hold policy (who may see a device, whether a pending watch's data may be kept): callers decide,
-// the store records. Several kinwatch processes may share one database; migrations serialize on an
-// advisory lock and batches lock device rows in id order, so they neither race nor deadlock.
+// hold policy (who may see a device): callers decide, the store records. The one exception: only a
+// bound watch's data records are stored (see kinwatch.Store.WriteBatch), because only the batch's
+// own transaction can order that check against an Unbind. Several kinwatch processes may share one
+// database; migrations serialize on an advisory lock and batches lock device rows in id order, so
+// they neither race nor deadlock.
 package postgres
 
 import (

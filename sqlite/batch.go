@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"kinwatch"
@@ -29,17 +31,21 @@ const (
 			iccid = coalesce(?11, iccid),
 			encrypted = coalesce(?12, encrypted)`
 	ensureDevice = `INSERT INTO devices (id, first_seen, last_seen) VALUES (?1, ?2, ?2) ON CONFLICT (id) DO NOTHING`
+	// boundDevices takes the batch's device ids as a JSON array: one statement, prepared once,
+	// whatever the number of devices. The transaction holds the only write lock, so no Unbind can
+	// change a state between this read and the commit.
+	boundDevices = `SELECT id FROM devices WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'bound'`
 )
 
 // batchStmts are prepared once on the writer connection; inside a transaction tx.Stmt reuses them
 // without preparing again because the writer pool has exactly that one connection.
 type batchStmts struct {
-	upsertDevice, ensureDevice, position, event, health, media *sql.Stmt
+	upsertDevice, ensureDevice, boundDevices, position, event, health, media *sql.Stmt
 }
 
 func (s *batchStmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.upsertDevice, s.ensureDevice, s.position, s.event, s.health, s.media} {
+	for _, st := range []*sql.Stmt{s.upsertDevice, s.ensureDevice, s.boundDevices, s.position, s.event, s.health, s.media} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -61,6 +67,7 @@ func (db *DB) batchStatements(ctx context.Context) (*batchStmts, error) {
 	}{
 		{&s.upsertDevice, upsertDevice},
 		{&s.ensureDevice, ensureDevice},
+		{&s.boundDevices, boundDevices},
 		{&s.position, insertPosition},
 		{&s.event, insertEvent},
 		{&s.health, insertHealth},
@@ -77,7 +84,8 @@ func (db *DB) batchStatements(ctx context.Context) (*batchStmts, error) {
 	return s, nil
 }
 
-// WriteBatch stores recs in one transaction: all of them or, on any error, none.
+// WriteBatch stores recs in one transaction: all of them or, on any error, none. The data records
+// of a watch that is not bound are dropped; its device updates are stored.
 func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 	if len(recs) == 0 {
 		return nil
@@ -124,6 +132,12 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*ki
 			return fmt.Errorf("device %s: %w", d.ID, err)
 		}
 	}
+	// A watch nobody is responsible for keeps only its registry entry. Data the gateway queued
+	// before a guardian unbound the watch reaches this point after the Unbind and is dropped here.
+	bound, err := boundSet(ctx, tx.StmtContext(ctx, st.boundDevices), devices, recs)
+	if err != nil {
+		return fmt.Errorf("device states: %w", err)
+	}
 
 	var position, event, health, media *sql.Stmt // bound to tx on first use
 	var net *networkEncoder
@@ -131,8 +145,12 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*ki
 		if err := stop.Err(); err != nil {
 			return err
 		}
+		r := &recs[i]
+		if r.Device == nil && !bound[dataDevice(r)] {
+			continue
+		}
 		var err error
-		switch r := &recs[i]; {
+		switch {
 		case r.Position != nil:
 			if position == nil {
 				position, net = tx.StmtContext(ctx, st.position), newNetworkEncoder()
@@ -162,6 +180,50 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*ki
 		}
 	}
 	return nil
+}
+
+// boundSet returns which of the batch's devices are bound, nil when no record needs to know.
+func boundSet(ctx context.Context, q *sql.Stmt, devices []*kinwatch.DeviceChange, recs []kinwatch.Record) (map[string]bool, error) {
+	if !slices.ContainsFunc(recs, func(r kinwatch.Record) bool { return r.Device == nil }) {
+		return nil, nil
+	}
+	ids := make([]string, len(devices))
+	for i, d := range devices {
+		ids[i] = d.ID
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	bound := make(map[string]bool, len(devices))
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		bound[id] = true
+	}
+	return bound, rows.Err()
+}
+
+// dataDevice returns the device a position, event, health reading or media record belongs to.
+func dataDevice(r *kinwatch.Record) string {
+	switch {
+	case r.Position != nil:
+		return r.Position.DeviceID
+	case r.Event != nil:
+		return r.Event.DeviceID
+	case r.Health != nil:
+		return r.Health.DeviceID
+	case r.Media != nil:
+		return r.Media.DeviceID
+	}
+	return ""
 }
 
 // recordID gives a record without an id a fresh one. The record itself is left alone: the caller

@@ -509,15 +509,29 @@ func (db *DB) BindChallenge(ctx context.Context, accountID, id string) (*kinwatc
 	return &c, nil
 }
 
-// CountBindAttempt records a wrong code and returns the attempts so far.
-func (db *DB) CountBindAttempt(ctx context.Context, id string) (int, error) {
+// TakeBindAttempt counts one attempt on the challenge unless max are counted already, and returns
+// the attempts so far: ENOTFOUND when the challenge is gone, EFORBIDDEN when its attempts are
+// used up. The writer connection serializes concurrent calls.
+func (db *DB) TakeBindAttempt(ctx context.Context, id string, max int) (int, error) {
 	var n int
-	err := db.write.QueryRowContext(ctx, `UPDATE bind_challenges SET attempts = attempts + 1 WHERE id = ? RETURNING attempts`, id).Scan(&n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, notFound("binding")
-	}
+	err := db.inTx(ctx, "take bind attempt", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `UPDATE bind_challenges SET attempts = attempts + 1 WHERE id = ? AND attempts < ? RETURNING attempts`,
+			id, max).Scan(&n)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM bind_challenges WHERE id = ?`, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("binding")
+		}
+		if err != nil {
+			return err
+		}
+		return kinwatch.Errorf(kinwatch.EFORBIDDEN, "too many wrong codes for this binding")
+	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: count bind attempt: %w", err)
+		return 0, err
 	}
 	return n, nil
 }
@@ -590,11 +604,15 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 	})
 }
 
-// Unbind returns a watch to pending, out of its family, and deletes everything stored about it.
+// Unbind returns a watch to pending, out of its family, and deletes everything stored about it:
+// its data, commands, child profile, bind challenges and the join requests made with its code, and
+// the battery, signal, steps and ICCID it reported while the child wore it. What identifies the
+// watch to the gateway (manufacturer, framing, firmware, first and last seen, online) stays.
 func (db *DB) Unbind(ctx context.Context, deviceID string) ([]string, error) {
 	var keys []string
 	err := db.inTx(ctx, "unbind", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE devices SET state = 'pending', family_id = NULL WHERE id = ?`, deviceID)
+		res, err := tx.ExecContext(ctx, `UPDATE devices SET state = 'pending', family_id = NULL,
+			battery = -1, signal = -1, steps = 0, iccid = '' WHERE id = ?`, deviceID)
 		if err != nil {
 			return err
 		}
@@ -617,7 +635,7 @@ func (db *DB) Unbind(ctx context.Context, deviceID string) ([]string, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, table := range []string{"positions", "events", "health_readings", "commands", "child_profiles", "bind_challenges"} {
+		for _, table := range []string{"positions", "events", "health_readings", "commands", "child_profiles", "bind_challenges", "join_requests"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE device_id = ?`, deviceID); err != nil {
 				return err
 			}

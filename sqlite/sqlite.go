@@ -1,9 +1,11 @@
 // Package sqlite is kinwatch.Store on one SQLite file, through modernc.org/sqlite (pure Go, no cgo).
 //
 // It owns the SQLite schema, its migrations and every SQL statement run against the file. It must
-// not hold policy (who may see a device, whether a pending watch's data may be kept): callers decide,
-// the store records. Other processes may open the same file (kinwatch migrate while the server runs):
-// SQLite's file locks and busy_timeout arbitrate between them.
+// not hold policy (who may see a device): callers decide, the store records. The one exception:
+// only a bound watch's data records are stored (see kinwatch.Store.WriteBatch), because only the
+// batch's own transaction can order that check against an Unbind. Other processes may open the
+// same file (kinwatch migrate while the server runs): SQLite's file locks and busy_timeout
+// arbitrate between them.
 package sqlite
 
 import (

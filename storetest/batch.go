@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 
 func testBatchAtomicity(t *testing.T, s kinwatch.Store) {
 	ctx := t.Context()
-	const fresh, known = "3004010040", "3004010041"
+	const fresh, known, other = "3004010040", "3004010041", "3004010043"
+	boundWatches(t, s, known, other)
 
 	// A duplicate id inside one batch fails it, and nothing of it remains: not the new device,
 	// not the rows written before the duplicate.
@@ -22,11 +24,11 @@ func testBatchAtomicity(t *testing.T, s kinwatch.Store) {
 	mediaID := kinwatch.NewID()
 	err := s.WriteBatch(ctx, []kinwatch.Record{
 		update(kinwatch.DeviceUpdate{ID: fresh, Time: t0, Online: ptr(true)}),
-		{Position: &kinwatch.Position{ID: dup, DeviceID: fresh, Time: t0}},
-		{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: fresh, Time: t0, Type: kinwatch.EventConnected}},
-		{Health: &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: fresh, Time: t0, HeartRate: 70}},
-		{Media: &kinwatch.Media{ID: mediaID, DeviceID: fresh, Kind: kinwatch.MediaAudio, Key: "k", Time: t0}},
-		{Position: &kinwatch.Position{ID: dup, DeviceID: fresh, Time: t0.Add(time.Second)}},
+		{Position: &kinwatch.Position{ID: dup, DeviceID: other, Time: t0}},
+		{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: other, Time: t0, Type: kinwatch.EventConnected}},
+		{Health: &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: other, Time: t0, HeartRate: 70}},
+		{Media: &kinwatch.Media{ID: mediaID, DeviceID: other, Kind: kinwatch.MediaAudio, Key: "k", Time: t0}},
+		{Position: &kinwatch.Position{ID: dup, DeviceID: other, Time: t0.Add(time.Second)}},
 	})
 	if err == nil {
 		t.Fatal("WriteBatch with a duplicate position id succeeded")
@@ -34,7 +36,7 @@ func testBatchAtomicity(t *testing.T, s kinwatch.Store) {
 	wantCode(t, "duplicate position id", err, kinwatch.ECONFLICT)
 	_, err = s.Device(ctx, fresh)
 	wantCode(t, "device of the failed batch", err, kinwatch.ENOTFOUND)
-	assertNoData(t, s, fresh)
+	assertNoData(t, s, other)
 	_, err = s.Media(ctx, mediaID)
 	wantCode(t, "media of the failed batch", err, kinwatch.ENOTFOUND)
 
@@ -123,6 +125,7 @@ func testReadsDuringBigBatch(t *testing.T, s kinwatch.Store) {
 		seen   = "3004010051"
 		nBatch = 10000
 	)
+	boundWatches(t, s, big, seen)
 	write(t, s, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: seen, Time: t0}})
 
 	recs := make([]kinwatch.Record, 0, nBatch+1)
@@ -189,22 +192,23 @@ func testReadsDuringBigBatch(t *testing.T, s kinwatch.Store) {
 }
 
 // readBigBatch reads what testReadsDuringBigBatch writes: it must see all of the batch or none.
+// The batch's device update is the only one that sets the (bound) device online.
 func readBigBatch(ctx context.Context, s kinwatch.Store, seen, big string, newest time.Time) error {
 	if _, err := s.LatestPosition(ctx, seen); err != nil {
 		return fmt.Errorf("LatestPosition of another device: %w", err)
 	}
-	_, err := s.Device(ctx, big)
-	if err != nil && kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
+	d, err := s.Device(ctx, big)
+	if err != nil {
 		return fmt.Errorf("reading the device: %w", err)
 	}
-	deviceVisible := err == nil
+	updateVisible := d.Online
 	// Read after the device: the batch may commit in between, so positions without the device
-	// is possible, but the device without its positions means its row was visible alone.
+	// update is possible, but the update without its positions means its row was visible alone.
 	ps, err := s.Positions(ctx, kinwatch.PositionFilter{DeviceID: big, Limit: 1})
 	if err != nil {
 		return fmt.Errorf("reading positions: %w", err)
 	}
-	if deviceVisible && len(ps) == 0 || len(ps) == 1 && !ps[0].Time.Equal(newest) {
+	if updateVisible && len(ps) == 0 || len(ps) == 1 && !ps[0].Time.Equal(newest) {
 		return errors.New("a reader saw part of the batch")
 	}
 	return nil
@@ -212,8 +216,16 @@ func readBigBatch(ctx context.Context, s kinwatch.Store, seen, big string, newes
 
 // testConcurrentBatches runs writers whose batches update the same devices in different orders,
 // as several bus consumers would: none may fail (a deadlock between them would) or lose a row.
+// Each writer reports half the devices and sends only data for the other half, the half another
+// writer reports: a store that locked reported and unreported devices in two passes would
+// deadlock here.
 func testConcurrentBatches(t *testing.T, s kinwatch.Store) {
 	const writers, batches, devices = 4, 5, 20
+	ids := make([]string, devices)
+	for d := range ids {
+		ids[d] = fmt.Sprintf("30040200%02d", d)
+	}
+	boundWatches(t, s, ids...)
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*batches)
 	for w := range writers {
@@ -227,9 +239,10 @@ func testConcurrentBatches(t *testing.T, s kinwatch.Store) {
 					}
 					dev := fmt.Sprintf("30040200%02d", d)
 					at := t0.Add(time.Duration(b) * time.Minute)
-					recs = append(recs,
-						update(kinwatch.DeviceUpdate{ID: dev, Time: at, Online: ptr(true), Battery: ptr(w*10 + b)}),
-						kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: dev, Time: at}})
+					if d%2 == w%2 {
+						recs = append(recs, update(kinwatch.DeviceUpdate{ID: dev, Time: at, Online: ptr(true), Battery: ptr(w*10 + b)}))
+					}
+					recs = append(recs, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: dev, Time: at}})
 				}
 				if err := s.WriteBatch(t.Context(), recs); err != nil {
 					errs <- fmt.Errorf("writer %d batch %d: %w", w, b, err)
@@ -246,6 +259,155 @@ func testConcurrentBatches(t *testing.T, s kinwatch.Store) {
 		ps, err := s.Positions(t.Context(), kinwatch.PositionFilter{DeviceID: fmt.Sprintf("30040200%02d", d)})
 		if err != nil || len(ps) != writers*batches {
 			t.Errorf("device %d: %d positions, %v; want %d", d, len(ps), err, writers*batches)
+		}
+	}
+}
+
+// testUnboundWatchData: a batch stores the positions, events, health readings and media of bound
+// watches only. Every other watch keeps just its registry entry, which device updates still change.
+func testUnboundWatchData(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	const (
+		bound   = "3004010060" // sends device updates with its data
+		quiet   = "3004010061" // bound, sends only data
+		pending = "3004010062"
+		blocked = "3004010063"
+		unbound = "3004010064" // bound once, unbound before the batch
+		fresh   = "3004010065" // first seen in the batch, with a device update
+		named   = "3004010066" // first seen in the batch, named only by data
+	)
+	boundWatches(t, s, bound, quiet, unbound)
+	pendingWatch(t, s, pending, blocked)
+	if err := s.SetDeviceState(ctx, blocked, kinwatch.DeviceBlocked); err != nil {
+		t.Fatalf("SetDeviceState(blocked): %v", err)
+	}
+	if _, err := s.Unbind(ctx, unbound); err != nil {
+		t.Fatalf("Unbind: %v", err)
+	}
+
+	at := t0.Add(time.Hour)
+	media := map[string]string{} // device → id of its media record
+	var recs []kinwatch.Record
+	for _, dev := range []string{named, bound, pending, blocked, unbound, fresh, quiet} {
+		if dev != named && dev != quiet {
+			recs = append(recs, update(kinwatch.DeviceUpdate{ID: dev, Time: at, Online: ptr(true), Battery: ptr(42)}))
+		}
+		media[dev] = kinwatch.NewID()
+		recs = append(recs,
+			kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: dev, Time: at, Lat: 48.2, Lon: 16.37, HasCoords: true}},
+			kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: dev, Time: at, Type: kinwatch.EventAlarm, Alarm: "sos"}},
+			kinwatch.Record{Health: &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: dev, Time: at, HeartRate: 90}},
+			kinwatch.Record{Media: &kinwatch.Media{ID: media[dev], DeviceID: dev, Kind: kinwatch.MediaAudio, ContentType: "audio/amr",
+				Key: "media/" + dev + "/voice.amr", Size: 10, Time: at}})
+	}
+	write(t, s, recs...)
+
+	for _, dev := range []string{bound, quiet} {
+		if ps, err := s.Positions(ctx, kinwatch.PositionFilter{DeviceID: dev}); err != nil || len(ps) != 1 {
+			t.Errorf("positions of bound %s = %d, %v; want 1", dev, len(ps), err)
+		}
+		if es, err := s.Events(ctx, kinwatch.EventFilter{DeviceID: dev}); err != nil || len(es) != 1 {
+			t.Errorf("events of bound %s = %d, %v; want 1", dev, len(es), err)
+		}
+		if hs, err := s.HealthReadings(ctx, dev, kinwatch.Page{}); err != nil || len(hs) != 1 {
+			t.Errorf("health readings of bound %s = %d, %v; want 1", dev, len(hs), err)
+		}
+		if _, err := s.Media(ctx, media[dev]); err != nil {
+			t.Errorf("media of bound %s: %v", dev, err)
+		}
+	}
+	for dev, state := range map[string]kinwatch.DeviceState{pending: kinwatch.DevicePending, blocked: kinwatch.DeviceBlocked,
+		unbound: kinwatch.DevicePending, fresh: kinwatch.DevicePending, named: kinwatch.DevicePending} {
+		assertNoData(t, s, dev)
+		_, err := s.Media(ctx, media[dev])
+		wantCode(t, "Media of "+string(state)+" "+dev, err, kinwatch.ENOTFOUND)
+		d := mustDevice(t, s, dev)
+		if d.State != state {
+			t.Errorf("%s is %s after the batch, want %s", dev, d.State, state)
+		}
+		if dev == named {
+			continue
+		}
+		if !d.Online || d.Battery != 42 || !d.LastSeen.Equal(at) {
+			t.Errorf("%s %s after its device update: online %v, battery %d, last seen %v; want true, 42, %v",
+				state, dev, d.Online, d.Battery, d.LastSeen, at)
+		}
+	}
+	if d := mustDevice(t, s, bound); !d.Online || d.Battery != 42 {
+		t.Errorf("bound watch after its device update: online %v, battery %d; want true, 42", d.Online, d.Battery)
+	}
+}
+
+// testUnbindDuringBatches unbinds watches while writers keep sending their data, as the gateway
+// does until it learns of the Unbind: nothing written for a watch survives its Unbind, whichever of
+// a batch and the Unbind commits first.
+func testUnbindDuringBatches(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	const rounds, writers, positions = 5, 2, 50
+	for round := range rounds {
+		dev := fmt.Sprintf("30040300%02d", round)
+		boundWatches(t, s, dev)
+		var (
+			wg      sync.WaitGroup
+			batches atomic.Int64
+		)
+		stop := make(chan struct{})
+		errs := make(chan error, writers)
+		for w := range writers {
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					recs := make([]kinwatch.Record, 0, positions+2)
+					// Half the batches report the device too, half carry only its data.
+					if (w+i)%2 == 1 {
+						recs = append(recs, update(kinwatch.DeviceUpdate{ID: dev, Time: t0, Online: ptr(true)}))
+					}
+					for j := range positions {
+						recs = append(recs, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: dev,
+							Time: t0.Add(time.Duration(i*positions+j) * time.Second)}})
+					}
+					recs = append(recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: dev, Time: t0, Type: kinwatch.EventConnected}})
+					if err := s.WriteBatch(ctx, recs); err != nil {
+						errs <- fmt.Errorf("writer %d: %w", w, err)
+						return
+					}
+					batches.Add(1)
+				}
+			})
+		}
+		// Batches flow before, during and after the Unbind.
+		waitBatches := func(n int64) {
+			t.Helper()
+			for deadline := time.Now().Add(30 * time.Second); batches.Load() < n; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) || len(errs) > 0 {
+					close(stop)
+					wg.Wait()
+					close(errs)
+					for err := range errs {
+						t.Error(err)
+					}
+					t.Fatalf("round %d: the writers wrote %d batches, not %d", round, batches.Load(), n)
+				}
+			}
+		}
+		waitBatches(2 * writers)
+		if _, err := s.Unbind(ctx, dev); err != nil {
+			t.Fatalf("Unbind: %v", err)
+		}
+		waitBatches(batches.Load() + 2*writers)
+		close(stop)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		assertNoData(t, s, dev)
+		if st := mustDevice(t, s, dev).State; st != kinwatch.DevicePending {
+			t.Errorf("%s is %s after Unbind, want pending", dev, st)
 		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // BenchWriteBatch measures WriteBatch on the gateway's usual traffic, so adapters report
-// comparable numbers: batches of batchSize positions from 200 watches, each position with the
+// comparable numbers: batches of batchSize positions from 200 bound watches, each position with the
 // device update the gateway sends alongside it (last seen, battery, steps), every other one with
 // the cells and Wi-Fi networks the watch heard. It reports positions/s.
 func BenchWriteBatch(b *testing.B, s kinwatch.Store, batchSize int) {
@@ -17,8 +17,13 @@ func BenchWriteBatch(b *testing.B, s kinwatch.Store, batchSize int) {
 	positions := make([]kinwatch.Position, batchSize)
 	updates := make([]kinwatch.DeviceUpdate, batchSize)
 	recs := make([]kinwatch.Record, 0, 2*batchSize)
+	ids := make([]string, watches)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("30040%05d", i)
+	}
+	boundWatches(b, s, ids...) // the store drops the data of watches nobody bound
 	for i := range positions {
-		dev := fmt.Sprintf("30040%05d", i%watches)
+		dev := ids[i%watches]
 		p := &positions[i]
 		*p = kinwatch.Position{DeviceID: dev, Type: "UD_LTE", Valid: true, Source: kinwatch.SourceGPS,
 			Lat: 22.5726459 + float64(i)*1e-5, Lon: 113.8683151, HasCoords: true, Speed: 3.5, Course: 120,

@@ -102,8 +102,11 @@ func testDataRegistersDevice(t *testing.T, s kinwatch.Store) {
 		t.Errorf("device registered by a position = %+v; want pending, offline, battery and signal -1, first_seen set", d)
 	}
 	same(t, "device named only by an event", mustDevice(t, s, bound), before)
-	if _, err := s.LatestPosition(ctx, fresh); err != nil {
-		t.Errorf("LatestPosition of the registered device: %v", err)
+	// The registered watch is pending: its position is not kept; the bound one's event is.
+	_, err := s.LatestPosition(ctx, fresh)
+	wantCode(t, "LatestPosition of the registered (pending) device", err, kinwatch.ENOTFOUND)
+	if es, err := s.Events(ctx, kinwatch.EventFilter{DeviceID: bound}); err != nil || len(es) != 1 {
+		t.Errorf("events of the bound device = %d, %v; want 1", len(es), err)
 	}
 }
 

@@ -18,6 +18,7 @@ var familyTests = []storeTest{
 	{"Watches", testWatches},
 	{"FamilyIsolation", testFamilyIsolation},
 	{"Unbind", testUnbind},
+	{"UnbindResetsWatch", testUnbindResetsWatch},
 	{"FamilyRoundTrip", testFamilyRoundTrip},
 	{"Families", testFamilies},
 	{"Members", testMembers},
@@ -26,6 +27,8 @@ var familyTests = []storeTest{
 	{"AcceptInvitationConcurrently", testAcceptInvitationConcurrently},
 	{"JoinRequests", testJoinRequests},
 	{"BindChallenges", testBindChallenges},
+	{"TakeBindAttempt", testTakeBindAttempt},
+	{"TakeBindAttemptConcurrently", testTakeBindAttemptConcurrently},
 	{"ChildProfile", testChildProfile},
 	{"DeleteAccountLeavesFamilies", testDeleteAccountLeavesFamilies},
 	{"LatestPositions", testLatestPositions},
@@ -48,6 +51,37 @@ func pendingWatch(t *testing.T, s kinwatch.Store, ids ...string) {
 		recs = append(recs, update(kinwatch.DeviceUpdate{ID: id, Time: t0}))
 	}
 	write(t, s, recs...)
+}
+
+// boundWatches registers watches and binds them into a new family of a new account, as a
+// guardian would: only a bound watch's positions, events, health readings and media are stored.
+// It works for benchmarks too and returns the family's id.
+func boundWatches(tb testing.TB, s kinwatch.Store, ids ...string) string {
+	tb.Helper()
+	ctx := tb.Context()
+	recs := make([]kinwatch.Record, 0, len(ids))
+	for _, id := range ids {
+		recs = append(recs, update(kinwatch.DeviceUpdate{ID: id, Time: t0}))
+	}
+	if err := s.WriteBatch(ctx, recs); err != nil {
+		tb.Fatalf("WriteBatch(registering %d watches): %v", len(ids), err)
+	}
+	admin := &kinwatch.Account{Profile: kinwatch.Profile{Nickname: "Guardian"}, CreatedAt: t0}
+	if err := s.CreateAccount(ctx, admin); err != nil {
+		tb.Fatalf("CreateAccount(guardian of the watches): %v", err)
+	}
+	famID := kinwatch.NewID()
+	for i, id := range ids {
+		b := &kinwatch.Binding{DeviceID: id, FamilyID: famID, At: t0}
+		if i == 0 {
+			b.NewFamily = &kinwatch.Family{ID: famID, Name: "Family", CreatedAt: t0}
+			b.Admin = &kinwatch.Member{FamilyID: famID, AccountID: admin.ID, Role: kinwatch.RoleAdmin, JoinedAt: t0}
+		}
+		if err := s.Bind(ctx, b); err != nil {
+			tb.Fatalf("Bind(%s): %v", id, err)
+		}
+	}
+	return famID
 }
 
 // newFamily binds the pending watch dev, without a challenge, into a new family with admin as
@@ -1168,9 +1202,9 @@ func testBindChallenges(t *testing.T, s kinwatch.Store) {
 	}
 
 	for want := 1; want <= 3; want++ {
-		n, err := s.CountBindAttempt(ctx, into.ID)
+		n, err := s.TakeBindAttempt(ctx, into.ID, 5)
 		if err != nil || n != want {
-			t.Errorf("CountBindAttempt #%d = %d, %v; want %d", want, n, err, want)
+			t.Errorf("TakeBindAttempt #%d = %d, %v; want %d", want, n, err, want)
 		}
 	}
 	if c, err := s.BindChallenge(ctx, "acc1", into.ID); err != nil || c.Attempts != 3 {
@@ -1295,6 +1329,7 @@ func testLatestPositions(t *testing.T, s kinwatch.Store) {
 	ctx := t.Context()
 	const a, b, none, unasked, missing = "8800000001", "8800000002", "8800000003", "8800000004", "8800000099"
 	pendingWatch(t, s, none)
+	boundWatches(t, s, a, b, unasked)
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 	var pa []*kinwatch.Position
 	for _, m := range []int{3, 1, 4, 0, 2} { // written out of order
@@ -1337,14 +1372,14 @@ func testLatestPositions(t *testing.T, s kinwatch.Store) {
 	// Many devices in one call, each with its newest at another index in the batch.
 	const devices, per = 50, 5
 	var ids []string
+	for i := range devices {
+		ids = append(ids, fmt.Sprintf("88%08d", 100+i))
+	}
+	boundWatches(t, s, ids...)
 	newest := map[string]string{}
 	recs = nil
 	for j := range per {
-		for i := range devices {
-			dev := fmt.Sprintf("88%08d", 100+i)
-			if j == 0 {
-				ids = append(ids, dev)
-			}
+		for i, dev := range ids {
 			step := (i + j) % per
 			p := &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: dev, Time: t0.Add(time.Duration(step)*time.Minute + time.Duration(i)*time.Second)}
 			if step == per-1 {
@@ -1450,4 +1485,138 @@ func testCommandIdempotency(t *testing.T, s kinwatch.Store) {
 	want := append([]string{c1.ID, c2.ID}, plain...)
 	slices.Sort(want)
 	same(t, "commands of d1", ids, want)
+}
+
+// testUnbindResetsWatch: Unbind forgets what the watch reported while the child wore it and the
+// join requests made with its code, and keeps what the gateway needs to talk to it.
+func testUnbindResetsWatch(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	const w1, w2 = "8800000001", "8800000002"
+	for id, nick := range map[string]string{"acc1": "Anna", "acc2": "Bert", "acc3": "Cleo", "acc4": "Dora"} {
+		guardian(t, s, id, nick)
+	}
+	pendingWatch(t, s, w1, w2, "8800000003")
+	fam := newFamily(t, s, w1, "acc1", "Family")
+	bindInto(t, s, w2, fam.ID)
+	other := newFamily(t, s, "8800000003", "acc4", "Other")
+	for _, dev := range []string{w1, w2} {
+		write(t, s, update(kinwatch.DeviceUpdate{ID: dev, Time: t0.Add(time.Minute), Manufacturer: "3G", HasIndex: ptr(true),
+			Online: ptr(true), Battery: ptr(55), Signal: ptr(80), Steps: ptr(int64(4321)), Firmware: "G36_V1.2",
+			ICCID: "8986000000000000000" + dev[len(dev)-1:], Encrypted: ptr(true)}))
+	}
+	before1, before2 := mustDevice(t, s, w1), mustDevice(t, s, w2)
+
+	requests := map[string]*kinwatch.JoinRequest{
+		"w1's code":                  {FamilyID: fam.ID, AccountID: "acc2", DeviceID: w1},
+		"w2's code":                  {FamilyID: fam.ID, AccountID: "acc3", DeviceID: w2},
+		"no code":                    {FamilyID: fam.ID, AccountID: "acc4"},
+		"w1's code, to other family": {FamilyID: other.ID, AccountID: "acc2", DeviceID: w1},
+	}
+	for _, r := range requests {
+		r.ID, r.CreatedAt = kinwatch.NewID(), t0.Add(2*time.Minute)
+		if err := s.CreateJoinRequest(ctx, r); err != nil {
+			t.Fatalf("CreateJoinRequest: %v", err)
+		}
+	}
+
+	if _, err := s.Unbind(ctx, w1); err != nil {
+		t.Fatalf("Unbind: %v", err)
+	}
+	want := *before1
+	want.State, want.Battery, want.Signal, want.Steps, want.ICCID = kinwatch.DevicePending, -1, -1, 0, ""
+	same(t, "unbound watch", mustDevice(t, s, w1), &want)
+	same(t, "the family's other watch", mustDevice(t, s, w2), before2)
+	for name, r := range requests {
+		_, err := s.JoinRequest(ctx, r.FamilyID, r.ID)
+		if r.DeviceID == w1 {
+			wantCode(t, "join request with "+name+" after Unbind", err, kinwatch.ENOTFOUND)
+		} else if err != nil {
+			t.Errorf("join request with %s after Unbind: %v", name, err)
+		}
+	}
+}
+
+func testTakeBindAttempt(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	guardian(t, s, "acc1", "Anna")
+	guardian(t, s, "acc2", "Bert")
+	const w1 = "8800000001"
+	pendingWatch(t, s, w1)
+	c := createChallenge(t, s, challenge(w1, "acc1", ""))
+	half := challenge(w1, "acc2", "")
+	half.Attempts = 2
+	createChallenge(t, s, half)
+
+	for want := 1; want <= 3; want++ {
+		n, err := s.TakeBindAttempt(ctx, c.ID, 3)
+		if err != nil || n != want {
+			t.Errorf("TakeBindAttempt #%d = %d, %v; want %d", want, n, err, want)
+		}
+	}
+	for range 2 {
+		n, err := s.TakeBindAttempt(ctx, c.ID, 3)
+		wantCode(t, fmt.Sprintf("TakeBindAttempt after 3 of 3 (returned %d)", n), err, kinwatch.EFORBIDDEN)
+	}
+	if got, err := s.BindChallenge(ctx, "acc1", c.ID); err != nil || got.Attempts != 3 {
+		t.Errorf("BindChallenge after refused attempts = %+v, %v; want 3 attempts", got, err)
+	}
+	// The limit is the caller's: a higher one allows more.
+	if n, err := s.TakeBindAttempt(ctx, c.ID, 4); err != nil || n != 4 {
+		t.Errorf("TakeBindAttempt(max 4) after 3 = %d, %v; want 4", n, err)
+	}
+
+	// Attempts counted before (here at creation) count against max; the other challenge is apart.
+	if n, err := s.TakeBindAttempt(ctx, half.ID, 3); err != nil || n != 3 {
+		t.Errorf("TakeBindAttempt on a challenge with 2 attempts = %d, %v; want 3", n, err)
+	}
+	_, err := s.TakeBindAttempt(ctx, half.ID, 3)
+	wantCode(t, "TakeBindAttempt after 3 of 3 on the second challenge", err, kinwatch.EFORBIDDEN)
+	if got, err := s.BindChallenge(ctx, "acc1", c.ID); err != nil || got.Attempts != 4 {
+		t.Errorf("first challenge after attempts on the second = %+v, %v; want 4 attempts", got, err)
+	}
+
+	_, err = s.TakeBindAttempt(ctx, kinwatch.NewID(), 3)
+	wantCode(t, "TakeBindAttempt(unknown challenge)", err, kinwatch.ENOTFOUND)
+	if err := s.DeleteBindChallenge(ctx, c.ID); err != nil {
+		t.Fatalf("DeleteBindChallenge: %v", err)
+	}
+	_, err = s.TakeBindAttempt(ctx, c.ID, 10)
+	wantCode(t, "TakeBindAttempt(deleted challenge)", err, kinwatch.ENOTFOUND)
+}
+
+// Twenty wrong codes arrive at once for a challenge that allows five: exactly five are tried.
+func testTakeBindAttemptConcurrently(t *testing.T, s kinwatch.Store) {
+	const n, allowed = 20, 5
+	guardian(t, s, "acc1", "Anna")
+	pendingWatch(t, s, "8800000001")
+	c := createChallenge(t, s, challenge("8800000001", "acc1", ""))
+
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		taken []int
+	)
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			got, err := s.TakeBindAttempt(t.Context(), c.ID, allowed)
+			mu.Lock()
+			defer mu.Unlock()
+			switch kinwatch.ErrorCode(err) {
+			case "":
+				taken = append(taken, got)
+			case kinwatch.EFORBIDDEN:
+			default:
+				t.Errorf("concurrent TakeBindAttempt = %d, %v; want an attempt or forbidden", got, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	slices.Sort(taken)
+	same(t, fmt.Sprintf("attempts taken by %d concurrent calls with max %d", n, allowed), taken, []int{1, 2, 3, 4, 5})
+	if got, err := s.BindChallenge(t.Context(), "acc1", c.ID); err != nil || got.Attempts != allowed {
+		t.Errorf("BindChallenge after concurrent attempts = %+v, %v; want %d attempts", got, err, allowed)
+	}
 }

@@ -43,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
 		{"BatchValidation", testBatchValidation},
 		{"ReadsDuringBigBatch", testReadsDuringBigBatch},
 		{"ConcurrentBatches", testConcurrentBatches},
+		{"UnboundWatchData", testUnboundWatchData},
+		{"UnbindDuringBatches", testUnbindDuringBatches},
 	}
 	tests = append(tests, accountTests...)
 	tests = append(tests, familyTests...)
