@@ -58,8 +58,8 @@ type Service struct {
 	SessionTTL time.Duration // how long a session lives after sign-in (default 30 days)
 	// Live learns of sessions ending, so open streams end with them; nil when nothing is open.
 	Live SessionEnder
-	Log        *slog.Logger
-	Now        func() time.Time
+	Log  *slog.Logger
+	Now  func() time.Time
 
 	limits *ratelimit.Limiter
 	mails  sync.WaitGroup

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"strings"
 	"time"
 
 	"kinwatch"
@@ -165,8 +164,8 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, c Client) (*kin
 		// does not go unnoticed.
 		s.send(ctx, old, "Your Kinwatch sign-in address was changed",
 			fmt.Sprintf("The email address of your Kinwatch account was changed to %s.\n\n"+
-				"If you did not do this, reset your password at once (%s) and contact the operator of this Kinwatch server.\n",
-				maskAddress(a.Email), strings.TrimRight(s.BaseURL, "/")+"/reset-password"))
+				"If you did not do this, someone who knows your password did: contact the operator of this Kinwatch server at once.\n",
+				maskAddress(a.Email)))
 	}
 	return a, nil
 }
@@ -343,6 +342,27 @@ func (s *Service) Authenticate(ctx context.Context, token string, c Client) (*ki
 	return a, ss, nil
 }
 
+// StillValid reports whether the session of token still lets its account in (not ended, not
+// expired, the account not disabled), like Authenticate but without recording a use: open live
+// streams ask it every minute. It answers the EUNAUTHORIZED error of Authenticate when not.
+func (s *Service) StillValid(ctx context.Context, token string) error {
+	ss, err := s.Store.SessionByToken(ctx, hashSecret(token))
+	if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND {
+		return errSession
+	}
+	if err != nil {
+		return err
+	}
+	if !s.now().Before(ss.ExpiresAt) {
+		return errSession
+	}
+	a, err := s.Store.Account(ctx, ss.AccountID)
+	if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND || err == nil && a.Disabled {
+		return errSession
+	}
+	return err
+}
+
 // CSRFToken is the anti-forgery token of a cookie session: browsers send it back in a header,
 // which a cross-site form or image cannot. It is derived from the session secret, so nothing more
 // is stored.
@@ -407,8 +427,9 @@ func (s *Service) RequestPasswordReset(ctx context.Context, login string, c Clie
 	return nil
 }
 
-// ResetPassword sets a new password with a mailed token and ends every session of the account
-// (whoever knew the old password is signed out). The address the mail reached is now verified.
+// ResetPassword sets a new password with a mailed token, ends every session of the account and
+// removes its provider links (whoever knew the old password, or linked a provider, is out). The
+// address the mail reached is now verified.
 func (s *Service) ResetPassword(ctx context.Context, token, password string, c Client) error {
 	if err := s.limits.Allow("token-ip:"+c.network(), 30, time.Hour); err != nil {
 		return err
@@ -432,18 +453,19 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, c C
 		}
 		return err
 	}
-	if a.EmailVerifiedAt.IsZero() {
-		// The mailbox's owner has proved control only now: provider links made before are not
-		// theirs to trust (together with the sessions ended below, this undoes a pre-hijack).
-		ids, err := s.Store.Identities(ctx, a.ID)
-		if err != nil {
+	// Whoever resets holds the mailbox and takes the account over: every other way in ends, the
+	// sessions below and the provider links here (someone who signed up with this address, or had
+	// the password, may have linked their own provider account).
+	ids, err := s.Store.Identities(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := s.Store.DeleteIdentity(ctx, a.ID, id.Provider); err != nil && kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
 			return err
 		}
-		for _, id := range ids {
-			if err := s.Store.DeleteIdentity(ctx, a.ID, id.Provider); err != nil && kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
-				return err
-			}
-		}
+	}
+	if a.EmailVerifiedAt.IsZero() {
 		a.EmailVerifiedAt = now
 		if err := s.Store.UpdateAccount(ctx, a); err != nil {
 			return err

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -81,16 +82,17 @@ func (s *Service) SignInExternal(ctx context.Context, e External, acceptPolicy, 
 	return s.openSession(ctx, a.ID, kind, c)
 }
 
-// Link attaches a provider subject to a signed-in account. The account's email address must be
-// verified first: otherwise whoever signed up with someone else's address could link their own
-// provider account and keep a way in after the address's owner takes the account over through
-// password reset.
+// Link attaches a provider subject to a signed-in account. An account with an email address must
+// have verified it first: otherwise whoever signed up with someone else's address could link their
+// own provider account and keep a way in after the address's owner takes the account over. (A
+// password reset, the way an owner takes an account over, also removes every link.) The owner is
+// told of every new link by mail.
 func (s *Service) Link(ctx context.Context, accountID string, e External) error {
 	a, err := s.Store.Account(ctx, accountID)
 	if err != nil {
 		return err
 	}
-	if a.Email == "" || a.EmailVerifiedAt.IsZero() {
+	if a.Email != "" && a.EmailVerifiedAt.IsZero() {
 		return kinwatch.Errorf(kinwatch.EFORBIDDEN, "verify your email address before linking %s: open the link we mailed you", e.Provider)
 	}
 	err = s.Store.CreateIdentity(ctx, &kinwatch.Identity{Provider: e.Provider, Subject: e.Subject, AccountID: accountID,
@@ -98,7 +100,14 @@ func (s *Service) Link(ctx context.Context, accountID string, e External) error 
 	if kinwatch.ErrorCode(err) == kinwatch.ECONFLICT {
 		return kinwatch.Errorf(kinwatch.ECONFLICT, "this %s account is linked already (to this or another kinwatch account), or you linked another %s account", e.Provider, e.Provider)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	s.send(ctx, a.Email, "A sign-in provider was linked to your Kinwatch account",
+		fmt.Sprintf("Your Kinwatch account can now be signed in to with %s.\n\n"+
+			"If you did not do this, reset your password (%s): that ends every session and removes every linked provider.\n",
+			e.Provider, strings.TrimRight(s.BaseURL, "/")+"/reset-password"))
+	return nil
 }
 
 // Unlink removes a provider link, unless it is the account's only way to sign in.

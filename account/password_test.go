@@ -167,8 +167,8 @@ func TestNormalize(t *testing.T) {
 func TestRedactAddresses(t *testing.T) {
 	for in, want := range map[string]string{
 		"550 5.1.1 <anna.b+kids@example.org>: Recipient address rejected": "550 5.1.1 <<address>>: Recipient address rejected",
-		"smtp: RCPT TO:anna@example.org refused; try later":                "smtp: RCPT TO:<address> refused; try later",
-		"dial tcp 127.0.0.1:25: connection refused":                        "dial tcp 127.0.0.1:25: connection refused",
+		"smtp: RCPT TO:anna@example.org refused; try later":               "smtp: RCPT TO:<address> refused; try later",
+		"dial tcp 127.0.0.1:25: connection refused":                       "dial tcp 127.0.0.1:25: connection refused",
 	} {
 		if got := account.RedactAddresses(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)

@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -378,10 +379,11 @@ func TestPreHijack(t *testing.T) {
 	if ss, _ := s.Sessions(ctx, a.ID); len(ss) != 0 {
 		t.Fatalf("the attacker signed in to the victim's account: %d sessions", len(ss))
 	}
-	// Verified now: linking works.
+	// Verified now: linking works, and the owner is told.
 	if err := s.Link(ctx, a.ID, account.External{Provider: "idp2", Subject: "victim", Email: "victim@example.org", EmailVerified: true}); err != nil {
 		t.Fatalf("linking to a verified account: %v", err)
 	}
+	waitMail(t, smtp, "victim@example.org", "sign-in provider was linked")
 
 	// A provider account with an unverified address gets an account without that address, and
 	// the address stays free for its owner.
@@ -457,4 +459,108 @@ func TestEmailChange(t *testing.T) {
 	if !strings.Contains(notice, "a***@example.net") || strings.Contains(notice, "anna.new") {
 		t.Fatalf("notice to the old address: %q", notice)
 	}
+}
+
+// waitMail waits for a mail to to whose subject contains subject and returns its text.
+func waitMail(t *testing.T, smtp *smtptest.Server, to, subject string) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, m := range smtp.Messages() {
+			if len(m.To) == 1 && m.To[0] == to && strings.Contains(m.Subject, subject) {
+				return m.Text
+			}
+		}
+	}
+	t.Fatalf("no %q mail to %s", subject, to)
+	return ""
+}
+
+// TestPreHijackAfterVictimVerified: the attacker signs up with the victim's address; the victim
+// opens the verification mail the sign-up sent her; the attacker, who knows the password, signs
+// in and links a provider. The victim's password reset leaves the attacker no way in.
+func TestPreHijackAfterVictimVerified(t *testing.T) {
+	s, smtp, _, _ := newService(t)
+	ctx := context.Background()
+	signUp(t, s, "victim@example.org") // by the attacker
+	if _, err := s.VerifyEmail(ctx, mailedToken(t, smtp, "victim@example.org", "Confirm your email"), anna); err != nil { // by the victim
+		t.Fatal(err)
+	}
+	ss, _, err := s.Login(ctx, "victim@example.org", "correct horse battery", kinwatch.SessionBearer, anna) // the attacker
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacker := account.External{Provider: "idp", Subject: "attacker", Email: "attacker@example.net", EmailVerified: true}
+	if err := s.Link(ctx, ss.AccountID, attacker); err != nil {
+		t.Fatal(err)
+	}
+	// The victim hears of the link, and takes the account over.
+	waitMail(t, smtp, "victim@example.org", "sign-in provider was linked")
+	if err := s.RequestPasswordReset(ctx, "victim@example.org", anna); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResetPassword(ctx, mailedToken(t, smtp, "victim@example.org", "Reset"), "a passphrase of her own", anna); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.SignInExternal(ctx, attacker, "v7", kinwatch.SessionBearer, anna)
+	if err == nil && got.AccountID == ss.AccountID {
+		t.Fatal("after the victim's reset the attacker still signs in to her account through the provider link")
+	}
+}
+
+// TestLinkWithoutEmail: an account without an email address (signed up with a phone number, or
+// through a provider that gave none) can link providers: there is no address to pre-hijack.
+func TestLinkWithoutEmail(t *testing.T) {
+	s, _, _, db := newService(t)
+	ctx := context.Background()
+	nick := "Pat"
+	if err := s.SignUp(ctx, account.SignUp{Phone: "+4915112345678", Password: "correct horse battery", AcceptPolicy: "v7",
+		Profile: account.ProfilePatch{Nickname: &nick}}, anna); err != nil {
+		t.Fatal(err)
+	}
+	a, err := db.AccountByLogin(ctx, "+4915112345678")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Link(ctx, a.ID, account.External{Provider: "idp", Subject: "pat", EmailVerified: true}); err != nil {
+		t.Fatalf("linking to a phone account: %v", err)
+	}
+}
+
+// TestStillValid: the stream's periodic check answers like Authenticate and records no use.
+func TestStillValid(t *testing.T) {
+	s, _, clk, db := newService(t)
+	ctx := context.Background()
+	signUp(t, s, "anna@example.org")
+	s1, t1, _ := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionBearer, anna)
+	_, t2, _ := s.Login(ctx, "anna@example.org", "correct horse battery", kinwatch.SessionBearer, anna)
+	clk.Add(2 * time.Minute)
+	if err := s.StillValid(ctx, t1); err != nil {
+		t.Fatal(err)
+	}
+	if ss, _ := db.SessionByToken(ctx, hashOf(t1)); ss == nil || !ss.LastUsedAt.Equal(s1.LastUsedAt) {
+		t.Fatalf("the check recorded a use: %+v", ss)
+	}
+	if err := s.Revoke(ctx, s1.AccountID, s1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StillValid(ctx, t1); code(err) != kinwatch.EUNAUTHORIZED {
+		t.Fatalf("revoked: %v", err)
+	}
+	a, _ := db.Account(ctx, s1.AccountID)
+	a.Disabled = true
+	db.UpdateAccount(ctx, a)
+	if err := s.StillValid(ctx, t2); code(err) != kinwatch.EUNAUTHORIZED {
+		t.Fatalf("disabled: %v", err)
+	}
+	a.Disabled = false
+	db.UpdateAccount(ctx, a)
+	clk.Add(31 * 24 * time.Hour)
+	if err := s.StillValid(ctx, t2); code(err) != kinwatch.EUNAUTHORIZED {
+		t.Fatalf("expired: %v", err)
+	}
+}
+
+func hashOf(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
 }

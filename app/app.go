@@ -205,7 +205,7 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 	}
 	a.Hub = stream.New(stream.Options{
 		Window: cfg.StreamWindow, Recheck: cfg.StreamRecheck,
-		Log:    a.Log,
+		Log: a.Log,
 		Access: func(ctx context.Context, accountID string) ([]string, error) {
 			accs, err := a.Store.Watches(ctx, accountID)
 			ids := make([]string, len(accs))

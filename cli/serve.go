@@ -101,7 +101,7 @@ func startDemo(ctx context.Context, a *app.App, n int, stdio Stdio) error {
 DEMO: %d simulated watches of a demo family (ids %s…) are walking around Berlin over the real
 TCP gateway at %s. Sign in to the API as the demo parent:
 
-  curl -s http://%s/api/v1/auth/login -d '{"login":"%s","password":"%s"}'
+  curl -s http://%s/api/v1/auth/login -H 'Content-Type: application/json' -d '{"login":"%s","password":"%s"}'
   curl -s -H "Authorization: Bearer <token>" http://%s/api/v1/positions/latest
 
 or look from the operator's side:

@@ -181,13 +181,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.writeError(w, r, kinwatch.Errorf(kinwatch.EUNAVAILABLE, "the live stream is not running"))
 		return
 	}
-	token, client := c.token, c.client
+	token := c.token
 	s.Stream.ServeWebSocket(w, r, stream.Subscriber{
 		Account: c.account.ID, Session: c.session.ID, Expires: c.session.ExpiresAt,
 		// Catches what the hub is not told of in this process: an operator disabling the account
 		// from the command line, or a session revoked through another server of a cluster.
 		Check: func(ctx context.Context) error {
-			_, _, err := s.Accounts.Authenticate(ctx, token, client)
+			err := s.Accounts.StillValid(ctx, token)
 			if kinwatch.ErrorCode(err) == kinwatch.EUNAUTHORIZED {
 				return fmt.Errorf("%w: %w", stream.ErrSignedOut, err)
 			}

@@ -32,14 +32,14 @@ type Server struct {
 	Ready func() bool
 
 	// The API; without Accounts only the probes and metrics are served.
-	Accounts  *account.Service
-	Families  *family.Service
-	Commands  *commands.Service
-	Blobs     kinwatch.BlobStore
-	Stream    *stream.Hub
+	Accounts *account.Service
+	Families *family.Service
+	Commands *commands.Service
+	Blobs    kinwatch.BlobStore
+	Stream   *stream.Hub
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header names the client.
 	TrustedProxies []netip.Prefix
-	Providers []Provider
+	Providers      []Provider
 	// InsecureCookies drops the Secure attribute (plain-HTTP development only).
 	InsecureCookies bool
 }

@@ -423,6 +423,11 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, sub Subscri
 	if stale {
 		h.RefreshAccess(accountID) // access changed while it was being read
 	}
+	// The session may have ended after the caller authenticated it and before the connection was
+	// registered, where EndSession could not find it: check once more now that it would.
+	if sub.Check != nil {
+		h.checkSession(r.Context(), c, sub)
+	}
 	h.log.Debug("live stream: connected", "account", accountID, "watches", len(devices), "resume", resume)
 	h.serve(r.Context(), ws, c, sub, first)
 }
@@ -484,6 +489,31 @@ func (h *Hub) backlogLocked(c *conn, since int64) (frames [][]byte, ok bool) {
 	return frames, true
 }
 
+// checkSession runs the subscriber's Check and drops c when the session ended or cannot be
+// checked; it reports whether c may go on.
+func (h *Hub) checkSession(ctx context.Context, c *conn, sub Subscriber) bool {
+	cctx, cancel := context.WithTimeout(ctx, accessTimeout)
+	err := sub.Check(cctx)
+	cancel()
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrSignedOut):
+		h.end(c, StatusSignedOut, signedOut)
+	case ctx.Err() == nil: // not the client leaving
+		h.log.Warn("live stream: checking the session failed; closing the stream", "account", c.account, "err", err)
+		h.end(c, websocket.StatusTryAgainLater, "the session could not be checked, reconnect")
+	}
+	return false
+}
+
+// end drops c with code and reason; its writer closes the connection.
+func (h *Hub) end(c *conn, code websocket.StatusCode, reason string) {
+	h.mu.Lock()
+	h.dropLocked(c, code, reason)
+	h.mu.Unlock()
+}
+
 // serve writes first and then the live messages to ws until the client leaves or the hub drops it.
 func (h *Hub) serve(ctx context.Context, ws *websocket.Conn, c *conn, sub Subscriber, first [][]byte) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -513,11 +543,6 @@ func (h *Hub) serve(ctx context.Context, ws *websocket.Conn, c *conn, sub Subscr
 	// expiry, or when a check every Recheck finds it ended): one timer for the connection instead
 	// of a deadline per message.
 	var writing atomic.Int64 // when the current write started (Unix nanoseconds), 0 when idle
-	end := func(code websocket.StatusCode, reason string) {
-		h.mu.Lock()
-		h.dropLocked(c, code, reason)
-		h.mu.Unlock()
-	}
 	helpers.Go(func() {
 		t := time.NewTicker(min(time.Second, h.opts.PingInterval, h.opts.Recheck))
 		defer t.Stop()
@@ -532,21 +557,12 @@ func (h *Hub) serve(ctx context.Context, ws *websocket.Conn, c *conn, sub Subscr
 					return
 				}
 				if !sub.Expires.IsZero() && !h.opts.Now().Before(sub.Expires) {
-					end(StatusSignedOut, signedOut)
+					h.end(c, StatusSignedOut, signedOut)
 					return
 				}
 				if sub.Check != nil && now.Sub(lastCheck) >= h.opts.Recheck {
 					lastCheck = now
-					cctx, ccancel := context.WithTimeout(ctx, accessTimeout)
-					err := sub.Check(cctx)
-					ccancel()
-					switch {
-					case errors.Is(err, ErrSignedOut):
-						end(StatusSignedOut, signedOut)
-						return
-					case err != nil && ctx.Err() == nil:
-						h.log.Warn("live stream: checking the session failed; closing the stream", "account", c.account, "err", err)
-						end(websocket.StatusTryAgainLater, "the session could not be checked, reconnect")
+					if !h.checkSession(ctx, c, sub) {
 						return
 					}
 				}
@@ -570,6 +586,15 @@ func (h *Hub) serve(ctx context.Context, ws *websocket.Conn, c *conn, sub Subscr
 		err := ws.Write(ctx, websocket.MessageText, frame)
 		writing.Store(0)
 		return err == nil
+	}
+	select {
+	case <-c.done: // ended before it started
+		h.mu.Lock()
+		code, reason := c.code, c.reason
+		h.mu.Unlock()
+		ws.Close(code, reason)
+		return
+	default:
 	}
 	for _, f := range first {
 		if !write(f) {

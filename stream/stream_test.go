@@ -845,3 +845,25 @@ func TestForget(t *testing.T) {
 		}
 	}
 }
+
+// TestEndSessionDuringConnect: a session that ends while its stream connects (authenticated by
+// the caller, not yet registered, so EndSessions cannot find it) is closed at once, not at the
+// next recheck a minute later.
+func TestEndSessionDuringConnect(t *testing.T) {
+	e := newEnv(t, nil) // Recheck: the default minute
+	e.acc.set("anna", "w1")
+	gate, entered := make(chan struct{}), make(chan struct{})
+	e.acc.mu.Lock()
+	e.acc.gate, e.acc.entered = gate, entered
+	e.acc.mu.Unlock()
+	done := make(chan *client)
+	go func() { done <- e.session("anna", "s1") }()
+	<-entered // authenticated, reading access
+	e.check.Store("s1", fmt.Errorf("revoked: %w", stream.ErrSignedOut))
+	e.hub.EndSessions("anna", "")
+	close(gate)
+	c := <-done
+	if ce := c.closed(); ce.Code != stream.StatusSignedOut {
+		t.Fatalf("closed with %v %q", ce.Code, ce.Reason)
+	}
+}
