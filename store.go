@@ -40,7 +40,9 @@ type Store interface {
 	// events, health readings, media) of a watch that is not bound are not stored: a watch nobody is
 	// responsible for keeps only its registry entry, which its device updates still change. The
 	// state is read in the batch's transaction, so records queued before an Unbind that commit after
-	// it are dropped, never left behind.
+	// it are dropped, never left behind. Once the batch commits, the entries of recs it dropped are
+	// set to the zero Record: what the caller then publishes or counts is what was stored. Only a
+	// bound watch's device updates change what describes the child (battery, signal, steps, SIM).
 	WriteBatch(ctx context.Context, recs []Record) error
 	// Ping checks the database is reachable (readiness).
 	Ping(ctx context.Context) error

@@ -481,7 +481,7 @@ func waitMail(t *testing.T, smtp *smtptest.Server, to, subject string) string {
 func TestPreHijackAfterVictimVerified(t *testing.T) {
 	s, smtp, _, _ := newService(t)
 	ctx := context.Background()
-	signUp(t, s, "victim@example.org") // by the attacker
+	signUp(t, s, "victim@example.org")                                                                                    // by the attacker
 	if _, err := s.VerifyEmail(ctx, mailedToken(t, smtp, "victim@example.org", "Confirm your email"), anna); err != nil { // by the victim
 		t.Fatal(err)
 	}

@@ -134,7 +134,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	a.Metrics = metrics.New(func() float64 { return float64(a.Bus.Depth()) })
 	a.Writer = &ingest.Writer{
 		Store: a.Store, Bus: a.Bus, Metrics: a.Metrics, Log: a.Log,
-		MaxBatch: cfg.BatchSize, MaxWait: cfg.BatchInterval, Retries: -1,
+		MaxBatch: cfg.BatchSize, MaxWait: cfg.BatchInterval, Retries: -1, Blobs: a.Blobs,
 	}
 	a.Gateway = &gateway.Server{
 		Opts: gateway.Options{

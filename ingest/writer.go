@@ -27,8 +27,12 @@ type Writer struct {
 	// otherwise be lost while the database is away, and the bus pushes back on the watches.
 	Retries int
 	// OnCommit, if set, is called after each committed batch (live fan-out hooks in here). It must
-	// not keep recs.
+	// not keep recs. Records the store dropped (data of a watch no longer bound) are zero Records.
 	OnCommit func(recs []kinwatch.Record)
+	// Blobs, if set, is where media records' content lives: the content of a media record the
+	// store dropped is deleted from it, so a voice message or photo of a watch unbound while it was
+	// on its way is not left behind.
+	Blobs kinwatch.BlobStore
 }
 
 // Run consumes until ctx ends or the bus is closed and drained.
@@ -38,6 +42,8 @@ func (w *Writer) Run(ctx context.Context) error {
 
 func (w *Writer) write(ctx context.Context, recs []kinwatch.Record) error {
 	start := time.Now()
+	media := w.mediaKeys(recs)
+	defer w.dropContent(ctx, recs, media)
 	err := w.commit(ctx, recs)
 	if kinwatch.ErrorCode(err) == kinwatch.EINVALID && len(recs) > 1 {
 		// One watch's unstorable record must not take every other watch's records in the batch
@@ -61,6 +67,39 @@ func (w *Writer) write(ctx context.Context, recs []kinwatch.Record) error {
 	}
 	w.committed(recs, start)
 	return nil
+}
+
+// mediaKeys lists the blob keys of recs' media records by index; nil when there are none (the
+// common case costs one pass and no allocation).
+func (w *Writer) mediaKeys(recs []kinwatch.Record) map[int]string {
+	if w.Blobs == nil {
+		return nil
+	}
+	var keys map[int]string
+	for i := range recs {
+		if m := recs[i].Media; m != nil && m.Key != "" {
+			if keys == nil {
+				keys = make(map[int]string)
+			}
+			keys[i] = m.Key
+		}
+	}
+	return keys
+}
+
+// dropContent deletes the content of the media records the store dropped (their entries are zero
+// after a commit).
+func (w *Writer) dropContent(ctx context.Context, recs []kinwatch.Record, keys map[int]string) {
+	for i, key := range keys {
+		if recs[i].Media != nil {
+			continue // stored, or the batch failed and its publisher was told
+		}
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if err := w.Blobs.Delete(dctx, key); err != nil && kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
+			w.Log.Warn("deleting the content of a dropped media record failed", "err", err)
+		}
+		cancel()
+	}
 }
 
 // isolate commits recs in halves until the records the store refuses are alone; it returns the

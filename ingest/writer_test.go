@@ -6,11 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"kinwatch"
+	"kinwatch/fileblob"
 	"kinwatch/ingest"
 	"kinwatch/inproc"
 	"kinwatch/metrics"
@@ -172,5 +174,65 @@ func TestOneUnstorableRecordDoesNotTakeTheBatchDown(t *testing.T) {
 		if ps, _ := db.Positions(context.Background(), kinwatch.PositionFilter{DeviceID: id, Limit: 1}); len(ps) != 1 {
 			t.Errorf("position of %s lost with the bad record", id)
 		}
+	}
+}
+
+// TestDroppedRecordsAreNotPassedOn: what a guardian's unbinding made the store drop (the gateway
+// had it queued) reaches neither OnCommit (the live stream) nor the blob store: a voice message's
+// content is deleted with its dropped record. What the store kept is passed on as usual.
+func TestDroppedRecordsAreNotPassedOn(t *testing.T) {
+	db, bus, w, done := setup(t)
+	bind(t, db, "1", "2")
+	ctx := context.Background()
+	if _, err := db.Unbind(ctx, "1"); err != nil { // the guardian unbinds "1"...
+		t.Fatal(err)
+	}
+	blobs, err := fileblob.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Blobs = blobs
+	var published []kinwatch.Record
+	w.OnCommit = func(recs []kinwatch.Record) { published = append(published, recs...) }
+	go func() { done <- w.Run(ctx) }()
+	// ...while the gateway still had its child's position and voice message queued.
+	now := time.Now()
+	var recs []kinwatch.Record
+	for _, dev := range []string{"1", "2"} {
+		key := dev + "/voice.amr"
+		if err := blobs.Put(ctx, key, []byte("#!AMR\n")); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs,
+			kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: dev, Time: now, Received: now, Lat: 1, Lon: 2, HasCoords: true}},
+			kinwatch.Record{Media: &kinwatch.Media{ID: kinwatch.NewID(), DeviceID: dev, Kind: kinwatch.MediaAudio, ContentType: "audio/amr", Key: key, Size: 6, Time: now}})
+	}
+	if err := bus.Publish(ctx, recs, true); err != nil {
+		t.Fatal(err)
+	}
+	bus.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.LatestPosition(ctx, "1"); kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("the unbound watch's position was stored: %v", err)
+	}
+	var kept []string
+	for _, r := range published {
+		switch {
+		case r.Position != nil:
+			kept = append(kept, "position "+r.Position.DeviceID)
+		case r.Media != nil:
+			kept = append(kept, "media "+r.Media.DeviceID)
+		}
+	}
+	if strings.Join(kept, ", ") != "position 2, media 2" {
+		t.Fatalf("passed on to the live stream: %v, want only the bound watch's", kept)
+	}
+	if _, err := blobs.Get(ctx, "1/voice.amr"); kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("the dropped voice message's content is still stored: %v", err)
+	}
+	if _, err := blobs.Get(ctx, "2/voice.amr"); err != nil {
+		t.Fatalf("the stored voice message's content: %v", err)
 	}
 }

@@ -13,22 +13,24 @@ import (
 
 // The device statements take NULL for "not reported": the insert branch then uses the column's
 // default and the update branch keeps the stored value. last_seen never moves backwards, so a
-// late batch cannot make a watch look older than it is (greatest ignores NULL).
+// late batch cannot make a watch look older than it is (greatest ignores NULL). What describes
+// the child (battery, signal, steps, the SIM) is written only to a bound watch's row: a new row is
+// pending, and an update the gateway queued before an unbinding cannot undo its reset.
 const (
 	upsertDevice = `INSERT INTO devices (` + deviceColumns + `)
 		VALUES ($1, 'pending', coalesce($2::text, ''), coalesce($3::boolean, false), coalesce($4::boolean, false),
-			$5::timestamptz, coalesce($6::timestamptz, $5::timestamptz), coalesce($7::integer, -1), coalesce($8::integer, -1),
-			coalesce($9::bigint, 0), coalesce($10::text, ''), coalesce($11::text, ''), coalesce($12::boolean, false))
+			$5::timestamptz, coalesce($6::timestamptz, $5::timestamptz), -1, -1, 0, coalesce($10::text, ''), '',
+			coalesce($12::boolean, false))
 		ON CONFLICT (id) DO UPDATE SET
 			manufacturer = coalesce($2::text, devices.manufacturer),
 			has_index = coalesce($3::boolean, devices.has_index),
 			online = coalesce($4::boolean, devices.online),
 			last_seen = greatest(devices.last_seen, $6::timestamptz),
-			battery = coalesce($7::integer, devices.battery),
-			signal = coalesce($8::integer, devices.signal),
-			steps = coalesce($9::bigint, devices.steps),
+			battery = CASE WHEN devices.state = 'bound' THEN coalesce($7::integer, devices.battery) ELSE devices.battery END,
+			signal = CASE WHEN devices.state = 'bound' THEN coalesce($8::integer, devices.signal) ELSE devices.signal END,
+			steps = CASE WHEN devices.state = 'bound' THEN coalesce($9::bigint, devices.steps) ELSE devices.steps END,
 			firmware = coalesce($10::text, devices.firmware),
-			iccid = coalesce($11::text, devices.iccid),
+			iccid = CASE WHEN devices.state = 'bound' THEN coalesce($11::text, devices.iccid) ELSE devices.iccid END,
 			encrypted = coalesce($12::boolean, devices.encrypted)`
 	// ensureDevice registers a device that only data records name. Its update never happens
 	// (WHERE false), but ON CONFLICT DO UPDATE locks the existing row all the same, as the upsert
@@ -40,8 +42,10 @@ const (
 )
 
 // WriteBatch stores recs in one transaction: all of them or, on any error, none. The data records
-// of a watch that is not bound are dropped; its device updates are stored. The devices and their
-// states take one pipelined round trip, the low-volume records another, positions go through COPY.
+// of a watch that is not bound are dropped (their entries in recs are set to the zero Record once
+// the batch commits, so the caller passes on only what was stored); its device updates are
+// stored. The devices and their states take one pipelined round trip, the low-volume records
+// another, positions go through COPY.
 //
 // Every device row of the batch is locked before its state is read, so an Unbind running at the
 // same time either waits for the batch to commit and then deletes what it wrote, or commits first
@@ -56,6 +60,7 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 		return err
 	}
 	now := time.Now()
+	var bound map[string]bool
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		// Devices first: the data rows reference them.
@@ -66,7 +71,7 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 				b.Queue(ensureDevice, d.ID, now)
 			}
 		}
-		var bound map[string]bool
+		bound = nil
 		if slices.ContainsFunc(recs, func(r kinwatch.Record) bool { return r.Device == nil }) {
 			ids := make([]string, len(devices))
 			for i, d := range devices {
@@ -120,6 +125,11 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: write batch: %w", constraint(err))
+	}
+	for i := range recs {
+		if r := &recs[i]; r.Device == nil && !bound[dataDevice(r)] {
+			recs[i] = kinwatch.Record{}
+		}
 	}
 	return nil
 }

@@ -14,21 +14,23 @@ import (
 
 // The device statements take NULL for "not reported": the insert branch then uses the column's
 // default and the update branch keeps the stored value. last_seen never moves backwards, so a
-// late batch cannot make a watch look older than it is.
+// late batch cannot make a watch look older than it is. What describes the child (battery,
+// signal, steps, the SIM) is written only to a bound watch's row: a new row is pending, and an
+// update the gateway queued before an unbinding cannot undo its reset.
 const (
 	upsertDevice = `INSERT INTO devices (` + deviceColumns + `)
 		VALUES (?1, 'pending', coalesce(?2, ''), coalesce(?3, 0), coalesce(?4, 0), ?5, coalesce(?6, ?5),
-			coalesce(?7, -1), coalesce(?8, -1), coalesce(?9, 0), coalesce(?10, ''), coalesce(?11, ''), coalesce(?12, 0))
+			-1, -1, 0, coalesce(?10, ''), '', coalesce(?12, 0))
 		ON CONFLICT (id) DO UPDATE SET
 			manufacturer = coalesce(?2, manufacturer),
 			has_index = coalesce(?3, has_index),
 			online = coalesce(?4, online),
 			last_seen = max(last_seen, coalesce(?6, last_seen)),
-			battery = coalesce(?7, battery),
-			signal = coalesce(?8, signal),
-			steps = coalesce(?9, steps),
+			battery = iif(state = 'bound', coalesce(?7, battery), battery),
+			signal = iif(state = 'bound', coalesce(?8, signal), signal),
+			steps = iif(state = 'bound', coalesce(?9, steps), steps),
 			firmware = coalesce(?10, firmware),
-			iccid = coalesce(?11, iccid),
+			iccid = iif(state = 'bound', coalesce(?11, iccid), iccid),
 			encrypted = coalesce(?12, encrypted)`
 	ensureDevice = `INSERT INTO devices (id, first_seen, last_seen) VALUES (?1, ?2, ?2) ON CONFLICT (id) DO NOTHING`
 	// boundDevices takes the batch's device ids as a JSON array: one statement, prepared once,
@@ -85,7 +87,8 @@ func (db *DB) batchStatements(ctx context.Context) (*batchStmts, error) {
 }
 
 // WriteBatch stores recs in one transaction: all of them or, on any error, none. The data records
-// of a watch that is not bound are dropped; its device updates are stored.
+// of a watch that is not bound are dropped (their entries in recs are set to the zero Record once
+// the batch commits, so the caller passes on only what was stored); its device updates are stored.
 func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 	if len(recs) == 0 {
 		return nil
@@ -103,16 +106,22 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 		return fmt.Errorf("sqlite: write batch: %w", err)
 	}
 	defer tx.Rollback()
-	if err := writeRecords(ctx, tx, st, devices, recs, time.Now()); err != nil {
+	dropped, err := writeRecords(ctx, tx, st, devices, recs, time.Now())
+	if err != nil {
 		return fmt.Errorf("sqlite: write batch: %w", constraint(err))
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: write batch: %w", err)
 	}
+	for _, i := range dropped {
+		recs[i] = kinwatch.Record{}
+	}
 	return nil
 }
 
-func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*kinwatch.DeviceChange, recs []kinwatch.Record, now time.Time) error {
+// writeRecords writes the batch in tx and returns the indexes of the records it dropped (data of
+// watches that are not bound).
+func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*kinwatch.DeviceChange, recs []kinwatch.Record, now time.Time) (dropped []int, err error) {
 	// The driver starts a goroutine per statement to watch a cancellable context. A row insert
 	// takes microseconds, so the statements run uncancellable and the loop checks ctx between
 	// records instead; database/sql also rolls tx back as soon as ctx ends.
@@ -129,24 +138,25 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*ki
 			_, err = ensure.ExecContext(ctx, d.ID, nanos(now))
 		}
 		if err != nil {
-			return fmt.Errorf("device %s: %w", d.ID, err)
+			return nil, fmt.Errorf("device %s: %w", d.ID, err)
 		}
 	}
 	// A watch nobody is responsible for keeps only its registry entry. Data the gateway queued
 	// before a guardian unbound the watch reaches this point after the Unbind and is dropped here.
 	bound, err := boundSet(ctx, tx.StmtContext(ctx, st.boundDevices), devices, recs)
 	if err != nil {
-		return fmt.Errorf("device states: %w", err)
+		return nil, fmt.Errorf("device states: %w", err)
 	}
 
 	var position, event, health, media *sql.Stmt // bound to tx on first use
 	var net *networkEncoder
 	for i := range recs {
 		if err := stop.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		r := &recs[i]
 		if r.Device == nil && !bound[dataDevice(r)] {
+			dropped = append(dropped, i)
 			continue
 		}
 		var err error
@@ -176,10 +186,10 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*ki
 			_, err = media.ExecContext(ctx, mediaArgs(r.Media, recordID(r.Media.ID), args)...)
 		}
 		if err != nil {
-			return fmt.Errorf("record %d: %w", i, err)
+			return nil, fmt.Errorf("record %d: %w", i, err)
 		}
 	}
-	return nil
+	return dropped, nil
 }
 
 // boundSet returns which of the batch's devices are bound, nil when no record needs to know.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -290,7 +291,8 @@ func testUnboundWatchData(t *testing.T, s kinwatch.Store) {
 	var recs []kinwatch.Record
 	for _, dev := range []string{named, bound, pending, blocked, unbound, fresh, quiet} {
 		if dev != named && dev != quiet {
-			recs = append(recs, update(kinwatch.DeviceUpdate{ID: dev, Time: at, Online: ptr(true), Battery: ptr(42)}))
+			recs = append(recs, update(kinwatch.DeviceUpdate{ID: dev, Time: at, Online: ptr(true), Battery: ptr(42), Signal: ptr(3),
+				Steps: ptr(int64(1200)), ICCID: "89860012345678901234", Firmware: "G36_V1.2"}))
 		}
 		media[dev] = kinwatch.NewID()
 		recs = append(recs,
@@ -301,6 +303,29 @@ func testUnboundWatchData(t *testing.T, s kinwatch.Store) {
 				Key: "media/" + dev + "/voice.amr", Size: 10, Time: at}})
 	}
 	write(t, s, recs...)
+
+	// The caller learns what was dropped: those entries are zero now, the rest untouched.
+	for i, r := range recs {
+		isBound := false
+		switch {
+		case r.Device != nil:
+			continue
+		case r.Position != nil:
+			isBound = r.Position.DeviceID == bound || r.Position.DeviceID == quiet
+		case r.Event != nil:
+			isBound = r.Event.DeviceID == bound || r.Event.DeviceID == quiet
+		case r.Health != nil:
+			isBound = r.Health.DeviceID == bound || r.Health.DeviceID == quiet
+		case r.Media != nil:
+			isBound = r.Media.DeviceID == bound || r.Media.DeviceID == quiet
+		}
+		if !isBound && r != (kinwatch.Record{}) {
+			t.Errorf("record %d of a watch that is not bound was dropped but left in recs: %+v", i, r)
+		}
+	}
+	if n := len(slices.DeleteFunc(slices.Clone(recs), func(r kinwatch.Record) bool { return r != (kinwatch.Record{}) })); n != 5*4 {
+		t.Errorf("%d records zeroed, want the 20 data records of the 5 watches that are not bound", n)
+	}
 
 	for _, dev := range []string{bound, quiet} {
 		if ps, err := s.Positions(ctx, kinwatch.PositionFilter{DeviceID: dev}); err != nil || len(ps) != 1 {
@@ -328,13 +353,15 @@ func testUnboundWatchData(t *testing.T, s kinwatch.Store) {
 		if dev == named {
 			continue
 		}
-		if !d.Online || d.Battery != 42 || !d.LastSeen.Equal(at) {
-			t.Errorf("%s %s after its device update: online %v, battery %d, last seen %v; want true, 42, %v",
-				state, dev, d.Online, d.Battery, d.LastSeen, at)
+		// The registry entry follows the update; what describes a child does not stick to a watch
+		// no guardian is responsible for.
+		if !d.Online || !d.LastSeen.Equal(at) || d.Firmware != "G36_V1.2" || d.Battery != -1 || d.Signal != -1 || d.Steps != 0 || d.ICCID != "" {
+			t.Errorf("%s %s after its device update: %+v; want online, last seen %v, firmware, and no battery, signal, steps or SIM",
+				state, dev, d, at)
 		}
 	}
-	if d := mustDevice(t, s, bound); !d.Online || d.Battery != 42 {
-		t.Errorf("bound watch after its device update: online %v, battery %d; want true, 42", d.Online, d.Battery)
+	if d := mustDevice(t, s, bound); !d.Online || d.Battery != 42 || d.Signal != 3 || d.Steps != 1200 || d.ICCID != "89860012345678901234" {
+		t.Errorf("bound watch after its device update: %+v; want online, battery 42, signal 3, steps 1200, the SIM", d)
 	}
 }
 

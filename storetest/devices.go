@@ -21,6 +21,11 @@ func testDeviceRegistration(t *testing.T, s kinwatch.Store) {
 
 func testDeviceFoldingWithinBatch(t *testing.T, s kinwatch.Store) {
 	const id = "3004010002"
+	// Bound, so the store keeps what describes the child (battery, signal, steps, SIM).
+	write(t, s, update(kinwatch.DeviceUpdate{ID: id, Time: t0.Add(time.Second)}))
+	if err := s.SetDeviceState(t.Context(), id, kinwatch.DeviceBound); err != nil {
+		t.Fatalf("SetDeviceState: %v", err)
+	}
 	write(t, s,
 		update(kinwatch.DeviceUpdate{ID: id, Time: t0.Add(time.Second), Manufacturer: "3G", Online: ptr(true),
 			Battery: ptr(80), Signal: ptr(60), Steps: ptr(int64(100)), Firmware: "fw1"}),
@@ -35,22 +40,33 @@ func testDeviceFoldingWithinBatch(t *testing.T, s kinwatch.Store) {
 	)
 
 	same(t, "folded device", mustDevice(t, s, id), &kinwatch.Device{
-		ID: id, State: kinwatch.DevicePending, Manufacturer: "ZJ", HasIndex: true, Online: true,
+		ID: id, State: kinwatch.DeviceBound, Manufacturer: "ZJ", HasIndex: true, Online: true,
 		FirstSeen: t0.Add(time.Second), LastSeen: t0.Add(4 * time.Second), Battery: 75, Signal: 60, Steps: 150,
 		Firmware: "fw1", ICCID: "89860000000000000001", Encrypted: true,
 	})
+	// A new watch is pending: its signal report is not kept.
 	same(t, "second device", mustDevice(t, s, "3004010003"), &kinwatch.Device{
-		ID: "3004010003", State: kinwatch.DevicePending, FirstSeen: t0, LastSeen: t0, Battery: -1, Signal: 0,
+		ID: "3004010003", State: kinwatch.DevicePending, FirstSeen: t0, LastSeen: t0, Battery: -1, Signal: -1,
 	})
 }
 
 func testDeviceFoldingAcrossBatches(t *testing.T, s kinwatch.Store) {
 	const id = "3004010004"
 	ctx := t.Context()
+	// Pending: the registry entry is kept, what describes the child is not.
 	write(t, s, update(kinwatch.DeviceUpdate{ID: id, Time: t0, Manufacturer: "3G", Online: ptr(true),
 		Battery: ptr(90), Signal: ptr(50), Steps: ptr(int64(10)), Firmware: "a", ICCID: "i"}))
 	want := kinwatch.Device{ID: id, State: kinwatch.DevicePending, Manufacturer: "3G", Online: true,
-		FirstSeen: t0, LastSeen: t0, Battery: 90, Signal: 50, Steps: 10, Firmware: "a", ICCID: "i"}
+		FirstSeen: t0, LastSeen: t0, Battery: -1, Signal: -1, Steps: 0, Firmware: "a", ICCID: ""}
+	same(t, "pending device", mustDevice(t, s, id), &want)
+
+	// Bound: all of it.
+	if err := s.SetDeviceState(ctx, id, kinwatch.DeviceBound); err != nil {
+		t.Fatalf("SetDeviceState: %v", err)
+	}
+	write(t, s, update(kinwatch.DeviceUpdate{ID: id, Time: t0, Battery: ptr(90), Signal: ptr(50), Steps: ptr(int64(10)), ICCID: "i"}))
+	want.State, want.Battery, want.Signal, want.Steps, want.ICCID = kinwatch.DeviceBound, 90, 50, 10, "i"
+	same(t, "bound device", mustDevice(t, s, id), &want)
 
 	// Unreported fields keep their values; Online false is a report, not an absence.
 	write(t, s, update(kinwatch.DeviceUpdate{ID: id, Time: t0.Add(time.Minute), Online: ptr(false)}))
@@ -68,11 +84,8 @@ func testDeviceFoldingAcrossBatches(t *testing.T, s kinwatch.Store) {
 	same(t, "after an update without time", mustDevice(t, s, id), &want)
 
 	// Updates never touch the state the accounts layer set.
-	if err := s.SetDeviceState(ctx, id, kinwatch.DeviceBound); err != nil {
-		t.Fatalf("SetDeviceState: %v", err)
-	}
 	write(t, s, update(kinwatch.DeviceUpdate{ID: id, Time: t0.Add(2 * time.Minute), Online: ptr(true), HasIndex: ptr(true)}))
-	want.State, want.Online, want.HasIndex, want.LastSeen = kinwatch.DeviceBound, true, true, t0.Add(2*time.Minute)
+	want.Online, want.HasIndex, want.LastSeen = true, true, t0.Add(2*time.Minute)
 	same(t, "bound device after an update", mustDevice(t, s, id), &want)
 
 	// Flags can be cleared as well as set: a watch re-flashed to plain framing stops being
