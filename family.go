@@ -87,7 +87,11 @@ type Binding struct {
 	NewFamily   *Family // created with Admin as its first member when non-nil (ID == FamilyID)
 	Admin       *Member
 	ChallengeID string // consumed in the same transaction
-	At          time.Time
+	// By is the account binding the watch into an existing family: it must be that family's admin
+	// when the binding commits, or Bind fails with EFORBIDDEN (an admin transfer cannot slip in
+	// between a check and the binding). "" skips the check.
+	By string
+	At time.Time
 }
 
 // ChildProfile describes the child wearing a watch ("device user information").

@@ -297,18 +297,9 @@ func (s *Service) ConfirmBinding(ctx context.Context, a *kinwatch.Account, chall
 		s.Store.DeleteBindChallenge(ctx, c.ID)
 		return nil, forbidden("too many wrong codes: start the binding again for a new one")
 	}
-	if c.FamilyID != "" {
-		// Started for an existing family: the guardian must still be its admin.
-		m, err := s.Store.Member(ctx, c.FamilyID, a.ID)
-		if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND || err == nil && m.Role != kinwatch.RoleAdmin {
-			s.Store.DeleteBindChallenge(ctx, c.ID)
-			return nil, forbidden("you are no longer the family's admin: only its admin can add a watch")
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	b := &kinwatch.Binding{DeviceID: c.DeviceID, FamilyID: c.FamilyID, ChallengeID: c.ID, At: now}
+	// Started for an existing family: the guardian must still be its admin when the binding
+	// commits (the store checks in the binding's transaction).
+	b := &kinwatch.Binding{DeviceID: c.DeviceID, FamilyID: c.FamilyID, ChallengeID: c.ID, By: a.ID, At: now}
 	if c.FamilyID == "" {
 		name := strings.TrimSpace(familyName)
 		if name == "" {
@@ -322,8 +313,12 @@ func (s *Service) ConfirmBinding(ctx context.Context, a *kinwatch.Account, chall
 		b.Admin = &kinwatch.Member{FamilyID: b.FamilyID, AccountID: a.ID, Role: kinwatch.RoleAdmin, JoinedAt: now}
 	}
 	if err := s.Store.Bind(ctx, b); err != nil {
-		if kinwatch.ErrorCode(err) == kinwatch.ECONFLICT {
+		switch kinwatch.ErrorCode(err) {
+		case kinwatch.ECONFLICT:
 			return nil, kinwatch.Errorf(kinwatch.ECONFLICT, "the watch was bound by someone else meanwhile")
+		case kinwatch.EFORBIDDEN:
+			s.Store.DeleteBindChallenge(ctx, c.ID)
+			return nil, forbidden("you are no longer the family's admin: only its admin can add a watch")
 		}
 		return nil, err
 	}

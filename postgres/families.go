@@ -532,6 +532,17 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 			if err != nil {
 				return err
 			}
+			if b.By != "" {
+				// FOR SHARE: an admin transfer or removal waits until this binding commits.
+				var role string
+				err := tx.QueryRow(ctx, `SELECT role FROM members WHERE family_id = $1 AND account_id = $2 FOR SHARE`, b.FamilyID, b.By).Scan(&role)
+				if errors.Is(err, pgx.ErrNoRows) || err == nil && role != string(kinwatch.RoleAdmin) {
+					return kinwatch.Errorf(kinwatch.EFORBIDDEN, "only the family's admin can bind a watch into it")
+				}
+				if err != nil {
+					return err
+				}
+			}
 		}
 		_, err = tx.Exec(ctx, `UPDATE devices SET state = 'bound', family_id = $1 WHERE id = $2`, b.FamilyID, b.DeviceID)
 		return err

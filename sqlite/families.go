@@ -598,6 +598,16 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 			if err != nil {
 				return err
 			}
+			if b.By != "" {
+				var role string
+				err := tx.QueryRowContext(ctx, `SELECT role FROM members WHERE family_id = ? AND account_id = ?`, b.FamilyID, b.By).Scan(&role)
+				if errors.Is(err, sql.ErrNoRows) || err == nil && role != string(kinwatch.RoleAdmin) {
+					return kinwatch.Errorf(kinwatch.EFORBIDDEN, "only the family's admin can bind a watch into it")
+				}
+				if err != nil {
+					return err
+				}
+			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE devices SET state = 'bound', family_id = ? WHERE id = ?`, b.FamilyID, b.DeviceID)
 		return err

@@ -291,12 +291,16 @@ func testBind(t *testing.T, s kinwatch.Store) {
 		{"blocked watch, into an existing family", w3, famID, "", "", kinwatch.ECONFLICT},
 		{"blocked watch, new family", w3, "", "acc2", "", kinwatch.ECONFLICT},
 		{"new family's admin has no account", w2, "", "nobody", "", ""},
+		{"into an existing family by someone not its member", w2, famID, "acc2", "", kinwatch.EFORBIDDEN},
 	} {
 		var before kinwatch.DeviceState
 		if tc.dev != missing {
 			before = mustDevice(t, s, tc.dev).State
 		}
 		b := &kinwatch.Binding{DeviceID: tc.dev, FamilyID: tc.family, ChallengeID: tc.challenge, At: at}
+		if tc.family != "" {
+			b.By = tc.admin
+		}
 		if tc.family == "" {
 			b.FamilyID = kinwatch.NewID()
 			b.NewFamily = &kinwatch.Family{ID: b.FamilyID, Name: "refused", CreatedAt: at}
@@ -341,7 +345,7 @@ func testBind(t *testing.T, s kinwatch.Store) {
 		t.Fatalf("Bind(into the family, no challenge): %v", err)
 	}
 	c := createChallenge(t, s, challenge(w4, "acc1", famID))
-	if err := s.Bind(ctx, &kinwatch.Binding{DeviceID: w4, FamilyID: famID, ChallengeID: c.ID, At: at}); err != nil {
+	if err := s.Bind(ctx, &kinwatch.Binding{DeviceID: w4, FamilyID: famID, ChallengeID: c.ID, By: "acc1", At: at}); err != nil {
 		t.Fatalf("Bind(into the family, with a challenge): %v", err)
 	}
 	_, err = s.BindChallenge(ctx, "acc1", c.ID)
