@@ -114,6 +114,7 @@ type WatchAccess struct {
 	DeviceID string
 	FamilyID string
 	Role     Role
+	BoundAt  time.Time // when the watch was bound into the family: what came before was another's
 }
 
 // FamilyStore keeps families, their guardians and watches.

@@ -206,13 +206,13 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 	a.Hub = stream.New(stream.Options{
 		Window: cfg.StreamWindow, Recheck: cfg.StreamRecheck,
 		Log: a.Log,
-		Access: func(ctx context.Context, accountID string) ([]string, error) {
+		Access: func(ctx context.Context, accountID string) ([]stream.Grant, error) {
 			accs, err := a.Store.Watches(ctx, accountID)
-			ids := make([]string, len(accs))
+			grants := make([]stream.Grant, len(accs))
 			for i, w := range accs {
-				ids[i] = w.DeviceID
+				grants[i] = stream.Grant{Device: w.DeviceID, Since: w.BoundAt}
 			}
-			return ids, err
+			return grants, err
 		},
 	})
 	a.Writer.OnCommit = func(recs []kinwatch.Record) {

@@ -544,7 +544,8 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 				}
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE devices SET state = 'bound', family_id = $1 WHERE id = $2`, b.FamilyID, b.DeviceID)
+		_, err = tx.Exec(ctx, `UPDATE devices SET state = 'bound', family_id = $1, bound_at = $2 WHERE id = $3`,
+			b.FamilyID, cmp.Or(b.At, time.Now()), b.DeviceID)
 		return err
 	})
 }
@@ -556,7 +557,7 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 func (db *DB) Unbind(ctx context.Context, deviceID string) ([]string, error) {
 	var keys []string
 	err := db.inTx(ctx, "unbind", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE devices SET state = 'pending', family_id = NULL,
+		tag, err := tx.Exec(ctx, `UPDATE devices SET state = 'pending', family_id = NULL, bound_at = NULL,
 			battery = -1, signal = -1, steps = 0, iccid = '' WHERE id = $1`, deviceID)
 		if err != nil {
 			return err
@@ -588,37 +589,39 @@ func (db *DB) Unbind(ctx context.Context, deviceID string) ([]string, error) {
 // WatchAccess returns the account's access to a watch of one of its families.
 func (db *DB) WatchAccess(ctx context.Context, accountID, deviceID string) (*kinwatch.WatchAccess, error) {
 	var (
-		a    kinwatch.WatchAccess
-		role string
+		a     kinwatch.WatchAccess
+		role  string
+		bound *time.Time
 	)
-	err := db.pool.QueryRow(ctx, `SELECT d.id, d.family_id, m.role FROM devices d
-		JOIN members m ON m.family_id = d.family_id WHERE d.id = $1 AND m.account_id = $2`, deviceID, accountID).Scan(&a.DeviceID, &a.FamilyID, &role)
+	err := db.pool.QueryRow(ctx, `SELECT d.id, d.family_id, m.role, d.bound_at FROM devices d
+		JOIN members m ON m.family_id = d.family_id WHERE d.id = $1 AND m.account_id = $2`, deviceID, accountID).Scan(&a.DeviceID, &a.FamilyID, &role, &bound)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("watch")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: watch access: %w", err)
 	}
-	a.Role = kinwatch.Role(role)
+	a.Role, a.BoundAt = kinwatch.Role(role), utcOrZero(bound)
 	return &a, nil
 }
 
 // Watches lists the watches of the account's families in device ID order.
 func (db *DB) Watches(ctx context.Context, accountID string) ([]*kinwatch.WatchAccess, error) {
-	rows, err := db.pool.Query(ctx, `SELECT d.id, d.family_id, m.role FROM members m
+	rows, err := db.pool.Query(ctx, `SELECT d.id, d.family_id, m.role, d.bound_at FROM members m
 		JOIN devices d ON d.family_id = m.family_id WHERE m.account_id = $1 ORDER BY d.id`, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: watches: %w", err)
 	}
 	out, err := collect(rows, func(s scanner) (*kinwatch.WatchAccess, error) {
 		var (
-			a    kinwatch.WatchAccess
-			role string
+			a     kinwatch.WatchAccess
+			role  string
+			bound *time.Time
 		)
-		if err := s.Scan(&a.DeviceID, &a.FamilyID, &role); err != nil {
+		if err := s.Scan(&a.DeviceID, &a.FamilyID, &role, &bound); err != nil {
 			return nil, err
 		}
-		a.Role = kinwatch.Role(role)
+		a.Role, a.BoundAt = kinwatch.Role(role), utcOrZero(bound)
 		return &a, nil
 	})
 	if err != nil {
@@ -681,4 +684,12 @@ func (db *DB) PutChildProfile(ctx context.Context, p *kinwatch.ChildProfile) err
 		return fmt.Errorf("postgres: put child profile: %w", constraint(err))
 	}
 	return nil
+}
+
+// utcOrZero reads a nullable timestamptz: the zero time for NULL.
+func utcOrZero(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
 }

@@ -609,7 +609,8 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 				}
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE devices SET state = 'bound', family_id = ? WHERE id = ?`, b.FamilyID, b.DeviceID)
+		_, err = tx.ExecContext(ctx, `UPDATE devices SET state = 'bound', family_id = ?, bound_at = ? WHERE id = ?`,
+			b.FamilyID, nanos(cmp.Or(b.At, time.Now())), b.DeviceID)
 		return err
 	})
 }
@@ -621,7 +622,7 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 func (db *DB) Unbind(ctx context.Context, deviceID string) ([]string, error) {
 	var keys []string
 	err := db.inTx(ctx, "unbind", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE devices SET state = 'pending', family_id = NULL,
+		res, err := tx.ExecContext(ctx, `UPDATE devices SET state = 'pending', family_id = NULL, bound_at = NULL,
 			battery = -1, signal = -1, steps = 0, iccid = '' WHERE id = ?`, deviceID)
 		if err != nil {
 			return err
@@ -664,21 +665,22 @@ func (db *DB) WatchAccess(ctx context.Context, accountID, deviceID string) (*kin
 		a    kinwatch.WatchAccess
 		role string
 	)
-	err := db.read.QueryRowContext(ctx, `SELECT d.id, d.family_id, m.role FROM devices d
-		JOIN members m ON m.family_id = d.family_id WHERE d.id = ? AND m.account_id = ?`, deviceID, accountID).Scan(&a.DeviceID, &a.FamilyID, &role)
+	var bound sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT d.id, d.family_id, m.role, d.bound_at FROM devices d
+		JOIN members m ON m.family_id = d.family_id WHERE d.id = ? AND m.account_id = ?`, deviceID, accountID).Scan(&a.DeviceID, &a.FamilyID, &role, &bound)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("watch")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: watch access: %w", err)
 	}
-	a.Role = kinwatch.Role(role)
+	a.Role, a.BoundAt = kinwatch.Role(role), fromNullNanos(bound)
 	return &a, nil
 }
 
 // Watches lists the watches of the account's families in device ID order.
 func (db *DB) Watches(ctx context.Context, accountID string) ([]*kinwatch.WatchAccess, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT d.id, d.family_id, m.role FROM members m
+	rows, err := db.read.QueryContext(ctx, `SELECT d.id, d.family_id, m.role, d.bound_at FROM members m
 		JOIN devices d ON d.family_id = m.family_id WHERE m.account_id = ? ORDER BY d.id`, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: watches: %w", err)
@@ -687,13 +689,14 @@ func (db *DB) Watches(ctx context.Context, accountID string) ([]*kinwatch.WatchA
 	var out []*kinwatch.WatchAccess
 	for rows.Next() {
 		var (
-			a    kinwatch.WatchAccess
-			role string
+			a     kinwatch.WatchAccess
+			role  string
+			bound sql.NullInt64
 		)
-		if err := rows.Scan(&a.DeviceID, &a.FamilyID, &role); err != nil {
+		if err := rows.Scan(&a.DeviceID, &a.FamilyID, &role, &bound); err != nil {
 			return nil, fmt.Errorf("sqlite: watches: %w", err)
 		}
-		a.Role = kinwatch.Role(role)
+		a.Role, a.BoundAt = kinwatch.Role(role), fromNullNanos(bound)
 		out = append(out, &a)
 	}
 	if err := rows.Err(); err != nil {

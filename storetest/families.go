@@ -266,7 +266,7 @@ func testBind(t *testing.T, s kinwatch.Store) {
 	}
 	same(t, "FamilyWatches after Bind", familyWatches(t, s, famID), []string{w1})
 	same(t, "WatchAccess of the new admin", mustAccess(t, s, "acc1", w1),
-		&kinwatch.WatchAccess{DeviceID: w1, FamilyID: famID, Role: kinwatch.RoleAdmin})
+		&kinwatch.WatchAccess{DeviceID: w1, FamilyID: famID, Role: kinwatch.RoleAdmin, BoundAt: at})
 	_, err = s.BindChallenge(ctx, "acc1", first.ID)
 	wantCode(t, "BindChallenge consumed by Bind", err, kinwatch.ENOTFOUND)
 
@@ -338,7 +338,7 @@ func testBind(t *testing.T, s kinwatch.Store) {
 		same(t, "challenge of a refused Bind", got, rival)
 	}
 	same(t, "WatchAccess after refused bindings", mustAccess(t, s, "acc1", w1),
-		&kinwatch.WatchAccess{DeviceID: w1, FamilyID: famID, Role: kinwatch.RoleAdmin})
+		&kinwatch.WatchAccess{DeviceID: w1, FamilyID: famID, Role: kinwatch.RoleAdmin, BoundAt: at})
 
 	// Into the existing family: without a challenge (demo seeding), and with one that names it.
 	if err := s.Bind(ctx, &kinwatch.Binding{DeviceID: w2, FamilyID: famID, At: at}); err != nil {
@@ -355,7 +355,7 @@ func testBind(t *testing.T, s kinwatch.Store) {
 			t.Errorf("%s after Bind into the family is %s, want bound", dev, st)
 		}
 		same(t, "WatchAccess("+dev+")", mustAccess(t, s, "acc1", dev),
-			&kinwatch.WatchAccess{DeviceID: dev, FamilyID: famID, Role: kinwatch.RoleAdmin})
+			&kinwatch.WatchAccess{DeviceID: dev, FamilyID: famID, Role: kinwatch.RoleAdmin, BoundAt: at})
 	}
 	same(t, "FamilyWatches", familyWatches(t, s, famID), []string{w1, w2, w4})
 	same(t, "members after binding three watches", memberRoles(t, s, famID), map[string]kinwatch.Role{"acc1": kinwatch.RoleAdmin})
@@ -379,7 +379,7 @@ func testWatchAccess(t *testing.T, s kinwatch.Store) {
 	for acc, role := range map[string]kinwatch.Role{"acc1": kinwatch.RoleAdmin, "acc2": kinwatch.RoleGuardian, "acc3": kinwatch.RoleViewer} {
 		for _, dev := range []string{w1, w2} {
 			same(t, "WatchAccess("+acc+", "+dev+")", mustAccess(t, s, acc, dev),
-				&kinwatch.WatchAccess{DeviceID: dev, FamilyID: fam.ID, Role: role})
+				&kinwatch.WatchAccess{DeviceID: dev, FamilyID: fam.ID, Role: role, BoundAt: t0})
 		}
 	}
 	for _, tc := range []struct{ name, acc, dev string }{
@@ -400,7 +400,7 @@ func testWatchAccess(t *testing.T, s kinwatch.Store) {
 		t.Fatalf("SetDeviceState(blocked): %v", err)
 	}
 	same(t, "WatchAccess to a blocked watch", mustAccess(t, s, "acc2", w2),
-		&kinwatch.WatchAccess{DeviceID: w2, FamilyID: fam.ID, Role: kinwatch.RoleGuardian})
+		&kinwatch.WatchAccess{DeviceID: w2, FamilyID: fam.ID, Role: kinwatch.RoleGuardian, BoundAt: t0})
 	same(t, "FamilyWatches with a blocked watch", familyWatches(t, s, fam.ID), []string{w1, w2})
 
 	// Access follows the membership at once.
@@ -433,12 +433,12 @@ func testWatches(t *testing.T, s kinwatch.Store) {
 	join(t, s, famB.ID, "acc1", kinwatch.RoleViewer, t0.Add(time.Minute))
 
 	same(t, "Watches(acc1)", watches(t, s, "acc1"), []kinwatch.WatchAccess{
-		{DeviceID: w1, FamilyID: famA.ID, Role: kinwatch.RoleAdmin},
-		{DeviceID: w2, FamilyID: famB.ID, Role: kinwatch.RoleViewer},
-		{DeviceID: w3, FamilyID: famA.ID, Role: kinwatch.RoleAdmin},
+		{DeviceID: w1, FamilyID: famA.ID, Role: kinwatch.RoleAdmin, BoundAt: t0},
+		{DeviceID: w2, FamilyID: famB.ID, Role: kinwatch.RoleViewer, BoundAt: t0},
+		{DeviceID: w3, FamilyID: famA.ID, Role: kinwatch.RoleAdmin, BoundAt: t0},
 	})
 	same(t, "Watches(acc2)", watches(t, s, "acc2"), []kinwatch.WatchAccess{
-		{DeviceID: w2, FamilyID: famB.ID, Role: kinwatch.RoleAdmin},
+		{DeviceID: w2, FamilyID: famB.ID, Role: kinwatch.RoleAdmin, BoundAt: t0},
 	})
 	if list := watches(t, s, "acc3"); len(list) != 0 {
 		t.Errorf("Watches(account without families) = %v; want none", list)
@@ -485,8 +485,8 @@ func testFamilyIsolation(t *testing.T, s kinwatch.Store) {
 		_, err := s.WatchAccess(ctx, tc.acc, tc.dev)
 		wantCode(t, "WatchAccess("+tc.acc+" to the other family's watch)", err, kinwatch.ENOTFOUND)
 	}
-	same(t, "Watches(a1)", watches(t, s, "a1"), []kinwatch.WatchAccess{{DeviceID: wa, FamilyID: famA.ID, Role: kinwatch.RoleAdmin}})
-	same(t, "Watches(b1)", watches(t, s, "b1"), []kinwatch.WatchAccess{{DeviceID: wb, FamilyID: famB.ID, Role: kinwatch.RoleAdmin}})
+	same(t, "Watches(a1)", watches(t, s, "a1"), []kinwatch.WatchAccess{{DeviceID: wa, FamilyID: famA.ID, Role: kinwatch.RoleAdmin, BoundAt: t0}})
+	same(t, "Watches(b1)", watches(t, s, "b1"), []kinwatch.WatchAccess{{DeviceID: wb, FamilyID: famB.ID, Role: kinwatch.RoleAdmin, BoundAt: t0}})
 	same(t, "AccountsWithAccess(wa)", accountsWithAccess(t, s, wa), []string{"a1", "a2"})
 	same(t, "AccountsWithAccess(wb)", accountsWithAccess(t, s, wb), []string{"b1"})
 	same(t, "Members(B)", memberIDs(t, s, famB.ID), []string{"b1"})
@@ -588,7 +588,7 @@ func testUnbind(t *testing.T, s kinwatch.Store) {
 	}
 	same(t, "FamilyWatches after Unbind", familyWatches(t, s, fam.ID), []string{w2})
 	same(t, "Watches(acc2) after Unbind", watches(t, s, "acc2"),
-		[]kinwatch.WatchAccess{{DeviceID: w2, FamilyID: fam.ID, Role: kinwatch.RoleGuardian}})
+		[]kinwatch.WatchAccess{{DeviceID: w2, FamilyID: fam.ID, Role: kinwatch.RoleGuardian, BoundAt: t0}})
 
 	// ... while the other watch of the family keeps everything, and the family its members.
 	if ps, err := s.Positions(ctx, kinwatch.PositionFilter{DeviceID: w2}); err != nil || len(ps) != 2 {
@@ -650,7 +650,7 @@ func testUnbind(t *testing.T, s kinwatch.Store) {
 		t.Fatalf("Bind after Unbind: %v", err)
 	}
 	same(t, "WatchAccess after binding again", mustAccess(t, s, "acc2", w1),
-		&kinwatch.WatchAccess{DeviceID: w1, FamilyID: famID, Role: kinwatch.RoleAdmin})
+		&kinwatch.WatchAccess{DeviceID: w1, FamilyID: famID, Role: kinwatch.RoleAdmin, BoundAt: t0.Add(time.Hour)})
 	_, err = s.WatchAccess(ctx, "acc1", w1)
 	wantCode(t, "WatchAccess of the old family after binding again", err, kinwatch.ENOTFOUND)
 	assertNoData(t, s, w1)

@@ -14,7 +14,7 @@ import (
 // includes ten channel receives per message but no goroutine wake-ups. BenchmarkFanOut measures
 // the whole path over real connections.
 func BenchmarkPublish(b *testing.B) {
-	h := New(Options{Access: func(context.Context, string) ([]string, error) { return nil, nil }})
+	h := New(Options{Access: func(context.Context, string) ([]Grant, error) { return nil, nil }})
 	defer h.Close()
 	var watchers []*conn
 	h.mu.Lock()
@@ -24,7 +24,7 @@ func BenchmarkPublish(b *testing.B) {
 			device = "w1"
 		}
 		c := &conn{account: strconv.Itoa(i), send: make(chan []byte, h.opts.SendBuffer), done: make(chan struct{})}
-		h.subscribeLocked(c, []string{device}, 0, false)
+		h.subscribeLocked(c, []Grant{{Device: device}}, 0, false)
 		if i < 10 {
 			watchers = append(watchers, c)
 		}

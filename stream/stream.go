@@ -35,9 +35,9 @@ type Options struct {
 	// MaxAge is how long after publishing a message stays available for resuming (default 15
 	// minutes); a client that missed an older one gets a reset, as if it had been evicted.
 	MaxAge time.Duration
-	// Access lists the device IDs an account may see. It is called when a client connects and on
+	// Access lists the watches an account may see. It is called when a client connects and on
 	// RefreshAccess; it must be safe for concurrent use.
-	Access func(ctx context.Context, accountID string) ([]string, error)
+	Access func(ctx context.Context, accountID string) ([]Grant, error)
 	// SendBuffer is how many messages may wait for one client before it counts as too slow and is
 	// disconnected (default 256).
 	SendBuffer int
@@ -54,6 +54,14 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock (default time.Now), for tests.
 	Now func() time.Time
+}
+
+// Grant is a watch an account may see, and since when: held messages about it published before
+// Since (when the watch joined the account's family) belonged to someone else and are never
+// replayed, whichever process published them. The zero Since replays everything held.
+type Grant struct {
+	Device string
+	Since  time.Time
 }
 
 // Subscriber is who a connection streams for: an authenticated account and its session.
@@ -131,7 +139,7 @@ type entry struct {
 type conn struct {
 	account string
 	session string
-	devices map[string]struct{}
+	devices map[string]time.Time // what it may see → since when
 	send    chan []byte   // frames for the writer; never closed
 	done    chan struct{} // closed when the hub drops the connection
 	code    websocket.StatusCode
@@ -235,7 +243,7 @@ func (h *Hub) refresh(accountID string) {
 	defer h.wg.Done()
 	for {
 		ctx, cancel := context.WithTimeout(h.ctx, accessTimeout)
-		devices, err := h.opts.Access(ctx, accountID)
+		grants, err := h.opts.Access(ctx, accountID)
 		cancel()
 		h.mu.Lock()
 		switch {
@@ -248,7 +256,7 @@ func (h *Hub) refresh(accountID string) {
 			}
 		default:
 			for c := range h.byAccount[accountID] {
-				h.setDevicesLocked(c, devices)
+				h.setDevicesLocked(c, grants)
 			}
 		}
 		if again := h.refreshing[accountID]; !again || h.closed {
@@ -286,7 +294,9 @@ func (h *Hub) EndSessions(accountID, keep string) {
 
 // Forget removes every held message about deviceID, so no later resume replays it. Call it when
 // the watch changes hands (unbound, bound to a family): whoever sees it next must not receive
-// what was published for the previous family.
+// what was published for the previous family. Grants with a Since guard against that as well,
+// also for hubs in other processes that were not told; Forget frees the window at once and
+// covers grants without one.
 func (h *Hub) Forget(deviceID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -298,10 +308,10 @@ func (h *Hub) Forget(deviceID string) {
 }
 
 // setDevicesLocked replaces what c may see and updates the device index.
-func (h *Hub) setDevicesLocked(c *conn, devices []string) {
-	next := make(map[string]struct{}, len(devices))
-	for _, d := range devices {
-		next[d] = struct{}{}
+func (h *Hub) setDevicesLocked(c *conn, grants []Grant) {
+	next := make(map[string]time.Time, len(grants))
+	for _, g := range grants {
+		next[g.Device] = g.Since
 	}
 	for d := range c.devices {
 		if _, keep := next[d]; !keep {
@@ -396,7 +406,7 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, sub Subscri
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the live stream is shutting down")
 		return
 	}
-	devices, err := h.opts.Access(r.Context(), accountID)
+	grants, err := h.opts.Access(r.Context(), accountID)
 	if err != nil {
 		h.log.Warn("live stream: reading access failed", "account", accountID, "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the live stream cannot check your access right now, try again")
@@ -415,7 +425,7 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, sub Subscri
 		ws.Close(websocket.StatusGoingAway, "the server is shutting down")
 		return
 	}
-	first := h.subscribeLocked(c, devices, since, resume)
+	first := h.subscribeLocked(c, grants, since, resume)
 	stale := h.gen[accountID] != gen
 	h.wg.Add(1)
 	h.mu.Unlock()
@@ -428,22 +438,23 @@ func (h *Hub) ServeWebSocket(w http.ResponseWriter, r *http.Request, sub Subscri
 	if sub.Check != nil {
 		h.checkSession(r.Context(), c, sub)
 	}
-	h.log.Debug("live stream: connected", "account", accountID, "watches", len(devices), "resume", resume)
+	h.log.Debug("live stream: connected", "account", accountID, "watches", len(grants), "resume", resume)
 	h.serve(r.Context(), ws, c, sub, first)
 }
 
 // subscribeLocked registers c for live messages and returns what it must be sent first: the hello,
 // then either the held messages after since or a reset. Doing both under the one lock that Publish
 // takes is what makes replay and live messages meet without a gap or a duplicate.
-func (h *Hub) subscribeLocked(c *conn, devices []string, since int64, resume bool) [][]byte {
-	h.setDevicesLocked(c, devices)
+func (h *Hub) subscribeLocked(c *conn, grants []Grant, since int64, resume bool) [][]byte {
+	h.setDevicesLocked(c, grants)
 	if h.byAccount[c.account] == nil {
 		h.byAccount[c.account] = make(map[*conn]struct{})
 	}
 	h.byAccount[c.account][c] = struct{}{}
 
-	if devices == nil {
-		devices = []string{}
+	devices := make([]string, len(grants))
+	for i, g := range grants {
+		devices[i] = g.Device
 	}
 	hello, _ := json.Marshal(struct {
 		Watches []string `json:"watches"`
@@ -482,7 +493,7 @@ func (h *Hub) backlogLocked(c *conn, since int64) (frames [][]byte, ok bool) {
 	// Seqs in the window are consecutive, so the message after since is at a known offset.
 	for i := h.n - int(h.seq-since); i < h.n; i++ {
 		e := &h.ring[(h.head+i)%len(h.ring)]
-		if _, ok := c.devices[e.device]; ok && e.frame != nil {
+		if since, ok := c.devices[e.device]; ok && e.frame != nil && !e.published.Before(since) {
 			frames = append(frames, e.frame)
 		}
 	}

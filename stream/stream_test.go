@@ -24,9 +24,19 @@ import (
 type access struct {
 	mu      sync.Mutex
 	m       map[string][]string
+	since   map[string]time.Time // device → when it joined its family (for every account)
 	fail    error
 	gate    chan struct{}
 	entered chan struct{}
+}
+
+func (a *access) setSince(device string, t time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.since == nil {
+		a.since = map[string]time.Time{}
+	}
+	a.since[device] = t
 }
 
 func (a *access) set(account string, devices ...string) {
@@ -41,16 +51,20 @@ func (a *access) setFail(err error) {
 	a.fail = err
 }
 
-func (a *access) get(_ context.Context, account string) ([]string, error) {
+func (a *access) get(_ context.Context, account string) ([]stream.Grant, error) {
 	a.mu.Lock()
-	devices, err, gate := append([]string(nil), a.m[account]...), a.fail, a.gate
+	var grants []stream.Grant
+	for _, d := range a.m[account] {
+		grants = append(grants, stream.Grant{Device: d, Since: a.since[d]})
+	}
+	err, gate := a.fail, a.gate
 	a.gate = nil
 	a.mu.Unlock()
 	if gate != nil {
 		close(a.entered)
 		<-gate
 	}
-	return devices, err
+	return grants, err
 }
 
 type env struct {
@@ -866,4 +880,28 @@ func TestEndSessionDuringConnect(t *testing.T) {
 	if ce := c.closed(); ce.Code != stream.StatusSignedOut {
 		t.Fatalf("closed with %v %q", ce.Code, ce.Reason)
 	}
+}
+
+// TestResumeSinceTheGrant: a resume replays a watch's held messages only from when the watch
+// joined the account's family, even when nobody told this hub to forget the earlier ones (another
+// process handled the binding).
+func TestResumeSinceTheGrant(t *testing.T) {
+	e := newEnv(t, nil)
+	e.acc.set("anna", "w1", "w2")
+	hello := e.dial("anna", "").next()
+	e.publish("w1", 3) // the previous family's
+	e.publish("w2", 1)
+	time.Sleep(5 * time.Millisecond)
+	e.acc.setSince("w1", time.Now()) // bound into bob's family now
+	time.Sleep(5 * time.Millisecond)
+	e.publish("w1", 2) // bob's family's
+	e.acc.set("bob", "w1")
+	c := e.dial("bob", fmt.Sprintf("?since=%d", hello.Seq))
+	c.next()
+	for _, want := range []int64{5, 6} {
+		if m := c.next(); m.Seq != hello.Seq+want || m.WatchID != "w1" {
+			t.Fatalf("replay: %s, want seq +%d", m.raw, want)
+		}
+	}
+	c.quiet(100 * time.Millisecond)
 }
