@@ -140,8 +140,8 @@ type conn struct {
 	account string
 	session string
 	devices map[string]time.Time // what it may see → since when
-	send    chan []byte   // frames for the writer; never closed
-	done    chan struct{} // closed when the hub drops the connection
+	send    chan []byte          // frames for the writer; never closed
+	done    chan struct{}        // closed when the hub drops the connection
 	code    websocket.StatusCode
 	reason  string
 }
