@@ -36,6 +36,7 @@ type Member struct {
 	Relation  string // how the guardian relates to the child ("mother", "grandpa"), free text
 	JoinedAt  time.Time
 	Nickname  string // the account's nickname, filled in by reads
+	HasAvatar bool   // whether the account has a profile picture, filled in by reads
 }
 
 // Membership is one of an account's families with its role there.

@@ -49,6 +49,7 @@ type Policy struct {
 // Service is the account logic.
 type Service struct {
 	Store     kinwatch.Store
+	Blobs     kinwatch.BlobStore // profile pictures
 	Mailer    Mailer
 	Passwords *PasswordChecker
 	Argon2    Argon2Params

@@ -224,7 +224,7 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 	}
 	a.Commands = &commands.Service{Store: a.Store, Bus: a.Bus, Notifier: a.Gateway, TTL: cfg.CommandTTL, Log: a.Log}
 	a.Accounts = &account.Service{
-		Store: a.Store, Mailer: a.Mailer, Argon2: a.Argon2, Log: a.Log,
+		Store: a.Store, Blobs: a.Blobs, Mailer: a.Mailer, Argon2: a.Argon2, Log: a.Log,
 		Passwords: &account.PasswordChecker{RangeURL: cfg.BreachedURL, Client: client},
 		Policy:    account.Policy{Version: cfg.PolicyVersion, URL: cfg.PolicyURL},
 		BaseURL:   cfg.PublicURL, Live: a.Hub,

@@ -14,12 +14,13 @@ import (
 	"github.com/coder/websocket"
 
 	"kinwatch/app"
+	"kinwatch/config"
 	"kinwatch/mail"
 	"kinwatch/mail/smtptest"
 )
 
 // startAPI starts the whole app on SQLite with a test SMTP server.
-func startAPI(t *testing.T) (*app.App, *client, *smtptest.Server, string) {
+func startAPI(t *testing.T) (*app.App, *client, *smtptest.Server, config.Config) {
 	t.Helper()
 	cfg := testConfig(t)
 	smtp := smtptest.Start(t)
@@ -30,7 +31,7 @@ func startAPI(t *testing.T) (*app.App, *client, *smtptest.Server, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Shutdown(context.Background()) })
-	return a, &client{t: t, base: "http://" + a.HTTPAddr().String()}, smtp, cfg.PolicyVersion
+	return a, &client{t: t, base: "http://" + a.HTTPAddr().String()}, smtp, cfg
 }
 
 // rawStream is a live-stream connection that reports how it ended.
@@ -107,8 +108,8 @@ func (c *client) login(email, password string) (token, sessionID string) {
 // changing the password close the live streams of the sessions that ended, at once, and only
 // those.
 func TestStreamEndsWithTheSession(t *testing.T) {
-	_, api, smtp, policy := startAPI(t)
-	first := api.signUp(smtp, "mum@example.org", "Mum", policy)
+	_, api, smtp, cfg := startAPI(t)
+	first := api.signUp(smtp, "mum@example.org", "Mum", cfg.PolicyVersion)
 	second, secondID := api.login("mum@example.org", "correct horse battery")
 	third, _ := api.login("mum@example.org", "correct horse battery")
 	fourth, _ := api.login("mum@example.org", "correct horse battery")
@@ -174,9 +175,9 @@ func (c *client) bindWatch(token string, w *rawWatch, familyName string) string 
 // TestResumeAfterTheWatchChangedHands: a family that binds a watch another family unbound
 // cannot resume the stream from before and receive what the watch reported for the other one.
 func TestResumeAfterTheWatchChangedHands(t *testing.T) {
-	a, api, smtp, policy := startAPI(t)
-	anna := api.signUp(smtp, "anna@example.org", "Anna", policy)
-	bert := api.signUp(smtp, "bert@example.org", "Bert", policy)
+	a, api, smtp, cfg := startAPI(t)
+	anna := api.signUp(smtp, "anna@example.org", "Anna", cfg.PolicyVersion)
+	bert := api.signUp(smtp, "bert@example.org", "Bert", cfg.PolicyVersion)
 
 	// Bert has a stream open before anything happens and keeps its seq.
 	before := api.rawStream(bert, "")
@@ -222,8 +223,8 @@ func TestResumeAfterTheWatchChangedHands(t *testing.T) {
 // TestLoginCSRF: a cross-site form can post text/plain that parses as JSON; sign-in refuses a body
 // that is not declared as JSON, so such a form cannot sign the browser in to another account.
 func TestLoginCSRF(t *testing.T) {
-	_, api, smtp, policy := startAPI(t)
-	api.signUp(smtp, "mum@example.org", "Mum", policy)
+	_, api, smtp, cfg := startAPI(t)
+	api.signUp(smtp, "mum@example.org", "Mum", cfg.PolicyVersion)
 	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""} {
 		req, _ := http.NewRequest("POST", api.base+"/api/v1/auth/login",
 			strings.NewReader(`{"login":"mum@example.org","password":"correct horse battery","session":"cookie"}`))

@@ -23,6 +23,7 @@ type accountJSON struct {
 	HasPassword   bool            `json:"has_password"`
 	Operator      bool            `json:"operator"`
 	CreatedAt     *string         `json:"created_at"`
+	AvatarURL     string          `json:"avatar_url,omitempty"`
 	CSRFToken     string          `json:"csrf_token,omitempty"`
 }
 
@@ -223,8 +224,17 @@ func (s *Server) confirmReset(w http.ResponseWriter, r *http.Request, c *caller)
 	writeJSON(w, http.StatusOK, map[string]string{"status": "password_changed"})
 }
 
+// myAccount is the caller's own account as /me shows it.
+func myAccount(a *kinwatch.Account) accountJSON {
+	out := toAccount(a)
+	if a.Profile.Avatar != "" {
+		out.AvatarURL = "/api/v1/me/avatar"
+	}
+	return out
+}
+
 func (s *Server) me(w http.ResponseWriter, r *http.Request, c *caller) {
-	out := toAccount(c.account)
+	out := myAccount(c.account)
 	if c.session.Kind == kinwatch.SessionCookie {
 		out.CSRFToken = account.CSRFToken(c.token)
 	}
@@ -242,7 +252,7 @@ func (s *Server) updateMe(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := toAccount(a)
+	out := myAccount(a)
 	if c.session.Kind == kinwatch.SessionCookie {
 		out.CSRFToken = account.CSRFToken(c.token) // the same shape as GET /me
 	}

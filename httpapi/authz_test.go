@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
@@ -89,6 +91,13 @@ func startWorld(t *testing.T, databaseURL string) *world {
 	must(st.EnqueueCommand(ctx, cmd))
 	w.aCommand = cmd.ID
 	must(st.PutChildProfile(ctx, &kinwatch.ChildProfile{DeviceID: w.aWatch, Name: "Mia", UpdatedAt: now}))
+	// Pictures: the child's and a member's, so a 404 to family B is not just "there is none".
+	if _, err := a.Families.SetChildAvatar(ctx, w.aAdmin.ID, w.aWatch, testPNG(t), "image/png"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Accounts.SetAvatar(ctx, w.aViewer.ID, testPNG(t), "image/png"); err != nil {
+		t.Fatal(err)
+	}
 	inv := &kinwatch.Invitation{ID: kinwatch.NewID(), FamilyID: w.aFamily, CodeHash: []byte("0123456789abcdef0123456789abcdef"),
 		Role: kinwatch.RoleGuardian, CreatedBy: w.aAdmin.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour), UsesLeft: 1}
 	must(st.CreateInvitation(ctx, inv))
@@ -161,13 +170,18 @@ func (w *world) family(admin *kinwatch.Account, watch string) string {
 func (w *world) do(acc *kinwatch.Account, method, path string, body, out any) (int, string) {
 	w.t.Helper()
 	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+	contentType := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case []byte: // a picture
+		rd, contentType = bytes.NewReader(b), "image/png"
+	default:
+		j, _ := json.Marshal(body)
+		rd = bytes.NewReader(j)
 	}
 	req, _ := http.NewRequest(method, w.base+path, rd)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if acc != nil {
 		req.Header.Set("Authorization", "Bearer "+w.tokens[acc.ID])
@@ -246,6 +260,10 @@ func (w *world) cases() map[string]authzCase {
 		"PATCH /api/v1/me":                                               {body: map[string]any{"bio": "hello"}},
 		"PUT /api/v1/me/password":                                        {body: map[string]any{"current_password": "correct horse battery", "new_password": "another long passphrase"}},
 		"POST /api/v1/me/email":                                          {body: map[string]any{"password": "wrong password", "email": w.aAdmin.Email}},
+		"GET /api/v1/me/avatar":                                          {},
+		"PUT /api/v1/me/avatar":                                          {body: testPNG(w.t)},
+		"DELETE /api/v1/me/avatar":                                       {},
+		"GET /api/v1/families/{family}/members/{account}/avatar":         {scoped: true},
 		"GET /api/v1/me/sessions":                                        {},
 		"DELETE /api/v1/me/sessions":                                     {},
 		"DELETE /api/v1/me/sessions/{session}":                           {scoped: true},
@@ -272,6 +290,9 @@ func (w *world) cases() map[string]authzCase {
 		"DELETE /api/v1/watches/{watch}":                                 {scoped: true},
 		"GET /api/v1/watches/{watch}/child":                              {scoped: true},
 		"PATCH /api/v1/watches/{watch}/child":                            {scoped: true, body: map[string]any{"name": name}},
+		"GET /api/v1/watches/{watch}/child/avatar":                       {scoped: true},
+		"PUT /api/v1/watches/{watch}/child/avatar":                       {scoped: true, body: testPNG(w.t)},
+		"DELETE /api/v1/watches/{watch}/child/avatar":                    {scoped: true},
 		"GET /api/v1/positions/latest":                                   {},
 		"GET /api/v1/watches/{watch}/positions":                          {scoped: true},
 		"GET /api/v1/watches/{watch}/positions/latest":                   {scoped: true},
@@ -376,8 +397,11 @@ func (w *world) checkFamilyAIntact() {
 	if rs, err := st.JoinRequests(ctx, w.aFamily); err != nil || len(rs) != 1 {
 		t.Errorf("A's join requests: %d %v", len(rs), err)
 	}
-	if p, err := st.ChildProfile(ctx, w.aWatch); err != nil || p.Name != "Mia" {
+	if p, err := st.ChildProfile(ctx, w.aWatch); err != nil || p.Name != "Mia" || p.Avatar == "" {
 		t.Errorf("A's child profile: %+v %v", p, err)
+	}
+	if a, err := st.Account(ctx, w.aViewer.ID); err != nil || a.Profile.Avatar == "" {
+		t.Errorf("A's viewer's picture: %+v %v", a, err)
 	}
 	if cs, err := st.Commands(ctx, w.aWatch, 0, 10); err != nil || len(cs) != 1 {
 		t.Errorf("A's commands: %d %v", len(cs), err)
@@ -446,6 +470,10 @@ func (w *world) checkRoles() {
 	}{
 		{w.aViewer, "POST", "/api/v1/watches/{watch}/commands", map[string]any{"type": "locate_now"}, 403},
 		{w.aViewer, "PATCH", "/api/v1/watches/{watch}/child", map[string]any{"name": "x"}, 403},
+		{w.aViewer, "PUT", "/api/v1/watches/{watch}/child/avatar", testPNG(w.t), 403},
+		{w.aViewer, "DELETE", "/api/v1/watches/{watch}/child/avatar", nil, 403},
+		{w.aViewer, "GET", "/api/v1/watches/{watch}/child/avatar", nil, 200},
+		{w.aGuardian, "GET", "/api/v1/families/{family}/members/{account}/avatar", nil, 200}, // {account} is the viewer
 		{w.aViewer, "DELETE", "/api/v1/watches/{watch}", nil, 403},
 		{w.aViewer, "POST", "/api/v1/families/{family}/invitations", map[string]any{"role": "viewer"}, 403},
 		{w.aGuardian, "DELETE", "/api/v1/watches/{watch}", nil, 403},
@@ -460,4 +488,14 @@ func (w *world) checkRoles() {
 			t.Errorf("%s %s %s: status %d, want %d: %.200s", tc.who.Profile.Nickname, tc.method, tc.path, code, tc.want, body)
 		}
 	}
+}
+
+// testPNG is a small valid picture.
+func testPNG(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 32, 32))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

@@ -21,10 +21,16 @@ type memberJSON struct {
 	Role      string  `json:"role"`
 	Relation  string  `json:"relation"`
 	JoinedAt  *string `json:"joined_at"`
+	AvatarURL *string `json:"avatar_url"`
 }
 
 func toMember(m *kinwatch.Member) memberJSON {
-	return memberJSON{m.AccountID, m.Nickname, string(m.Role), m.Relation, rfc3339(m.JoinedAt)}
+	out := memberJSON{m.AccountID, m.Nickname, string(m.Role), m.Relation, rfc3339(m.JoinedAt), nil}
+	if m.HasAvatar {
+		u := "/api/v1/families/" + m.FamilyID + "/members/" + m.AccountID + "/avatar"
+		out.AvatarURL = &u
+	}
+	return out
 }
 
 func (s *Server) families(w http.ResponseWriter, r *http.Request, c *caller) {

@@ -154,11 +154,17 @@ type childJSON struct {
 	School    string  `json:"school"`
 	Grade     string  `json:"grade"`
 	Phone     string  `json:"phone"`
+	AvatarURL *string `json:"avatar_url"`
 	UpdatedAt *string `json:"updated_at"`
 }
 
 func toChild(p *kinwatch.ChildProfile) childJSON {
-	return childJSON{p.DeviceID, p.Name, p.Birthday, p.Gender, p.HeightCM, p.WeightKG, p.School, p.Grade, p.Phone, rfc3339(p.UpdatedAt)}
+	var avatar *string
+	if p.Avatar != "" {
+		u := "/api/v1/watches/" + p.DeviceID + "/child/avatar"
+		avatar = &u
+	}
+	return childJSON{p.DeviceID, p.Name, p.Birthday, p.Gender, p.HeightCM, p.WeightKG, p.School, p.Grade, p.Phone, avatar, rfc3339(p.UpdatedAt)}
 }
 
 func (s *Server) child(w http.ResponseWriter, r *http.Request, c *caller) {

@@ -89,7 +89,7 @@ func (db *DB) Families(ctx context.Context, accountID string) ([]*kinwatch.Membe
 	return out, nil
 }
 
-const memberColumns = `m.family_id, m.account_id, m.role, m.relation, m.joined_at, a.nickname`
+const memberColumns = `m.family_id, m.account_id, m.role, m.relation, m.joined_at, a.nickname, a.avatar <> ''`
 
 const memberFrom = ` FROM members m JOIN accounts a ON a.id = m.account_id`
 
@@ -98,7 +98,7 @@ func scanMember(s scanner) (*kinwatch.Member, error) {
 		m    kinwatch.Member
 		role string
 	)
-	if err := s.Scan(&m.FamilyID, &m.AccountID, &role, &m.Relation, &m.JoinedAt, &m.Nickname); err != nil {
+	if err := s.Scan(&m.FamilyID, &m.AccountID, &role, &m.Relation, &m.JoinedAt, &m.Nickname, &m.HasAvatar); err != nil {
 		return nil, err
 	}
 	m.Role, m.JoinedAt = kinwatch.Role(role), m.JoinedAt.UTC()

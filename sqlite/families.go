@@ -96,7 +96,7 @@ func (db *DB) Families(ctx context.Context, accountID string) ([]*kinwatch.Membe
 	return out, nil
 }
 
-const memberColumns = `m.family_id, m.account_id, m.role, m.relation, m.joined_at, a.nickname`
+const memberColumns = `m.family_id, m.account_id, m.role, m.relation, m.joined_at, a.nickname, a.avatar <> ''`
 
 const memberFrom = ` FROM members m JOIN accounts a ON a.id = m.account_id`
 
@@ -106,7 +106,7 @@ func scanMember(s scanner) (*kinwatch.Member, error) {
 		role   string
 		joined int64
 	)
-	if err := s.Scan(&m.FamilyID, &m.AccountID, &role, &m.Relation, &joined, &m.Nickname); err != nil {
+	if err := s.Scan(&m.FamilyID, &m.AccountID, &role, &m.Relation, &joined, &m.Nickname, &m.HasAvatar); err != nil {
 		return nil, err
 	}
 	m.Role, m.JoinedAt = kinwatch.Role(role), fromNanos(joined)

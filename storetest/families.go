@@ -39,7 +39,7 @@ var familyTests = []storeTest{
 func guardian(t *testing.T, s kinwatch.Store, id, nickname string) {
 	t.Helper()
 	a := fullAccount(id, id+"@example.com", "")
-	a.Profile.Nickname = nickname
+	a.Profile.Nickname, a.Profile.Avatar = nickname, "" // testMembers gives one a picture
 	createAccount(t, s, a)
 }
 
@@ -747,6 +747,23 @@ func testMembers(t *testing.T, s kinwatch.Store) {
 		}
 	}
 	join(t, s, other.ID, "acc2", kinwatch.RoleGuardian, t0)
+
+	// Reads say who has a profile picture.
+	if m := mustMember(t, s, fam.ID, "acc3"); m.HasAvatar {
+		t.Errorf("Member(acc3) without a picture: HasAvatar")
+	}
+	opa, err := s.Account(ctx, "acc3")
+	if err != nil {
+		t.Fatalf("Account(acc3): %v", err)
+	}
+	opa.Profile.Avatar = "avatars/acc3/1"
+	if err := s.UpdateAccount(ctx, opa); err != nil {
+		t.Fatalf("UpdateAccount(avatar): %v", err)
+	}
+	if m := mustMember(t, s, fam.ID, "acc3"); !m.HasAvatar {
+		t.Errorf("Member(acc3) with a picture: not HasAvatar")
+	}
+	grandpa.HasAvatar = true
 
 	withNick := func(m *kinwatch.Member, nick string) *kinwatch.Member {
 		c := *m
