@@ -9,6 +9,7 @@ package account
 
 import (
 	"context"
+	_ "embed"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -43,8 +44,15 @@ type SessionEnder interface {
 // Policy is the privacy policy in force; sign-up must accept exactly this version.
 type Policy struct {
 	Version string
-	URL     string
+	URL     string // where it is published
+	Text    string // its text (Markdown), served at GET /api/v1/policy and /privacy-policy
 }
+
+// DefaultPolicyText is the policy served until the operator configures their own: what the
+// software does, in the shape of the policy it replaces, with a placeholder for the operator.
+//
+//go:embed policy.md
+var DefaultPolicyText string
 
 // Service is the account logic.
 type Service struct {

@@ -223,10 +223,17 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 		}
 	}
 	a.Commands = &commands.Service{Store: a.Store, Bus: a.Bus, Notifier: a.Gateway, TTL: cfg.CommandTTL, Log: a.Log}
+	policy, err := cfg.Policy()
+	if err != nil {
+		return nil, err
+	}
+	if policy == "" {
+		policy = account.DefaultPolicyText
+	}
 	a.Accounts = &account.Service{
 		Store: a.Store, Blobs: a.Blobs, Mailer: a.Mailer, Argon2: a.Argon2, Log: a.Log,
 		Passwords: &account.PasswordChecker{RangeURL: cfg.BreachedURL, Client: client},
-		Policy:    account.Policy{Version: cfg.PolicyVersion, URL: cfg.PolicyURL},
+		Policy:    account.Policy{Version: cfg.PolicyVersion, URL: cfg.PolicyURL, Text: policy},
 		BaseURL:   cfg.PublicURL, Live: a.Hub,
 	}
 	if err := a.Accounts.Init(); err != nil {

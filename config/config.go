@@ -5,6 +5,7 @@ package config
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Config is everything an operator can set.
@@ -54,6 +56,7 @@ type Config struct {
 	PublicURL      string // where guardians reach kinwatch; mailed links point here
 	PolicyVersion  string // the privacy policy version sign-up must accept
 	PolicyURL      string // where the policy's text is published
+	PolicyFile     string // the policy's text (Markdown or plain text); "" serves the built-in one
 	BreachedURL    string // k-anonymity range API for breached passwords ("" = embedded list only)
 	SMTPAddr       string // host:port; "" writes mail into DATA_DIR/outbox instead
 	SMTPFrom       string
@@ -65,6 +68,28 @@ type Config struct {
 	StreamRecheck  time.Duration // how often an open stream re-checks its session
 	BindingCodeTTL time.Duration
 	TrustedProxies string // comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed
+}
+
+// maxPolicy bounds the policy file: a document people read, not a data dump.
+const maxPolicy = 1 << 20
+
+// Policy reads PolicyFile: the policy's text, or "" when none is configured.
+func (c Config) Policy() (string, error) {
+	if c.PolicyFile == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(c.PolicyFile)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("policy-file: %v", err)
+	case len(bytes.TrimSpace(b)) == 0:
+		return "", fmt.Errorf("policy-file %s: empty", c.PolicyFile)
+	case len(b) > maxPolicy:
+		return "", fmt.Errorf("policy-file %s: larger than %d bytes", c.PolicyFile, maxPolicy)
+	case !utf8.Valid(b):
+		return "", fmt.Errorf("policy-file %s: not UTF-8 text", c.PolicyFile)
+	}
+	return string(b), nil
 }
 
 // Proxies parses TrustedProxies: each entry an address (a single host) or a CIDR prefix.
@@ -203,7 +228,8 @@ func (c *Config) fields() []field {
 		{"shutdown-timeout", "longest graceful stop", (*durationValue)(&c.ShutdownTimeout)},
 		{"public-url", "where guardians reach kinwatch (mailed links point here)", (*stringValue)(&c.PublicURL)},
 		{"policy-version", "privacy policy version that sign-up must accept", (*stringValue)(&c.PolicyVersion)},
-		{"policy-url", "where the privacy policy's text is published", (*stringValue)(&c.PolicyURL)},
+		{"policy-url", "where the privacy policy's text is published (the default is served by kinwatch)", (*stringValue)(&c.PolicyURL)},
+		{"policy-file", "file with the privacy policy's text (Markdown); empty: the built-in template, to be replaced with the operator's own", (*stringValue)(&c.PolicyFile)},
 		{"breached-passwords-url", "k-anonymity range API for breached passwords, e.g. https://api.pwnedpasswords.com/range/ (empty: embedded list only)", (*stringValue)(&c.BreachedURL)},
 		{"smtp-addr", "SMTP relay host:port for mail; empty writes mail into DATA_DIR/outbox", (*stringValue)(&c.SMTPAddr)},
 		{"smtp-from", "sender address of kinwatch's mail", (*stringValue)(&c.SMTPFrom)},
@@ -387,6 +413,11 @@ func (c *Config) Validate() error {
 	}
 	if c.PolicyVersion == "" || len(c.PolicyVersion) > 40 || strings.ContainsAny(c.PolicyVersion, "|;, ") {
 		bad("policy-version %q: want a short version such as 2026-11-01", c.PolicyVersion)
+	}
+	if c.PolicyFile != "" {
+		if _, err := c.Policy(); err != nil {
+			bad("%v", err)
+		}
 	}
 	if c.SMTPTLS != "starttls" && c.SMTPTLS != "tls" && c.SMTPTLS != "none" {
 		bad("smtp-tls %q: want starttls, tls or none", c.SMTPTLS)

@@ -77,6 +77,8 @@ func TestBadValuesAreClear(t *testing.T) {
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"-trusted-proxies", "10.0.0.0/8, proxy.local"}, nil, "trusted-proxies \"proxy.local\""},
 		{[]string{"-stream-recheck", "10ms"}, nil, "stream-recheck"},
+		{[]string{"-policy-file", "/nonexistent/policy.md"}, nil, "policy-file"},
+		{[]string{"-policy-file", os.DevNull}, nil, "policy-file /dev/null: empty"},
 	} {
 		if _, err := load(t, tc.args, tc.env); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v %v: error %v, want it to mention %q", tc.args, tc.env, err, tc.want)

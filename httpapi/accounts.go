@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"io"
 	"net/http"
 	"time"
 
@@ -73,7 +74,17 @@ func (p profileIn) patch() account.ProfilePatch {
 }
 
 func (s *Server) policy(w http.ResponseWriter, r *http.Request, c *caller) {
-	writeJSON(w, http.StatusOK, map[string]string{"version": s.Accounts.Policy.Version, "url": s.Accounts.Policy.URL})
+	p := s.Accounts.Policy
+	writeJSON(w, http.StatusOK, map[string]string{"version": p.Version, "url": p.URL, "text": p.Text})
+}
+
+// policyPage serves the policy's text to people (the default --policy-url).
+func (s *Server) policyPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	w.Header().Set("Policy-Version", s.Accounts.Policy.Version)
+	io.WriteString(w, s.Accounts.Policy.Text)
 }
 
 func (s *Server) signUp(w http.ResponseWriter, r *http.Request, c *caller) {

@@ -54,6 +54,7 @@ func (s *Server) Handler() http.Handler {
 		for _, rt := range s.routes() {
 			mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
 		}
+		mux.HandleFunc("GET /privacy-policy", s.policyPage)
 		mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, kinwatch.Errorf(kinwatch.ENOTFOUND, "no such API route: see /api/v1/openapi.json"))
 		}))
