@@ -9,9 +9,9 @@ package account
 
 import (
 	"context"
-	_ "embed"
 	"crypto/rand"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/base64"
 	"log/slog"
 	"net/mail"
