@@ -117,6 +117,9 @@ type AccountStore interface {
 	CreateSession(ctx context.Context, s *Session) error
 	// SessionByToken finds a session by the SHA-256 of its token, expired or not.
 	SessionByToken(ctx context.Context, hash []byte) (*Session, error)
+	// SessionAccount is SessionByToken with the session's account, in one query (every
+	// authenticated request asks).
+	SessionAccount(ctx context.Context, hash []byte) (*Session, *Account, error)
 	// TouchSession records a use of the session.
 	TouchSession(ctx context.Context, id string, at time.Time, ip string) error
 	// Sessions lists an account's sessions, most recently used first.

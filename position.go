@@ -123,6 +123,10 @@ type PositionStore interface {
 	// LatestPositions returns the newest position of each listed device that has one, keyed by
 	// device ID, in one query.
 	LatestPositions(ctx context.Context, deviceIDs []string) (map[string]*Position, error)
+	// AccountLatestPositions returns the newest position of every watch of the account's families
+	// that has one, in watch ID order, in one query: "where are my children", the question asked
+	// most.
+	AccountLatestPositions(ctx context.Context, accountID string) ([]*Position, error)
 	Positions(ctx context.Context, f PositionFilter) ([]*Position, error)
 	// HealthReadings lists a device's readings newest first.
 	HealthReadings(ctx context.Context, deviceID string, p Page) ([]*HealthReading, error)

@@ -312,7 +312,7 @@ func (s *Service) Authenticate(ctx context.Context, token string, c Client) (*ki
 	if token == "" || len(token) > 100 {
 		return nil, nil, errSession
 	}
-	ss, err := s.Store.SessionByToken(ctx, hashSecret(token))
+	ss, a, err := s.Store.SessionAccount(ctx, hashSecret(token))
 	if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND {
 		return nil, nil, errSession
 	}
@@ -320,17 +320,7 @@ func (s *Service) Authenticate(ctx context.Context, token string, c Client) (*ki
 		return nil, nil, err
 	}
 	now := s.now()
-	if !now.Before(ss.ExpiresAt) {
-		return nil, nil, errSession
-	}
-	a, err := s.Store.Account(ctx, ss.AccountID)
-	if err != nil {
-		if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND {
-			return nil, nil, errSession
-		}
-		return nil, nil, err
-	}
-	if a.Disabled {
+	if !now.Before(ss.ExpiresAt) || a.Disabled {
 		return nil, nil, errSession
 	}
 	if now.Sub(ss.LastUsedAt) >= touchEvery || ss.IP != truncate(c.IP, 64) {
@@ -346,21 +336,16 @@ func (s *Service) Authenticate(ctx context.Context, token string, c Client) (*ki
 // expired, the account not disabled), like Authenticate but without recording a use: open live
 // streams ask it every minute. It answers the EUNAUTHORIZED error of Authenticate when not.
 func (s *Service) StillValid(ctx context.Context, token string) error {
-	ss, err := s.Store.SessionByToken(ctx, hashSecret(token))
-	if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND {
+	ss, a, err := s.Store.SessionAccount(ctx, hashSecret(token))
+	switch {
+	case kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND:
 		return errSession
-	}
-	if err != nil {
+	case err != nil:
 		return err
-	}
-	if !s.now().Before(ss.ExpiresAt) {
+	case !s.now().Before(ss.ExpiresAt) || a.Disabled:
 		return errSession
 	}
-	a, err := s.Store.Account(ctx, ss.AccountID)
-	if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND || err == nil && a.Disabled {
-		return errSession
-	}
-	return err
+	return nil
 }
 
 // CSRFToken is the anti-forgery token of a cookie session: browsers send it back in a header,

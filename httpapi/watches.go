@@ -242,25 +242,14 @@ func ToPositionJSON(p *kinwatch.Position) PositionJSON {
 }
 
 func (s *Server) latestPositions(w http.ResponseWriter, r *http.Request, c *caller) {
-	accs, err := s.Store.Watches(ctx(r), c.account.ID)
+	latest, err := s.Store.AccountLatestPositions(ctx(r), c.account.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ids := make([]string, len(accs))
-	for i, a := range accs {
-		ids[i] = a.DeviceID
-	}
-	latest, err := s.Store.LatestPositions(ctx(r), ids)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := make([]PositionJSON, 0, len(latest))
-	for _, id := range ids {
-		if p := latest[id]; p != nil {
-			out = append(out, ToPositionJSON(p))
-		}
+	out := make([]PositionJSON, len(latest))
+	for i, p := range latest {
+		out[i] = ToPositionJSON(p)
 	}
 	writeJSON(w, http.StatusOK, list(out))
 }

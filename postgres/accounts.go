@@ -22,22 +22,34 @@ const accountColumns = `id, coalesce(email, ''), coalesce(phone, ''), email_veri
 	nickname, avatar, gender, birthday, region, bio, language, units, time_zone, map_style,
 	operator, disabled, policy_version, policy_accepted, failed_logins, last_failed_login, created_at, updated_at`
 
-func scanAccount(s scanner) (*kinwatch.Account, error) {
-	var (
-		a                          kinwatch.Account
-		verified, accepted, failed pgtype.Timestamptz
-		p                          = &a.Profile
-		pref                       = &a.Preferences
-	)
-	if err := s.Scan(&a.ID, &a.Email, &a.Phone, &verified, &a.PasswordHash,
+// accountRow receives one row of accountColumns; it lets one Scan fill an account together with
+// other things (a session, in SessionAccount).
+type accountRow struct {
+	a                          kinwatch.Account
+	verified, accepted, failed pgtype.Timestamptz
+}
+
+func (r *accountRow) dest() []any {
+	a, p, pref := &r.a, &r.a.Profile, &r.a.Preferences
+	return []any{&a.ID, &a.Email, &a.Phone, &r.verified, &a.PasswordHash,
 		&p.Nickname, &p.Avatar, &p.Gender, &p.Birthday, &p.Region, &p.Bio,
 		&pref.Language, &pref.Units, &pref.TimeZone, &pref.MapStyle,
-		&a.Operator, &a.Disabled, &a.PolicyVersion, &accepted, &a.FailedLogins, &failed, &a.CreatedAt, &a.UpdatedAt); err != nil {
+		&a.Operator, &a.Disabled, &a.PolicyVersion, &r.accepted, &a.FailedLogins, &r.failed, &a.CreatedAt, &a.UpdatedAt}
+}
+
+func (r *accountRow) account() *kinwatch.Account {
+	a := r.a
+	a.EmailVerifiedAt, a.PolicyAccepted, a.LastFailedLogin = fromNullTime(r.verified), fromNullTime(r.accepted), fromNullTime(r.failed)
+	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+	return &a
+}
+
+func scanAccount(s scanner) (*kinwatch.Account, error) {
+	var r accountRow
+	if err := s.Scan(r.dest()...); err != nil {
 		return nil, err
 	}
-	a.EmailVerifiedAt, a.PolicyAccepted, a.LastFailedLogin = fromNullTime(verified), fromNullTime(accepted), fromNullTime(failed)
-	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
-	return &a, nil
+	return r.account(), nil
 }
 
 // CreateAccount stores a. An empty a.ID gets a new one, a zero a.CreatedAt the current time

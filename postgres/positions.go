@@ -181,6 +181,23 @@ func (db *DB) LatestPositions(ctx context.Context, deviceIDs []string) (map[stri
 	return out, nil
 }
 
+// AccountLatestPositions returns the newest position of each watch of the account's families, in
+// watch ID order: the membership and the watches, then a LATERAL walk of the (device_id, time)
+// index per watch, in one statement.
+func (db *DB) AccountLatestPositions(ctx context.Context, accountID string) ([]*kinwatch.Position, error) {
+	rows, err := db.pool.Query(ctx, `SELECT p.* FROM members m JOIN devices d ON d.family_id = m.family_id
+		CROSS JOIN LATERAL (SELECT `+positionColumns+` FROM positions WHERE device_id = d.id ORDER BY time DESC LIMIT 1) p
+		WHERE m.account_id = $1 ORDER BY d.id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: account latest positions: %w", err)
+	}
+	out, err := collect(rows, scanPosition)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: account latest positions: %w", err)
+	}
+	return out, nil
+}
+
 // Positions returns a device's positions in [From, To) by watch time, newest first.
 func (db *DB) Positions(ctx context.Context, f kinwatch.PositionFilter) ([]*kinwatch.Position, error) {
 	if f.DeviceID == "" {

@@ -13,14 +13,26 @@ import (
 
 const sessionColumns = `id, account_id, token_hash, kind, user_agent, ip, created_at, last_used_at, expires_at`
 
+// sessionRow receives one row of sessionColumns (see accountRow).
+type sessionRow struct{ ss kinwatch.Session }
+
+func (r *sessionRow) dest() []any {
+	ss := &r.ss
+	return []any{&ss.ID, &ss.AccountID, &ss.TokenHash, &ss.Kind, &ss.UserAgent, &ss.IP, &ss.CreatedAt, &ss.LastUsedAt, &ss.ExpiresAt}
+}
+
+func (r *sessionRow) session() *kinwatch.Session {
+	ss := r.ss
+	ss.CreatedAt, ss.LastUsedAt, ss.ExpiresAt = ss.CreatedAt.UTC(), ss.LastUsedAt.UTC(), ss.ExpiresAt.UTC()
+	return &ss
+}
+
 func scanSession(s scanner) (*kinwatch.Session, error) {
-	var ss kinwatch.Session
-	if err := s.Scan(&ss.ID, &ss.AccountID, &ss.TokenHash, &ss.Kind, &ss.UserAgent, &ss.IP,
-		&ss.CreatedAt, &ss.LastUsedAt, &ss.ExpiresAt); err != nil {
+	var r sessionRow
+	if err := s.Scan(r.dest()...); err != nil {
 		return nil, err
 	}
-	ss.CreatedAt, ss.LastUsedAt, ss.ExpiresAt = ss.CreatedAt.UTC(), ss.LastUsedAt.UTC(), ss.ExpiresAt.UTC()
-	return &ss, nil
+	return r.session(), nil
 }
 
 // CreateSession stores s. An empty s.ID gets a new one, a zero s.CreatedAt the current time and a
@@ -75,6 +87,27 @@ func (db *DB) SessionByToken(ctx context.Context, hash []byte) (*kinwatch.Sessio
 		return nil, fmt.Errorf("postgres: session by token: %w", err)
 	}
 	return s, nil
+}
+
+// SessionAccount finds a session by the SHA-256 of its token, expired or not, with its account:
+// what authenticating a request needs, in one round trip.
+func (db *DB) SessionAccount(ctx context.Context, hash []byte) (*kinwatch.Session, *kinwatch.Account, error) {
+	if len(hash) == 0 {
+		return nil, nil, notFound("session")
+	}
+	var (
+		sr sessionRow
+		ar accountRow
+	)
+	err := db.pool.QueryRow(ctx, `SELECT s.*, a.* FROM (SELECT `+sessionColumns+` FROM sessions WHERE token_hash = $1) s
+		JOIN (SELECT `+accountColumns+` FROM accounts) a ON a.id = s.account_id`, hash).Scan(append(sr.dest(), ar.dest()...)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, notFound("session")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: session and account: %w", err)
+	}
+	return sr.session(), ar.account(), nil
 }
 
 // TouchSession records a use of the session at at from ip. LastUsedAt never moves backwards, so

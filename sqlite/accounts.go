@@ -18,23 +18,35 @@ const accountColumns = `id, coalesce(email, ''), coalesce(phone, ''), email_veri
 	nickname, avatar, gender, birthday, region, bio, language, units, time_zone, map_style,
 	operator, disabled, policy_version, policy_accepted, failed_logins, last_failed_login, created_at, updated_at`
 
-func scanAccount(s scanner) (*kinwatch.Account, error) {
-	var (
-		a                          kinwatch.Account
-		verified, accepted, failed sql.NullInt64
-		created, updated           int64
-		p                          = &a.Profile
-		pref                       = &a.Preferences
-	)
-	if err := s.Scan(&a.ID, &a.Email, &a.Phone, &verified, &a.PasswordHash,
+// accountRow receives one row of accountColumns; it lets one Scan fill an account together with
+// other things (a session, in SessionAccount).
+type accountRow struct {
+	a                          kinwatch.Account
+	verified, accepted, failed sql.NullInt64
+	created, updated           int64
+}
+
+func (r *accountRow) dest() []any {
+	a, p, pref := &r.a, &r.a.Profile, &r.a.Preferences
+	return []any{&a.ID, &a.Email, &a.Phone, &r.verified, &a.PasswordHash,
 		&p.Nickname, &p.Avatar, &p.Gender, &p.Birthday, &p.Region, &p.Bio,
 		&pref.Language, &pref.Units, &pref.TimeZone, &pref.MapStyle,
-		&a.Operator, &a.Disabled, &a.PolicyVersion, &accepted, &a.FailedLogins, &failed, &created, &updated); err != nil {
+		&a.Operator, &a.Disabled, &a.PolicyVersion, &r.accepted, &a.FailedLogins, &r.failed, &r.created, &r.updated}
+}
+
+func (r *accountRow) account() *kinwatch.Account {
+	a := r.a
+	a.EmailVerifiedAt, a.PolicyAccepted, a.LastFailedLogin = fromNullNanos(r.verified), fromNullNanos(r.accepted), fromNullNanos(r.failed)
+	a.CreatedAt, a.UpdatedAt = fromNanos(r.created), fromNanos(r.updated)
+	return &a
+}
+
+func scanAccount(s scanner) (*kinwatch.Account, error) {
+	var r accountRow
+	if err := s.Scan(r.dest()...); err != nil {
 		return nil, err
 	}
-	a.EmailVerifiedAt, a.PolicyAccepted, a.LastFailedLogin = fromNullNanos(verified), fromNullNanos(accepted), fromNullNanos(failed)
-	a.CreatedAt, a.UpdatedAt = fromNanos(created), fromNanos(updated)
-	return &a, nil
+	return r.account(), nil
 }
 
 // CreateAccount stores a. An empty a.ID gets a new one, a zero a.CreatedAt the current time

@@ -131,6 +131,30 @@ func (db *DB) LatestPositions(ctx context.Context, deviceIDs []string) (map[stri
 	return out, nil
 }
 
+// AccountLatestPositions returns the newest position of each watch of the account's families, in
+// watch ID order: the membership, the watches and each one's newest row in one statement.
+func (db *DB) AccountLatestPositions(ctx context.Context, accountID string) ([]*kinwatch.Position, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+positionColumns+` FROM positions WHERE id IN (
+		SELECT (SELECT p.id FROM positions p WHERE p.device_id = d.id ORDER BY p.time DESC LIMIT 1)
+		FROM members m JOIN devices d ON d.family_id = m.family_id WHERE m.account_id = ?) ORDER BY device_id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: account latest positions: %w", err)
+	}
+	defer rows.Close()
+	var out []*kinwatch.Position
+	for rows.Next() {
+		p, err := scanPosition(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: account latest positions: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: account latest positions: %w", err)
+	}
+	return out, nil
+}
+
 // Positions returns a device's positions in [From, To) by watch time, newest first.
 func (db *DB) Positions(ctx context.Context, f kinwatch.PositionFilter) ([]*kinwatch.Position, error) {
 	if f.DeviceID == "" {

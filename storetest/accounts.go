@@ -469,6 +469,18 @@ func testSessionLifecycle(t *testing.T, s kinwatch.Store) {
 	for name, h := range map[string][]byte{"unknown": hash("nope"), "empty": nil, "prefix": hash("secret1")[:16]} {
 		_, err := s.SessionByToken(ctx, h)
 		wantCode(t, "SessionByToken("+name+")", err, kinwatch.ENOTFOUND)
+		_, _, err = s.SessionAccount(ctx, h)
+		wantCode(t, "SessionAccount("+name+")", err, kinwatch.ENOTFOUND)
+	}
+	// With its account, in one read: the same as reading both.
+	for _, want := range []*kinwatch.Session{browser, old, session("s4", "acc2", "secret4")} {
+		gs, ga, err := s.SessionAccount(ctx, want.TokenHash)
+		if err != nil {
+			t.Fatalf("SessionAccount(%s): %v", want.ID, err)
+		}
+		bs, _ := s.SessionByToken(ctx, want.TokenHash)
+		same(t, "SessionAccount("+want.ID+") session", gs, bs)
+		same(t, "SessionAccount("+want.ID+") account", ga, mustAccount(t, s, want.AccountID))
 	}
 
 	same(t, "Sessions(acc1), most recently used first", sessionIDs(t, s, "acc1"), []string{"s2", "s1", "s3"})

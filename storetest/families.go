@@ -1350,7 +1350,7 @@ func testLatestPositions(t *testing.T, s kinwatch.Store) {
 	ctx := t.Context()
 	const a, b, none, unasked, missing = "8800000001", "8800000002", "8800000003", "8800000004", "8800000099"
 	pendingWatch(t, s, none)
-	boundWatches(t, s, a, b, unasked)
+	fam := boundWatches(t, s, a, b, unasked)
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 	var pa []*kinwatch.Position
 	for _, m := range []int{3, 1, 4, 0, 2} { // written out of order
@@ -1378,6 +1378,26 @@ func testLatestPositions(t *testing.T, s kinwatch.Store) {
 		}
 		same(t, "LatestPositions["+dev+"] against LatestPosition", p, one)
 	}
+	// By account: every watch of its families, in id order, and nothing of another family's.
+	ms, err := s.Members(ctx, fam)
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("Members of the watches' family: %v, %v", ms, err)
+	}
+	otherFam := boundWatches(t, s, "8800000005")
+	write(t, s, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: "8800000005", Time: at(20)}})
+	mine, err := s.AccountLatestPositions(ctx, ms[0].AccountID)
+	if err != nil {
+		t.Fatalf("AccountLatestPositions: %v", err)
+	}
+	same(t, "AccountLatestPositions", mine, []*kinwatch.Position{pa[2], pb, pu})
+	others, _ := s.Members(ctx, otherFam)
+	if theirs, err := s.AccountLatestPositions(ctx, others[0].AccountID); err != nil || len(theirs) != 1 || theirs[0].DeviceID != "8800000005" {
+		t.Errorf("AccountLatestPositions(the other family's admin) = %v, %v; want only its own watch", theirs, err)
+	}
+	if none, err := s.AccountLatestPositions(ctx, "nobody"); err != nil || len(none) != 0 {
+		t.Errorf("AccountLatestPositions(an account without families) = %v, %v; want none", none, err)
+	}
+
 	got, err = s.LatestPositions(ctx, []string{b})
 	if err != nil {
 		t.Fatalf("LatestPositions(one): %v", err)
