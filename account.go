@@ -103,9 +103,12 @@ type AccountStore interface {
 	Account(ctx context.Context, id string) (*Account, error)
 	// AccountByLogin finds an account by email (case-insensitively) or phone.
 	AccountByLogin(ctx context.Context, login string) (*Account, error)
-	// UpdateAccount writes every field of a except ID, CreatedAt, FailedLogins and LastFailedLogin;
-	// ECONFLICT when a new email or phone is taken.
+	// UpdateAccount writes every field of a except ID, CreatedAt, FailedLogins, LastFailedLogin
+	// and Profile.Avatar (SetAccountAvatar); ECONFLICT when a new email or phone is taken.
 	UpdateAccount(ctx context.Context, a *Account) error
+	// SetAccountAvatar swaps the profile picture's key ("" removes it) and returns the key it
+	// replaced, read in the same transaction.
+	SetAccountAvatar(ctx context.Context, accountID, key string) (old string, err error)
 	Accounts(ctx context.Context, f AccountFilter) ([]*Account, error)
 	// LoginFailed counts a failed sign-in atomically and returns the new count.
 	LoginFailed(ctx context.Context, id string, at time.Time) (int, error)

@@ -168,8 +168,8 @@ type FamilyStore interface {
 	// health readings, media rows, commands, child profile, bind challenges, the join requests made
 	// with its code) and resets what it reported about the child's use (battery and signal to -1,
 	// steps to 0, ICCID to ""); the registry entry otherwise stays (manufacturer, framing, firmware,
-	// first and last seen, online). It returns the blob keys of the deleted media, which the caller
-	// removes from the blob store. A family left without watches stays. Data records of the watch
+	// first and last seen, online). It returns the blob keys of the deleted media and of the child's
+	// picture, which the caller removes from the blob store. A family left without watches stays. Data records of the watch
 	// that a batch writes after the Unbind are not stored (see Store.WriteBatch).
 	Unbind(ctx context.Context, deviceID string) (blobKeys []string, err error)
 
@@ -184,5 +184,10 @@ type FamilyStore interface {
 	AccountsWithAccess(ctx context.Context, deviceID string) ([]string, error)
 
 	ChildProfile(ctx context.Context, deviceID string) (*ChildProfile, error)
-	PutChildProfile(ctx context.Context, p *ChildProfile) error
+	// PutChildProfile writes the profile of a watch of familyID, all but its picture; ENOTFOUND
+	// when the watch is not in that family (any more).
+	PutChildProfile(ctx context.Context, familyID string, p *ChildProfile) error
+	// SetChildAvatar swaps the picture key of the child's profile (creating the profile if
+	// needed) and returns the key it replaced; ENOTFOUND when the watch is not in familyID.
+	SetChildAvatar(ctx context.Context, familyID, deviceID, key string) (old string, err error)
 }

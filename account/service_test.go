@@ -1,9 +1,15 @@
 package account_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"image"
+	"image/png"
+	"kinwatch/fileblob"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -563,4 +569,56 @@ func TestStillValid(t *testing.T) {
 func hashOf(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
+}
+
+// TestPasswordChangeKeepsANewPicture: a slow write of the whole account (a password change
+// waiting on the breach check) does not put back the picture key it read, which a new picture
+// replaced (and deleted) meanwhile.
+func TestPasswordChangeKeepsANewPicture(t *testing.T) {
+	s, _, _, db := newService(t)
+	ctx := context.Background()
+	blobs, err := fileblob.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Blobs = blobs
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+	}))
+	defer srv.Close()
+	s.Passwords = &account.PasswordChecker{RangeURL: srv.URL + "/range/", Client: srv.Client()}
+	hash, err := account.HashPassword("correct horse battery", fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	a := &kinwatch.Account{ID: kinwatch.NewID(), Email: "mum@example.org", PasswordHash: hash,
+		Profile: kinwatch.Profile{Nickname: "Mum"}, CreatedAt: now, UpdatedAt: now, EmailVerifiedAt: now}
+	if err := db.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	pic := func(n int) []byte {
+		var b bytes.Buffer
+		png.Encode(&b, image.NewGray(image.Rect(0, 0, n, n)))
+		return b.Bytes()
+	}
+	if _, err := s.SetAvatar(ctx, a.ID, pic(32), "image/png"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- s.ChangePassword(ctx, a.ID, "", "correct horse battery", "another long passphrase") }()
+	<-entered
+	if _, err := s.SetAvatar(ctx, a.ID, pic(48), "image/png"); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := s.Avatar(ctx, a.ID)
+	if err != nil || !bytes.Equal(data, pic(48)) {
+		t.Fatalf("after a password change raced a new picture: %d bytes, %v; want the new picture", len(data), err)
+	}
 }

@@ -190,6 +190,17 @@ func (a *App) Start(ctx context.Context) (err error) {
 	return nil
 }
 
+// streamAccess is what the live stream may show an account: its families' watches, each since it
+// was bound into the family (what came before was another family's).
+func (a *App) streamAccess(ctx context.Context, accountID string) ([]stream.Grant, error) {
+	accs, err := a.Store.Watches(ctx, accountID)
+	grants := make([]stream.Grant, len(accs))
+	for i, w := range accs {
+		grants[i] = stream.Grant{Device: w.DeviceID, Since: w.BoundAt}
+	}
+	return grants, err
+}
+
 // api builds the account, family and command services, the live stream, and the HTTP API over them.
 func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 	client := a.HTTPClient
@@ -205,15 +216,8 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 	}
 	a.Hub = stream.New(stream.Options{
 		Window: cfg.StreamWindow, Recheck: cfg.StreamRecheck,
-		Log: a.Log,
-		Access: func(ctx context.Context, accountID string) ([]stream.Grant, error) {
-			accs, err := a.Store.Watches(ctx, accountID)
-			grants := make([]stream.Grant, len(accs))
-			for i, w := range accs {
-				grants[i] = stream.Grant{Device: w.DeviceID, Since: w.BoundAt}
-			}
-			return grants, err
-		},
+		Log:    a.Log,
+		Access: a.streamAccess,
 	})
 	a.Writer.OnCommit = func(recs []kinwatch.Record) {
 		for _, r := range recs {
@@ -423,7 +427,7 @@ func DemoFamily(ctx context.Context, st kinwatch.Store, ids []string) error {
 		if i := slices.Index(ids, id); i < len(demoChildren) {
 			name = demoChildren[i]
 		}
-		if err := st.PutChildProfile(ctx, &kinwatch.ChildProfile{DeviceID: id, Name: name, School: "Demo primary school", UpdatedAt: now}); err != nil {
+		if err := st.PutChildProfile(ctx, familyID, &kinwatch.ChildProfile{DeviceID: id, Name: name, School: "Demo primary school", UpdatedAt: now}); err != nil {
 			return err
 		}
 	}

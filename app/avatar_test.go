@@ -92,6 +92,18 @@ func TestPictures(t *testing.T) {
 	if code != 200 || !bytes.Equal(got, second) || h.Get("Content-Type") != "image/png" || !strings.Contains(h.Get("Content-Security-Policy"), "sandbox") {
 		t.Fatalf("download: %d, %d bytes, %v", code, len(got), h)
 	}
+	// The ETag names this upload: revalidating a cached copy costs a 304.
+	req, _ := http.NewRequest("GET", api.base+"/api/v1/me/avatar", nil)
+	req.Header.Set("Authorization", "Bearer "+mum)
+	req.Header.Set("If-None-Match", h.Get("ETag"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if h.Get("ETag") == "" || resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("revalidating with ETag %q: %d", h.Get("ETag"), resp.StatusCode)
+	}
 
 	// The watch, bound by Mum; Grandpa joins as a viewer and sees Mum's face, a stranger does not.
 	w := dialWatch(t, a.WatchAddr().String(), "8800000088")

@@ -2,100 +2,116 @@ package family
 
 import (
 	"context"
+	"time"
 
 	"kinwatch"
 	"kinwatch/picture"
 )
 
-// SetChildAvatar stores a new picture for the child's profile (admins and guardians) and removes
-// the one it replaces. It is deleted with the watch's other data when the watch is unbound.
+// SetChildAvatar stores a new picture for the child's profile (admins and guardians), without the
+// metadata its file carried, and deletes the one it replaces. It goes with the watch's other data
+// when the watch is unbound; an upload racing the unbinding is not kept.
 func (s *Service) SetChildAvatar(ctx context.Context, accountID, deviceID string, data []byte, contentType string) (*kinwatch.ChildProfile, error) {
-	cp, err := s.ChildProfile(ctx, accountID, deviceID)
+	acc, err := s.Require(ctx, accountID, deviceID, true)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Require(ctx, accountID, deviceID, true); err != nil {
+	if err := s.allow("picture:"+accountID, 30, time.Hour); err != nil {
 		return nil, err
 	}
-	if _, err := picture.Check(data, contentType); err != nil {
+	ct, err := picture.Check(data, contentType)
+	if err != nil {
 		return nil, err
 	}
-	// Under the watch's id: what is the watch's can be found by it.
+	if data, err = picture.Clean(data, ct); err != nil {
+		return nil, err
+	}
+	// Under the watch's id, a fresh key each time (its last part is the picture's ETag).
 	key := "children/" + deviceID + "/" + kinwatch.NewID()
 	if err := s.Blobs.Put(ctx, key, data); err != nil {
 		return nil, err
 	}
-	old := cp.Avatar
-	cp.Avatar, cp.UpdatedAt = key, s.now()
-	if err := s.Store.PutChildProfile(ctx, cp); err != nil {
+	old, err := s.Store.SetChildAvatar(ctx, acc.FamilyID, deviceID, key)
+	if err != nil {
 		s.deleteBlob(ctx, key)
+		if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND {
+			return nil, kinwatch.Errorf(kinwatch.ENOTFOUND, "no such watch: it was unbound meanwhile")
+		}
 		return nil, err
 	}
 	s.deleteBlob(ctx, old)
-	return cp, nil
+	return s.ChildProfile(ctx, accountID, deviceID)
 }
 
 // DeleteChildAvatar removes the picture of the child's profile (admins and guardians).
-func (s *Service) DeleteChildAvatar(ctx context.Context, accountID, deviceID string) (*kinwatch.ChildProfile, error) {
-	cp, err := s.ChildProfile(ctx, accountID, deviceID)
+func (s *Service) DeleteChildAvatar(ctx context.Context, accountID, deviceID string) error {
+	acc, err := s.Require(ctx, accountID, deviceID, true)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if _, err := s.Require(ctx, accountID, deviceID, true); err != nil {
-		return nil, err
+	cp, err := s.Store.ChildProfile(ctx, deviceID)
+	if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND || err == nil && cp.Avatar == "" {
+		return nil
 	}
-	if cp.Avatar == "" {
-		return cp, nil
+	if err != nil {
+		return err
 	}
-	old := cp.Avatar
-	cp.Avatar, cp.UpdatedAt = "", s.now()
-	if err := s.Store.PutChildProfile(ctx, cp); err != nil {
-		return nil, err
+	old, err := s.Store.SetChildAvatar(ctx, acc.FamilyID, deviceID, "")
+	if err != nil {
+		return err
 	}
 	s.deleteBlob(ctx, old)
-	return cp, nil
+	return nil
 }
 
-// ChildAvatar returns the picture of the child's profile to anyone in the watch's family;
-// ENOTFOUND when there is none.
-func (s *Service) ChildAvatar(ctx context.Context, accountID, deviceID string) ([]byte, error) {
+// ChildAvatar returns the picture of the child's profile, and its key, to anyone in the watch's
+// family; ENOTFOUND when there is none.
+func (s *Service) ChildAvatar(ctx context.Context, accountID, deviceID string) ([]byte, string, error) {
 	cp, err := s.ChildProfile(ctx, accountID, deviceID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if cp.Avatar == "" {
-		return nil, kinwatch.Errorf(kinwatch.ENOTFOUND, "the child's profile has no picture")
-	}
-	return s.Blobs.Get(ctx, cp.Avatar)
+	return s.picture(ctx, cp.Avatar, "the child's profile has no picture")
 }
 
-// MemberAvatar returns the profile picture of a member of the family to another member: the
-// guardians of a child see who else has access, faces included. ENOTFOUND when the caller or the
-// account is not a member, or the account has no picture.
-func (s *Service) MemberAvatar(ctx context.Context, callerID, familyID, accountID string) ([]byte, error) {
+// MemberAvatar returns the profile picture of a member of the family, and its key, to another
+// member: the guardians of a child see who else has access, faces included. ENOTFOUND when the
+// caller or the account is not a member, or the account has no picture.
+func (s *Service) MemberAvatar(ctx context.Context, callerID, familyID, accountID string) ([]byte, string, error) {
 	if _, err := s.RequireMember(ctx, callerID, familyID, false); err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	// The account must be in this family: the caller's membership alone opens no one else's.
 	if _, err := s.Store.Member(ctx, familyID, accountID); err != nil {
-		return nil, err
+		if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND {
+			return nil, "", kinwatch.Errorf(kinwatch.ENOTFOUND, "no such member")
+		}
+		return nil, "", err
 	}
 	a, err := s.Store.Account(ctx, accountID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if a.Profile.Avatar == "" {
-		return nil, kinwatch.Errorf(kinwatch.ENOTFOUND, "no profile picture")
-	}
-	return s.Blobs.Get(ctx, a.Profile.Avatar)
+	return s.picture(ctx, a.Profile.Avatar, "no profile picture")
 }
 
-// deleteBlob removes a blob nothing refers to any more; a failure is logged, not returned: the
-// change that orphaned it has happened.
+func (s *Service) picture(ctx context.Context, key, none string) ([]byte, string, error) {
+	if key == "" {
+		return nil, "", kinwatch.Errorf(kinwatch.ENOTFOUND, "%s", none)
+	}
+	data, err := s.Blobs.Get(ctx, key)
+	return data, key, err
+}
+
+// deleteBlob removes a blob nothing refers to any more; a failure is logged with the key (ids
+// only), for the operator to clean up, not returned: the change that orphaned it has happened.
 func (s *Service) deleteBlob(ctx context.Context, key string) {
 	if key == "" {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	if err := s.Blobs.Delete(ctx, key); err != nil && kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
-		s.log().Warn("deleting a replaced picture failed", "err", err)
+		s.log().Warn("deleting a picture nothing refers to failed", "key", key, "err", err)
 	}
 }

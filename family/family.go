@@ -373,26 +373,15 @@ func (s *Service) Unbind(ctx context.Context, accountID, deviceID string) error 
 	if err != nil {
 		return err
 	}
-	var picture string // the child's, deleted with the profile
-	if cp, err := s.Store.ChildProfile(ctx, deviceID); err == nil {
-		picture = cp.Avatar
-	} else if kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
-		return err
-	}
 	keys, err := s.Store.Unbind(ctx, deviceID)
 	if err != nil {
 		return err
-	}
-	if picture != "" {
-		keys = append(keys, picture)
 	}
 	if s.Access != nil {
 		s.Access.Forget(deviceID)
 	}
 	for _, k := range keys {
-		if err := s.Blobs.Delete(ctx, k); err != nil && kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
-			s.log().Error("deleting an unbound watch's media failed", "device", deviceID, "err", err)
-		}
+		s.deleteBlob(ctx, k)
 	}
 	s.log().Info("watch unbound", "device", deviceID, "family", acc.FamilyID, "account", accountID)
 	ids := make([]string, len(members))

@@ -1,10 +1,14 @@
 package family_test
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/png"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -418,5 +422,129 @@ func TestParseWatchCode(t *testing.T) {
 		if _, err := family.ParseWatchCode(bad); code(err) != kinwatch.EINVALID {
 			t.Errorf("ParseWatchCode(%q) accepted", bad)
 		}
+	}
+}
+
+// gatedBlobs holds the first Put of a key under prefix until release is closed.
+type gatedBlobs struct {
+	kinwatch.BlobStore
+	prefix  string
+	entered chan struct{}
+	release chan struct{}
+	armed   bool
+}
+
+func (g *gatedBlobs) Put(ctx context.Context, key string, data []byte) error {
+	if g.armed && strings.HasPrefix(key, g.prefix) {
+		g.armed = false
+		close(g.entered)
+		<-g.release
+	}
+	return g.BlobStore.Put(ctx, key, data)
+}
+
+func (e *env) gate(prefix string) *gatedBlobs {
+	g := &gatedBlobs{BlobStore: e.svc.Blobs, prefix: prefix, entered: make(chan struct{}), release: make(chan struct{}), armed: true}
+	e.svc.Blobs = g
+	return g
+}
+
+func testPNG(t *testing.T, side int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, side, side))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// storedPictures lists the picture files kept for a watch.
+func (e *env) storedPictures(blobs kinwatch.BlobStore, dev string) []string {
+	files, _ := filepath.Glob(filepath.Join(blobs.(*fileblob.Store).Dir, "children", dev, "[^.]*"))
+	return files
+}
+
+// TestChildPictureRacingUnbind: a picture upload in flight while the admin unbinds the watch is
+// not kept: the next family never sees the previous child's picture, and no file is left.
+func TestChildPictureRacingUnbind(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mum, stranger := e.account("mum", true), e.account("stranger", true)
+	const w = "8800000077"
+	e.bound(mum, w)
+	blobs := e.svc.Blobs
+	g := e.gate("children/")
+	done := make(chan error)
+	go func() {
+		_, err := e.svc.SetChildAvatar(ctx, mum.ID, w, testPNG(t, 32), "image/png")
+		done <- err
+	}()
+	<-g.entered
+	if err := e.svc.Unbind(ctx, mum.ID, w); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release)
+	if err := <-done; code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("upload racing the unbinding: %v, want not found", err)
+	}
+	if files := e.storedPictures(blobs, w); len(files) != 0 {
+		t.Fatalf("pictures left after the unbinding: %v", files)
+	}
+	e.bound(stranger, w) // another family binds the watch with a new code
+	if _, _, err := e.svc.ChildAvatar(ctx, stranger.ID, w); code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("the new family sees a picture: %v", err)
+	}
+}
+
+// TestConcurrentChildPictures: two uploads at once leave one picture, not an orphan.
+func TestConcurrentChildPictures(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mum := e.account("mum", true)
+	const w = "8800000078"
+	e.bound(mum, w)
+	blobs := e.svc.Blobs
+	g := e.gate("children/")
+	done := make(chan error)
+	go func() {
+		_, err := e.svc.SetChildAvatar(ctx, mum.ID, w, testPNG(t, 32), "image/png")
+		done <- err
+	}()
+	<-g.entered
+	if _, err := e.svc.SetChildAvatar(ctx, mum.ID, w, testPNG(t, 40), "image/png"); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if files := e.storedPictures(blobs, w); len(files) != 1 {
+		t.Fatalf("%d pictures stored for one child profile: %v", len(files), files)
+	}
+	if _, _, err := e.svc.ChildAvatar(ctx, mum.ID, w); err != nil {
+		t.Fatalf("the kept picture: %v", err)
+	}
+}
+
+// TestMemberAvatarOnlyOfMembers: a member's family opens the pictures of its own members, not of
+// anyone whose account id the caller names.
+func TestMemberAvatarOnlyOfMembers(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mum, other := e.account("mum", true), e.account("other", true)
+	acc := e.bound(mum, "8800000079")
+	e.bound(other, "8800000080")
+	key := "avatars/" + other.ID + "/x"
+	if _, err := e.db.SetAccountAvatar(ctx, other.ID, key); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Blobs.Put(ctx, key, testPNG(t, 32)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.MemberAvatar(ctx, mum.ID, acc.FamilyID, other.ID); code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("a non-member's picture through my family: %v", err)
+	}
+	if _, _, err := e.svc.MemberAvatar(ctx, other.ID, acc.FamilyID, mum.ID); code(err) != kinwatch.ENOTFOUND {
+		t.Fatalf("a member's picture for someone outside the family: %v", err)
 	}
 }

@@ -273,7 +273,8 @@ func (s *Service) UpdateChildProfile(ctx context.Context, accountID, deviceID st
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Require(ctx, accountID, deviceID, true); err != nil {
+	acc, err := s.Require(ctx, accountID, deviceID, true)
+	if err != nil {
 		return nil, err
 	}
 	set := func(dst *string, v *string) {
@@ -321,7 +322,10 @@ func (s *Service) UpdateChildProfile(ctx context.Context, accountID, deviceID st
 		return nil, invalid("weight_kg: 0 (not given) to 250")
 	}
 	cp.UpdatedAt = now
-	if err := s.Store.PutChildProfile(ctx, cp); err != nil {
+	if err := s.Store.PutChildProfile(ctx, acc.FamilyID, cp); err != nil {
+		if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND {
+			return nil, kinwatch.Errorf(kinwatch.ENOTFOUND, "no such watch: it was unbound meanwhile")
+		}
 		return nil, err
 	}
 	return cp, nil

@@ -90,7 +90,7 @@ func startWorld(t *testing.T, databaseURL string) *world {
 	cmd := &kinwatch.Command{ID: kinwatch.NewID(), DeviceID: w.aWatch, Keyword: "CR", Content: []byte("CR"), ExpiresAt: now.Add(time.Hour)}
 	must(st.EnqueueCommand(ctx, cmd))
 	w.aCommand = cmd.ID
-	must(st.PutChildProfile(ctx, &kinwatch.ChildProfile{DeviceID: w.aWatch, Name: "Mia", UpdatedAt: now}))
+	must(st.PutChildProfile(ctx, w.aFamily, &kinwatch.ChildProfile{DeviceID: w.aWatch, Name: "Mia", UpdatedAt: now}))
 	// Pictures: the child's and a member's, so a 404 to family B is not just "there is none".
 	if _, err := a.Families.SetChildAvatar(ctx, w.aAdmin.ID, w.aWatch, testPNG(t), "image/png"); err != nil {
 		t.Fatal(err)

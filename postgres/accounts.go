@@ -123,18 +123,35 @@ func (db *DB) UpdateAccount(ctx context.Context, a *kinwatch.Account) error {
 	a.Email = strings.ToLower(a.Email)
 	p, pref := &a.Profile, &a.Preferences
 	tag, err := db.pool.Exec(ctx, `UPDATE accounts SET email = nullif($1, ''), phone = nullif($2, ''),
-			email_verified_at = $3, password_hash = $4, nickname = $5, avatar = $6, gender = $7, birthday = $8,
-			region = $9, bio = $10, language = $11, units = $12, time_zone = $13, map_style = $14,
-			operator = $15, disabled = $16, policy_version = $17, policy_accepted = $18, updated_at = $19
-		WHERE id = $20`,
+			email_verified_at = $3, password_hash = $4, nickname = $5, gender = $6, birthday = $7,
+			region = $8, bio = $9, language = $10, units = $11, time_zone = $12, map_style = $13,
+			operator = $14, disabled = $15, policy_version = $16, policy_accepted = $17, updated_at = $18
+		WHERE id = $19`,
 		a.Email, a.Phone, nullTime(a.EmailVerifiedAt), a.PasswordHash,
-		p.Nickname, p.Avatar, p.Gender, p.Birthday, p.Region, p.Bio,
+		p.Nickname, p.Gender, p.Birthday, p.Region, p.Bio,
 		pref.Language, pref.Units, pref.TimeZone, pref.MapStyle, a.Operator, a.Disabled,
 		a.PolicyVersion, nullTime(a.PolicyAccepted), a.UpdatedAt, a.ID)
 	if err != nil {
 		return fmt.Errorf("postgres: update account: %w", accountConstraint(err))
 	}
 	return changedOne(tag, "account")
+}
+
+// SetAccountAvatar swaps the account's profile picture key for key ("" removes it) and returns the
+// key it replaced: the row is locked while it is read, so of two concurrent swaps each learns its
+// own predecessor. ENOTFOUND for an unknown account.
+func (db *DB) SetAccountAvatar(ctx context.Context, accountID, key string) (string, error) {
+	var old string
+	err := db.pool.QueryRow(ctx, `UPDATE accounts a SET avatar = $2, updated_at = $3
+		FROM (SELECT id, avatar FROM accounts WHERE id = $1 FOR UPDATE) prev WHERE a.id = prev.id RETURNING prev.avatar`,
+		accountID, key, time.Now().UTC().Truncate(time.Microsecond)).Scan(&old)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", notFound("account")
+	}
+	if err != nil {
+		return "", fmt.Errorf("postgres: set account avatar: %w", err)
+	}
+	return old, nil
 }
 
 // Accounts lists accounts in id order, which makes After a stable cursor. Query matches a

@@ -545,7 +545,7 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 			}
 		}
 		_, err = tx.Exec(ctx, `UPDATE devices SET state = 'bound', family_id = $1, bound_at = $2 WHERE id = $3`,
-			b.FamilyID, cmp.Or(b.At, time.Now()), b.DeviceID)
+			b.FamilyID, cmp.Or(b.At, time.Now().UTC().Truncate(time.Microsecond)), b.DeviceID)
 		return err
 	})
 }
@@ -573,7 +573,15 @@ func (db *DB) Unbind(ctx context.Context, deviceID string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		for _, table := range []string{"positions", "events", "health_readings", "commands", "child_profiles", "bind_challenges", "join_requests"} {
+		var picture string
+		err = tx.QueryRow(ctx, `DELETE FROM child_profiles WHERE device_id = $1 RETURNING avatar`, deviceID).Scan(&picture)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if picture != "" {
+			keys = append(keys, picture)
+		}
+		for _, table := range []string{"positions", "events", "health_readings", "commands", "bind_challenges", "join_requests"} {
 			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE device_id = $1`, deviceID); err != nil {
 				return err
 			}
@@ -669,21 +677,58 @@ func (db *DB) ChildProfile(ctx context.Context, deviceID string) (*kinwatch.Chil
 	return &p, nil
 }
 
-// PutChildProfile creates or replaces the profile; a zero UpdatedAt becomes the current time.
-func (db *DB) PutChildProfile(ctx context.Context, p *kinwatch.ChildProfile) error {
+// PutChildProfile creates or replaces the profile of a watch of familyID, all but its picture
+// (SetChildAvatar); a zero UpdatedAt becomes the current time. ENOTFOUND when the watch is not in
+// that family (any more): the device row is locked while the profile is written, so a write
+// racing an unbinding either lands before it (and is deleted by it) or finds the watch gone.
+func (db *DB) PutChildProfile(ctx context.Context, familyID string, p *kinwatch.ChildProfile) error {
 	if p.UpdatedAt.IsZero() {
 		p.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO child_profiles (device_id, name, avatar, birthday, gender, height_cm, weight_kg, school, grade, phone, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (device_id) DO UPDATE SET name = excluded.name, avatar = excluded.avatar, birthday = excluded.birthday,
-			gender = excluded.gender, height_cm = excluded.height_cm, weight_kg = excluded.weight_kg, school = excluded.school,
-			grade = excluded.grade, phone = excluded.phone, updated_at = excluded.updated_at`,
-		p.DeviceID, p.Name, p.Avatar, p.Birthday, p.Gender, p.HeightCM, p.WeightKG, p.School, p.Grade, p.Phone, p.UpdatedAt)
-	if err != nil {
-		return fmt.Errorf("postgres: put child profile: %w", constraint(err))
+	return db.inTx(ctx, "put child profile", func(tx pgx.Tx) error {
+		if err := lockFamilyWatch(ctx, tx, familyID, p.DeviceID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO child_profiles (device_id, name, birthday, gender, height_cm, weight_kg, school, grade, phone, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (device_id) DO UPDATE SET name = excluded.name, birthday = excluded.birthday,
+				gender = excluded.gender, height_cm = excluded.height_cm, weight_kg = excluded.weight_kg, school = excluded.school,
+				grade = excluded.grade, phone = excluded.phone, updated_at = excluded.updated_at`,
+			p.DeviceID, p.Name, p.Birthday, p.Gender, p.HeightCM, p.WeightKG, p.School, p.Grade, p.Phone, p.UpdatedAt)
+		return err
+	})
+}
+
+// SetChildAvatar swaps the picture key of the child's profile of a watch of familyID for key (""
+// removes it), creating the profile if there is none, and returns the key it replaced. ENOTFOUND
+// when the watch is not in that family (any more).
+func (db *DB) SetChildAvatar(ctx context.Context, familyID, deviceID, key string) (string, error) {
+	var old string
+	err := db.inTx(ctx, "set child avatar", func(tx pgx.Tx) error {
+		if err := lockFamilyWatch(ctx, tx, familyID, deviceID); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, `SELECT avatar FROM child_profiles WHERE device_id = $1 FOR UPDATE`, deviceID).Scan(&old)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO child_profiles (device_id, avatar, updated_at) VALUES ($1, $2, $3)
+			ON CONFLICT (device_id) DO UPDATE SET avatar = excluded.avatar, updated_at = excluded.updated_at`,
+			deviceID, key, time.Now().UTC().Truncate(time.Microsecond))
+		return err
+	})
+	return old, err
+}
+
+// lockFamilyWatch locks the watch's device row if the watch is in the family, so an Unbind waits
+// for the transaction; ENOTFOUND otherwise.
+func lockFamilyWatch(ctx context.Context, tx pgx.Tx, familyID, deviceID string) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM devices WHERE id = $1 AND family_id = $2 FOR SHARE`, deviceID, familyID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound("watch")
 	}
-	return nil
+	return err
 }
 
 // utcOrZero reads a nullable timestamptz: the zero time for NULL.

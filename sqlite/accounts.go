@@ -129,18 +129,38 @@ func (db *DB) UpdateAccount(ctx context.Context, a *kinwatch.Account) error {
 	a.Email = strings.ToLower(a.Email)
 	p, pref := &a.Profile, &a.Preferences
 	res, err := db.write.ExecContext(ctx, `UPDATE accounts SET email = nullif(?, ''), phone = nullif(?, ''),
-			email_verified_at = ?, password_hash = ?, nickname = ?, avatar = ?, gender = ?, birthday = ?, region = ?, bio = ?,
+			email_verified_at = ?, password_hash = ?, nickname = ?, gender = ?, birthday = ?, region = ?, bio = ?,
 			language = ?, units = ?, time_zone = ?, map_style = ?, operator = ?, disabled = ?,
 			policy_version = ?, policy_accepted = ?, updated_at = ?
 		WHERE id = ?`,
 		a.Email, a.Phone, nullNanos(a.EmailVerifiedAt), a.PasswordHash,
-		p.Nickname, p.Avatar, p.Gender, p.Birthday, p.Region, p.Bio,
+		p.Nickname, p.Gender, p.Birthday, p.Region, p.Bio,
 		pref.Language, pref.Units, pref.TimeZone, pref.MapStyle, a.Operator, a.Disabled,
 		a.PolicyVersion, nullNanos(a.PolicyAccepted), nanos(a.UpdatedAt), a.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: update account: %w", accountConstraint(err))
 	}
 	return changedOne(res, "account")
+}
+
+// SetAccountAvatar swaps the account's profile picture key for key ("" removes it) and returns the
+// key it replaced, read in the same transaction: of two concurrent swaps each learns its own
+// predecessor, so no replaced picture goes undeleted. ENOTFOUND for an unknown account.
+func (db *DB) SetAccountAvatar(ctx context.Context, accountID, key string) (string, error) {
+	var old string
+	err := db.inTx(ctx, "set account avatar", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT avatar FROM accounts WHERE id = ?`, accountID).Scan(&old)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("account")
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE accounts SET avatar = ?, updated_at = ? WHERE id = ?`,
+			key, nanos(time.Now().UTC().Truncate(time.Microsecond)), accountID)
+		return err
+	})
+	return old, err
 }
 
 // Accounts lists accounts in id order, which makes After a stable cursor. Query matches a

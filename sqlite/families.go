@@ -610,7 +610,7 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE devices SET state = 'bound', family_id = ?, bound_at = ? WHERE id = ?`,
-			b.FamilyID, nanos(cmp.Or(b.At, time.Now())), b.DeviceID)
+			b.FamilyID, nanos(cmp.Or(b.At, time.Now().UTC().Truncate(time.Microsecond))), b.DeviceID)
 		return err
 	})
 }
@@ -646,7 +646,15 @@ func (db *DB) Unbind(ctx context.Context, deviceID string) ([]string, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, table := range []string{"positions", "events", "health_readings", "commands", "child_profiles", "bind_challenges", "join_requests"} {
+		var picture string
+		err = tx.QueryRowContext(ctx, `DELETE FROM child_profiles WHERE device_id = ? RETURNING avatar`, deviceID).Scan(&picture)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if picture != "" {
+			keys = append(keys, picture)
+		}
+		for _, table := range []string{"positions", "events", "health_readings", "commands", "bind_challenges", "join_requests"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE device_id = ?`, deviceID); err != nil {
 				return err
 			}
@@ -755,22 +763,50 @@ func (db *DB) ChildProfile(ctx context.Context, deviceID string) (*kinwatch.Chil
 	return &p, nil
 }
 
-// PutChildProfile creates or replaces the profile; a zero UpdatedAt becomes the current time.
-func (db *DB) PutChildProfile(ctx context.Context, p *kinwatch.ChildProfile) error {
+// PutChildProfile creates or replaces the profile of a watch of familyID, all but its picture
+// (SetChildAvatar); a zero UpdatedAt becomes the current time. ENOTFOUND when the watch is not in
+// that family (any more): a write racing an unbinding cannot recreate the profile.
+func (db *DB) PutChildProfile(ctx context.Context, familyID string, p *kinwatch.ChildProfile) error {
 	if err := checkTime(p.UpdatedAt); err != nil {
 		return err
 	}
 	if p.UpdatedAt.IsZero() {
 		p.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	}
-	_, err := db.write.ExecContext(ctx, `INSERT INTO child_profiles (device_id, name, avatar, birthday, gender, height_cm, weight_kg, school, grade, phone, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (device_id) DO UPDATE SET name = excluded.name, avatar = excluded.avatar, birthday = excluded.birthday,
+	res, err := db.write.ExecContext(ctx, `INSERT INTO child_profiles (device_id, name, birthday, gender, height_cm, weight_kg, school, grade, phone, updated_at)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?1 AND family_id = ?11)
+		ON CONFLICT (device_id) DO UPDATE SET name = excluded.name, birthday = excluded.birthday,
 			gender = excluded.gender, height_cm = excluded.height_cm, weight_kg = excluded.weight_kg, school = excluded.school,
 			grade = excluded.grade, phone = excluded.phone, updated_at = excluded.updated_at`,
-		p.DeviceID, p.Name, p.Avatar, p.Birthday, p.Gender, p.HeightCM, p.WeightKG, p.School, p.Grade, p.Phone, nanos(p.UpdatedAt))
+		p.DeviceID, p.Name, p.Birthday, p.Gender, p.HeightCM, p.WeightKG, p.School, p.Grade, p.Phone, nanos(p.UpdatedAt), familyID)
 	if err != nil {
 		return fmt.Errorf("sqlite: put child profile: %w", constraint(err))
 	}
-	return nil
+	return changedOne(res, "watch")
+}
+
+// SetChildAvatar swaps the picture key of the child's profile of a watch of familyID for key (""
+// removes it), creating the profile if there is none, and returns the key it replaced, read in
+// the same transaction. ENOTFOUND when the watch is not in that family (any more).
+func (db *DB) SetChildAvatar(ctx context.Context, familyID, deviceID, key string) (string, error) {
+	var old string
+	err := db.inTx(ctx, "set child avatar", func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM devices WHERE id = ? AND family_id = ?`, deviceID, familyID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("watch")
+		}
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, `SELECT avatar FROM child_profiles WHERE device_id = ?`, deviceID).Scan(&old)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO child_profiles (device_id, avatar, updated_at) VALUES (?1, ?2, ?3)
+			ON CONFLICT (device_id) DO UPDATE SET avatar = ?2, updated_at = ?3`,
+			deviceID, key, nanos(time.Now().UTC().Truncate(time.Microsecond)))
+		return err
+	})
+	return old, err
 }

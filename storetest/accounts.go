@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ var accountTests = []storeTest{
 	{"AccountByLogin", testAccountByLogin},
 	{"UpdateAccount", testUpdateAccount},
 	{"UpdateAccountConflicts", testUpdateAccountConflicts},
+	{"AccountAvatar", testAccountAvatar},
+	{"AccountAvatarConcurrently", testAccountAvatarConcurrently},
 	{"AccountsFilter", testAccountsFilter},
 	{"LoginFailures", testLoginFailures},
 	{"LoginFailuresConcurrently", testLoginFailuresConcurrently},
@@ -253,6 +256,7 @@ func testUpdateAccount(t *testing.T, s kinwatch.Store) {
 	want := *upd
 	want.Email = "anna.new@example.com"
 	want.FailedLogins, want.LastFailedLogin, want.CreatedAt = orig.FailedLogins, orig.LastFailedLogin, orig.CreatedAt
+	want.Profile.Avatar = orig.Profile.Avatar // SetAccountAvatar's, not UpdateAccount's
 	same(t, "updated account", mustAccount(t, s, "acc1"), &want)
 
 	// The old identifiers are free and no longer find the account; the new ones do.
@@ -881,5 +885,67 @@ func testDeleteAccountCascades(t *testing.T, s kinwatch.Store) {
 	createAccount(t, s, fullAccount("acc3", "anna@example.com", "+4915112345678"))
 	if err := s.CreateIdentity(ctx, &kinwatch.Identity{Provider: "google", Subject: "acc1", AccountID: "acc3", CreatedAt: t0}); err != nil {
 		t.Errorf("CreateIdentity with the deleted account's subject: %v", err)
+	}
+}
+
+// testAccountAvatar: the picture key changes only through SetAccountAvatar, which hands back the
+// key it replaced; UpdateAccount with a stale copy of the account does not bring an old key back.
+func testAccountAvatar(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	a := fullAccount("acc1", "anna@example.com", "")
+	createAccount(t, s, a)
+	stale := mustAccount(t, s, "acc1")
+	old, err := s.SetAccountAvatar(ctx, "acc1", "avatars/acc1/2")
+	if err != nil || old != a.Profile.Avatar {
+		t.Fatalf("SetAccountAvatar = %q, %v; want the key it replaced, %q", old, err, a.Profile.Avatar)
+	}
+	stale.Profile.Nickname = "Anna B."
+	if err := s.UpdateAccount(ctx, stale); err != nil {
+		t.Fatalf("UpdateAccount: %v", err)
+	}
+	got := mustAccount(t, s, "acc1")
+	if got.Profile.Avatar != "avatars/acc1/2" || got.Profile.Nickname != "Anna B." {
+		t.Errorf("after UpdateAccount with a copy read before the picture changed: avatar %q, nickname %q", got.Profile.Avatar, got.Profile.Nickname)
+	}
+	if old, err := s.SetAccountAvatar(ctx, "acc1", ""); err != nil || old != "avatars/acc1/2" {
+		t.Errorf("SetAccountAvatar(remove) = %q, %v", old, err)
+	}
+	if got := mustAccount(t, s, "acc1"); got.Profile.Avatar != "" {
+		t.Errorf("after removing: %q", got.Profile.Avatar)
+	}
+	_, err = s.SetAccountAvatar(ctx, "nobody", "avatars/nobody/1")
+	wantCode(t, "SetAccountAvatar(unknown account)", err, kinwatch.ENOTFOUND)
+}
+
+// testAccountAvatarConcurrently: of swaps racing each other, each learns a different predecessor,
+// so every replaced key is handed to exactly one caller (who deletes its blob).
+func testAccountAvatarConcurrently(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	a := fullAccount("acc1", "anna@example.com", "")
+	a.Profile.Avatar = "avatars/acc1/0"
+	createAccount(t, s, a)
+	const n = 12
+	olds := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			old, err := s.SetAccountAvatar(ctx, "acc1", fmt.Sprintf("avatars/acc1/%d", i+1))
+			if err != nil {
+				t.Errorf("SetAccountAvatar: %v", err)
+			}
+			olds[i] = old
+		})
+	}
+	wg.Wait()
+	final := mustAccount(t, s, "acc1").Profile.Avatar
+	seen := map[string]bool{final: true}
+	for _, old := range olds {
+		if seen[old] {
+			t.Fatalf("key %q handed back twice or still in use: %v, final %q", old, olds, final)
+		}
+		seen[old] = true
+	}
+	if len(seen) != n+1 {
+		t.Errorf("%d distinct keys among the replaced and the final one, want %d", len(seen), n+1)
 	}
 }

@@ -525,10 +525,15 @@ func seedWatch(t *testing.T, s kinwatch.Store, dev, account string) (keys, comma
 			ExpiresAt: t0.Add(time.Hour), RequestedBy: account, IdempotencyKey: key})
 		commands = append(commands, c.ID)
 	}
-	if err := s.PutChildProfile(t.Context(), &kinwatch.ChildProfile{DeviceID: dev, Name: "Kid " + dev, UpdatedAt: t0}); err != nil {
+	fam := mustAccess(t, s, account, dev).FamilyID
+	if err := s.PutChildProfile(t.Context(), fam, &kinwatch.ChildProfile{DeviceID: dev, Name: "Kid " + dev, UpdatedAt: t0}); err != nil {
 		t.Fatalf("PutChildProfile(%s): %v", dev, err)
 	}
-	return keys, commands
+	picture := "children/" + dev + "/1"
+	if _, err := s.SetChildAvatar(t.Context(), fam, dev, picture); err != nil {
+		t.Fatalf("SetChildAvatar(%s): %v", dev, err)
+	}
+	return append(keys, picture), commands
 }
 
 func testUnbind(t *testing.T, s kinwatch.Store) {
@@ -756,9 +761,8 @@ func testMembers(t *testing.T, s kinwatch.Store) {
 	if err != nil {
 		t.Fatalf("Account(acc3): %v", err)
 	}
-	opa.Profile.Avatar = "avatars/acc3/1"
-	if err := s.UpdateAccount(ctx, opa); err != nil {
-		t.Fatalf("UpdateAccount(avatar): %v", err)
+	if _, err := s.SetAccountAvatar(ctx, opa.ID, "avatars/acc3/1"); err != nil {
+		t.Fatalf("SetAccountAvatar: %v", err)
 	}
 	if m := mustMember(t, s, fam.ID, "acc3"); !m.HasAvatar {
 		t.Errorf("Member(acc3) with a picture: not HasAvatar")
@@ -1268,31 +1272,75 @@ func testChildProfile(t *testing.T, s kinwatch.Store) {
 		Gender: "female", HeightCM: 117, WeightKG: 21.35, School: `Volksschule "Am Park"`, Grade: "1b", Phone: "+436641234567",
 		UpdatedAt: t0.Add(time.Minute)}
 	put := *full
-	if err := s.PutChildProfile(ctx, &put); err != nil {
+	if err := s.PutChildProfile(ctx, fam.ID, &put); err != nil {
 		t.Fatalf("PutChildProfile(create): %v", err)
 	}
-	same(t, "created child profile", get(w1), full)
+	// The picture is not PutChildProfile's to write: a profile read before a picture was set and
+	// written after must not take it back.
+	noPicture := *full
+	noPicture.Avatar = ""
+	same(t, "created child profile", get(w1), &noPicture)
+	old, err := s.SetChildAvatar(ctx, fam.ID, w1, full.Avatar)
+	if err != nil || old != "" {
+		t.Fatalf("SetChildAvatar(first) = %q, %v; want no previous picture", old, err)
+	}
+	withPicture := get(w1)
+	if withPicture.Avatar != full.Avatar || !withPicture.UpdatedAt.After(full.UpdatedAt) {
+		t.Errorf("after SetChildAvatar: %+v", withPicture)
+	}
+	put = noPicture
+	if err := s.PutChildProfile(ctx, fam.ID, &put); err != nil {
+		t.Fatalf("PutChildProfile(stale, without the picture): %v", err)
+	}
+	if got := get(w1); got.Avatar != full.Avatar {
+		t.Errorf("a profile write took the picture back: %q", got.Avatar)
+	}
+	old, err = s.SetChildAvatar(ctx, fam.ID, w1, "avatars/"+w1+"/new.jpg")
+	if err != nil || old != full.Avatar {
+		t.Errorf("SetChildAvatar(replace) = %q, %v; want the replaced key %q", old, err, full.Avatar)
+	}
+	if old, err = s.SetChildAvatar(ctx, fam.ID, w1, ""); err != nil || old != "avatars/"+w1+"/new.jpg" {
+		t.Errorf("SetChildAvatar(remove) = %q, %v", old, err)
+	}
 
 	// A second Put replaces every field, clearing some.
 	replaced := &kinwatch.ChildProfile{DeviceID: w1, Name: "Lea", Birthday: "", Gender: "other", HeightCM: 0, WeightKG: 22.5,
 		School: "", Grade: "2a", Phone: "", UpdatedAt: t0.Add(time.Hour)}
 	put = *replaced
-	if err := s.PutChildProfile(ctx, &put); err != nil {
+	if err := s.PutChildProfile(ctx, fam.ID, &put); err != nil {
 		t.Fatalf("PutChildProfile(replace): %v", err)
 	}
 	same(t, "replaced child profile", get(w1), replaced)
 
 	second := &kinwatch.ChildProfile{DeviceID: w2, Name: "Max", HeightCM: 130, UpdatedAt: t0.Add(2 * time.Hour)}
 	put = *second
-	if err := s.PutChildProfile(ctx, &put); err != nil {
+	if err := s.PutChildProfile(ctx, fam.ID, &put); err != nil {
 		t.Fatalf("PutChildProfile(second watch): %v", err)
 	}
 	same(t, "the second watch's profile", get(w2), second)
 	same(t, "the first watch's profile after the second's Put", get(w1), replaced)
 
-	const missing = "8800000099"
-	wantCode(t, "PutChildProfile(unknown watch)", s.PutChildProfile(ctx, &kinwatch.ChildProfile{DeviceID: missing, Name: "x", UpdatedAt: t0}),
+	const missing, pending = "8800000099", "8800000003"
+	wantCode(t, "PutChildProfile(unknown watch)", s.PutChildProfile(ctx, fam.ID, &kinwatch.ChildProfile{DeviceID: missing, Name: "x", UpdatedAt: t0}),
 		kinwatch.ENOTFOUND)
+	// Only into the watch's own family: not a pending watch, not through another family.
+	pendingWatch(t, s, pending)
+	guardian(t, s, "acc2", "Bert")
+	other := newFamily(t, s, pending, "acc2", "Other")
+	if _, err := s.Unbind(ctx, pending); err != nil {
+		t.Fatalf("Unbind: %v", err)
+	}
+	wantCode(t, "PutChildProfile(unbound watch)", s.PutChildProfile(ctx, other.ID, &kinwatch.ChildProfile{DeviceID: pending, Name: "x", UpdatedAt: t0}),
+		kinwatch.ENOTFOUND)
+	_, err = s.SetChildAvatar(ctx, other.ID, pending, "children/x/1")
+	wantCode(t, "SetChildAvatar(unbound watch)", err, kinwatch.ENOTFOUND)
+	wantCode(t, "PutChildProfile(another family's watch)", s.PutChildProfile(ctx, other.ID, &kinwatch.ChildProfile{DeviceID: w2, Name: "x", UpdatedAt: t0}),
+		kinwatch.ENOTFOUND)
+	_, err = s.SetChildAvatar(ctx, other.ID, w2, "children/x/1")
+	wantCode(t, "SetChildAvatar(another family's watch)", err, kinwatch.ENOTFOUND)
+	_, err = s.ChildProfile(ctx, pending)
+	wantCode(t, "ChildProfile(unbound watch after refused writes)", err, kinwatch.ENOTFOUND)
+	same(t, "the second watch's profile after another family's writes", get(w2), second)
 	_, err = s.ChildProfile(ctx, missing)
 	wantCode(t, "ChildProfile(unknown watch)", err, kinwatch.ENOTFOUND)
 	_, err = s.Device(ctx, missing)

@@ -884,17 +884,25 @@ func TestEndSessionDuringConnect(t *testing.T) {
 
 // TestResumeSinceTheGrant: a resume replays a watch's held messages only from when the watch
 // joined the account's family, even when nobody told this hub to forget the earlier ones (another
-// process handled the binding).
+// process handled the binding). Since comes from a database: a wall-clock time without Go's
+// monotonic reading, compared with the hub's clock.
 func TestResumeSinceTheGrant(t *testing.T) {
-	e := newEnv(t, nil)
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 29, 6, 0, 0, 0, time.UTC)
+	e := newEnv(t, func(o *stream.Options) {
+		o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	tick := func(d time.Duration) time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(d); return now }
 	e.acc.set("anna", "w1", "w2")
 	hello := e.dial("anna", "").next()
+	tick(time.Second)
 	e.publish("w1", 3) // the previous family's
 	e.publish("w2", 1)
-	time.Sleep(5 * time.Millisecond)
-	e.acc.setSince("w1", time.Now()) // bound into bob's family now
-	time.Sleep(5 * time.Millisecond)
-	e.publish("w1", 2) // bob's family's
+	bound := tick(time.Millisecond).Round(0) // bound into bob's family now
+	e.acc.setSince("w1", bound)
+	e.publish("w1", 1) // bob's family's, published in the same instant as the binding
+	tick(time.Millisecond)
+	e.publish("w1", 1)
 	e.acc.set("bob", "w1")
 	c := e.dial("bob", fmt.Sprintf("?since=%d", hello.Seq))
 	c.next()
