@@ -131,12 +131,18 @@ func (db *DB) LatestPositions(ctx context.Context, deviceIDs []string) (map[stri
 	return out, nil
 }
 
+const accountLatestQuery = `SELECT ` + positionColumns + ` FROM positions WHERE id IN (
+	SELECT (SELECT p.id FROM positions p WHERE p.device_id = d.id ORDER BY p.time DESC LIMIT 1)
+	FROM members m JOIN devices d ON d.family_id = m.family_id WHERE m.account_id = ?) ORDER BY device_id`
+
 // AccountLatestPositions returns the newest position of each watch of the account's families, in
 // watch ID order: the membership, the watches and each one's newest row in one statement.
 func (db *DB) AccountLatestPositions(ctx context.Context, accountID string) ([]*kinwatch.Position, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+positionColumns+` FROM positions WHERE id IN (
-		SELECT (SELECT p.id FROM positions p WHERE p.device_id = d.id ORDER BY p.time DESC LIMIT 1)
-		FROM members m JOIN devices d ON d.family_id = m.family_id WHERE m.account_id = ?) ORDER BY device_id`, accountID)
+	st, err := db.readStmt(ctx, accountLatestQuery)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: account latest positions: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: account latest positions: %w", err)
 	}

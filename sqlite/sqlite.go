@@ -37,8 +37,9 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 
-	mu    sync.Mutex // guards stmts
+	mu    sync.Mutex // guards stmts and reads
 	stmts *batchStmts
+	reads map[string]*sql.Stmt // hot read queries, prepared once (see readStmt)
 }
 
 var _ kinwatch.Store = (*DB)(nil)
@@ -141,9 +142,33 @@ func (db *DB) Close() error {
 		errs = append(errs, db.stmts.close())
 		db.stmts = nil
 	}
+	for q, st := range db.reads {
+		errs = append(errs, st.Close())
+		delete(db.reads, q)
+	}
 	db.mu.Unlock()
 	errs = append(errs, db.read.Close(), db.write.Close())
 	return errors.Join(errs...)
+}
+
+// readStmt returns query prepared on the read pool, preparing it on first use. Every request asks
+// the hot queries (authentication, "where are my children"); compiling their SQL each time costs
+// more than running them.
+func (db *DB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if st := db.reads[query]; st != nil {
+		return st, nil
+	}
+	st, err := db.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if db.reads == nil {
+		db.reads = make(map[string]*sql.Stmt)
+	}
+	db.reads[query] = st
+	return st, nil
 }
 
 // Times are stored as INTEGER unix nanoseconds, NULL for the zero time (see the first migration).
