@@ -493,7 +493,7 @@ func (h *Hub) backlogLocked(c *conn, since int64) (frames [][]byte, ok bool) {
 	// Seqs in the window are consecutive, so the message after since is at a known offset.
 	for i := h.n - int(h.seq-since); i < h.n; i++ {
 		e := &h.ring[(h.head+i)%len(h.ring)]
-		if since, ok := c.devices[e.device]; ok && e.frame != nil && !e.published.Before(since) {
+		if granted, ok := c.devices[e.device]; ok && e.frame != nil && !e.published.Before(granted) {
 			frames = append(frames, e.frame)
 		}
 	}
