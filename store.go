@@ -14,6 +14,23 @@ type Record struct {
 	Media    *Media
 }
 
+// DeviceID is the watch the record is about; "" for the zero Record.
+func (r *Record) DeviceID() string {
+	switch {
+	case r.Position != nil:
+		return r.Position.DeviceID
+	case r.Event != nil:
+		return r.Event.DeviceID
+	case r.Health != nil:
+		return r.Health.DeviceID
+	case r.Media != nil:
+		return r.Media.DeviceID
+	case r.Device != nil:
+		return r.Device.ID
+	}
+	return ""
+}
+
 // Page selects one page of a newest-first list: at most Limit items (0: no limit) that come after
 // the cursor (Before, BeforeID), i.e. older than Before or as old with a smaller ID. A zero Before
 // starts at the newest. Items sharing a time are ordered by ID, so a page boundary between them

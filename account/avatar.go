@@ -17,11 +17,8 @@ func (s *Service) SetAvatar(ctx context.Context, accountID string, data []byte, 
 	if err := s.limits.Allow("picture:"+accountID, 30, time.Hour); err != nil {
 		return nil, err
 	}
-	ct, err := picture.Check(data, contentType)
+	data, err := picture.Prepare(data, contentType)
 	if err != nil {
-		return nil, err
-	}
-	if data, err = picture.Clean(data, ct); err != nil {
 		return nil, err
 	}
 	// A fresh key for each picture (its last part is the picture's ETag), under the account's id.

@@ -20,9 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"kinwatch/account"
-	"kinwatch/app"
 	"kinwatch/config"
-	"kinwatch/mail"
 	"kinwatch/mail/smtptest"
 	"kinwatch/postgres/pgtest"
 	"kinwatch/watchproto"
@@ -46,15 +44,7 @@ func TestAPIEndToEnd(t *testing.T) {
 var fastArgon2 = account.Argon2Params{Memory: 64, Time: 1, Parallelism: 1}
 
 func apiEndToEnd(t *testing.T, cfg config.Config) {
-	smtp := smtptest.Start(t)
-	a := app.New(cfg, logger())
-	a.Argon2 = fastArgon2
-	a.Mailer = &mail.SMTP{Addr: smtp.Addr(), From: "kinwatch@example.org", TLS: "none"}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Shutdown(context.Background()) })
-	api := &client{t: t, base: "http://" + a.HTTPAddr().String()}
+	a, api, smtp, _ := startAPIWith(t, cfg)
 
 	// Two guardians sign up and verify their addresses.
 	admin := api.signUp(smtp, "mum@example.org", "Mum", cfg.PolicyVersion)

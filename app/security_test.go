@@ -22,7 +22,12 @@ import (
 // startAPI starts the whole app on SQLite with a test SMTP server.
 func startAPI(t *testing.T) (*app.App, *client, *smtptest.Server, config.Config) {
 	t.Helper()
-	cfg := testConfig(t)
+	return startAPIWith(t, testConfig(t))
+}
+
+// startAPIWith starts the whole app with cfg and a test SMTP server.
+func startAPIWith(t *testing.T, cfg config.Config) (*app.App, *client, *smtptest.Server, config.Config) {
+	t.Helper()
 	smtp := smtptest.Start(t)
 	a := app.New(cfg, logger())
 	a.Argon2 = fastArgon2

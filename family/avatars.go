@@ -19,11 +19,7 @@ func (s *Service) SetChildAvatar(ctx context.Context, accountID, deviceID string
 	if err := s.allow("picture:"+accountID, 30, time.Hour); err != nil {
 		return nil, err
 	}
-	ct, err := picture.Check(data, contentType)
-	if err != nil {
-		return nil, err
-	}
-	if data, err = picture.Clean(data, ct); err != nil {
+	if data, err = picture.Prepare(data, contentType); err != nil {
 		return nil, err
 	}
 	// Under the watch's id, a fresh key each time (its last part is the picture's ETag).

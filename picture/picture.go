@@ -51,6 +51,15 @@ func Check(data []byte, declared string) (string, error) {
 	return mt, nil
 }
 
+// Prepare is what an upload goes through before it is stored: Check, then Clean.
+func Prepare(data []byte, declared string) ([]byte, error) {
+	ct, err := Check(data, declared)
+	if err != nil {
+		return nil, err
+	}
+	return Clean(data, ct)
+}
+
 // Type is the content type of a stored picture, read from its first bytes.
 func Type(data []byte) string {
 	return http.DetectContentType(data)

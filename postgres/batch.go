@@ -98,7 +98,7 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 		positions := 0
 		for i := range recs {
 			r := &recs[i]
-			if r.Device != nil || !bound[dataDevice(r)] {
+			if r.Device != nil || !bound[r.DeviceID()] {
 				continue
 			}
 			switch {
@@ -127,26 +127,11 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 		return fmt.Errorf("postgres: write batch: %w", constraint(err))
 	}
 	for i := range recs {
-		if r := &recs[i]; r.Device == nil && !bound[dataDevice(r)] {
+		if r := &recs[i]; r.Device == nil && !bound[r.DeviceID()] {
 			recs[i] = kinwatch.Record{}
 		}
 	}
 	return nil
-}
-
-// dataDevice returns the device a position, event, health reading or media record belongs to.
-func dataDevice(r *kinwatch.Record) string {
-	switch {
-	case r.Position != nil:
-		return r.Position.DeviceID
-	case r.Event != nil:
-		return r.Event.DeviceID
-	case r.Health != nil:
-		return r.Health.DeviceID
-	case r.Media != nil:
-		return r.Media.DeviceID
-	}
-	return ""
 }
 
 // recordID gives a record without an id a fresh one. The record itself is left alone: the caller

@@ -155,7 +155,7 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*ki
 			return nil, err
 		}
 		r := &recs[i]
-		if r.Device == nil && !bound[dataDevice(r)] {
+		if r.Device == nil && !bound[r.DeviceID()] {
 			dropped = append(dropped, i)
 			continue
 		}
@@ -219,21 +219,6 @@ func boundSet(ctx context.Context, q *sql.Stmt, devices []*kinwatch.DeviceChange
 		bound[id] = true
 	}
 	return bound, rows.Err()
-}
-
-// dataDevice returns the device a position, event, health reading or media record belongs to.
-func dataDevice(r *kinwatch.Record) string {
-	switch {
-	case r.Position != nil:
-		return r.Position.DeviceID
-	case r.Event != nil:
-		return r.Event.DeviceID
-	case r.Health != nil:
-		return r.Health.DeviceID
-	case r.Media != nil:
-		return r.Media.DeviceID
-	}
-	return ""
 }
 
 // recordID gives a record without an id a fresh one. The record itself is left alone: the caller
