@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -11,9 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"kinwatch/app"
-	"kinwatch/mail"
-	"kinwatch/mail/smtptest"
 	"kinwatch/oidc/oidctest"
 )
 
@@ -35,15 +31,7 @@ func TestOIDCSignIn(t *testing.T) {
 	cfg.HTTPAddr = addr
 	cfg.PublicURL = "http://" + addr
 	cfg.OIDCProviders = "name=mock,display_name=Mock ID,issuer=" + provider.Issuer() + ",client_id=kinwatch-test,client_secret=s3cret"
-	smtp := smtptest.Start(t)
-	a := app.New(cfg, logger())
-	a.Argon2 = fastArgon2
-	a.Mailer = &mail.SMTP{Addr: smtp.Addr(), From: "kinwatch@example.org", TLS: "none"}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Shutdown(context.Background()) })
-	api := &client{t: t, base: cfg.PublicURL}
+	_, api, smtp, _ := startAPIWith(t, cfg)
 
 	var providers struct {
 		Items []struct {

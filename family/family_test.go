@@ -449,6 +449,19 @@ func (e *env) gate(prefix string) *gatedBlobs {
 	return g
 }
 
+// heldUpload starts an upload of a child's picture by account and returns once it is about to
+// store the file; it goes on when release is closed, and done reports how it ended.
+func (e *env) heldUpload(account *kinwatch.Account, dev string) (release chan struct{}, done chan error) {
+	g := e.gate("children/")
+	done = make(chan error, 1)
+	go func() {
+		_, err := e.svc.SetChildAvatar(context.Background(), account.ID, dev, testPNG(e.t, 32), "image/png")
+		done <- err
+	}()
+	<-g.entered
+	return g.release, done
+}
+
 func testPNG(t *testing.T, side int) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -473,17 +486,11 @@ func TestChildPictureRacingUnbind(t *testing.T) {
 	const w = "8800000077"
 	e.bound(mum, w)
 	blobs := e.svc.Blobs
-	g := e.gate("children/")
-	done := make(chan error)
-	go func() {
-		_, err := e.svc.SetChildAvatar(ctx, mum.ID, w, testPNG(t, 32), "image/png")
-		done <- err
-	}()
-	<-g.entered
+	release, done := e.heldUpload(mum, w)
 	if err := e.svc.Unbind(ctx, mum.ID, w); err != nil {
 		t.Fatal(err)
 	}
-	close(g.release)
+	close(release)
 	if err := <-done; code(err) != kinwatch.ENOTFOUND {
 		t.Fatalf("upload racing the unbinding: %v, want not found", err)
 	}
@@ -504,17 +511,11 @@ func TestConcurrentChildPictures(t *testing.T) {
 	const w = "8800000078"
 	e.bound(mum, w)
 	blobs := e.svc.Blobs
-	g := e.gate("children/")
-	done := make(chan error)
-	go func() {
-		_, err := e.svc.SetChildAvatar(ctx, mum.ID, w, testPNG(t, 32), "image/png")
-		done <- err
-	}()
-	<-g.entered
+	release, done := e.heldUpload(mum, w)
 	if _, err := e.svc.SetChildAvatar(ctx, mum.ID, w, testPNG(t, 40), "image/png"); err != nil {
 		t.Fatal(err)
 	}
-	close(g.release)
+	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
