@@ -24,6 +24,8 @@ type Account struct {
 	LastFailedLogin time.Time // when the last of FailedLogins happened
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// Consent is what the account consented to for its own data (ConsentStore).
+	Consent Purposes
 }
 
 // Profile is what a guardian tells others about themselves.

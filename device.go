@@ -31,6 +31,8 @@ type Device struct {
 	Firmware     string
 	ICCID        string
 	Encrypted    bool // the watch speaks the vendor-encrypted AQSH framing and cannot be understood
+	// Consent is what the child's guardians consented to (ConsentStore); none while pending.
+	Consent Purposes
 }
 
 // DeviceUpdate carries what the gateway learned about a device; empty strings and nil pointers are

@@ -494,3 +494,30 @@ func (s *Service) setPassword(ctx context.Context, a *kinwatch.Account, password
 	a.PasswordHash, a.UpdatedAt = h, now
 	return s.Store.UpdateAccount(ctx, a)
 }
+
+// FreshSignIn is how recent a sign-in must be to stand in for the password where one is asked
+// again (consent for a child, cancelling the account) and the account has no password.
+const FreshSignIn = 10 * time.Minute
+
+// Reauthenticate proves it is the account's owner at the keyboard, not someone holding a session:
+// the password again, or, for an account that signs in only through a provider, a session opened
+// within FreshSignIn. Attempts are limited like other password checks.
+func (s *Service) Reauthenticate(ctx context.Context, accountID string, session *kinwatch.Session, password string) error {
+	a, err := s.Store.Account(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if err := s.limits.Allow("reauth:"+accountID, 10, time.Hour); err != nil {
+		return err
+	}
+	if a.PasswordHash == "" {
+		if session == nil || s.now().Sub(session.CreatedAt) > FreshSignIn {
+			return kinwatch.Errorf(kinwatch.EFORBIDDEN, "sign in again to confirm it is you (within the last %d minutes)", int(FreshSignIn/time.Minute))
+		}
+		return nil
+	}
+	if password == "" {
+		return kinwatch.Errorf(kinwatch.EFORBIDDEN, "password: enter your password again to confirm it is you")
+	}
+	return s.checkPassword(a, password)
+}

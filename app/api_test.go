@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -101,6 +103,48 @@ func apiEndToEnd(t *testing.T, cfg config.Config) {
 		t.Fatalf("accept: %d", code)
 	}
 
+	// Bound but without consent, nothing of the child is collected: a position sent now is not
+	// stored (the LK round trip makes sure the gateway handled it before consent is given).
+	w.send(udFrame(time.Now().Add(-time.Minute), 40.1, 10.1))
+	w.send("LK")
+	w.expect("LK")
+	// Consent for the child: only a guardian, only with the password again, the statement and
+	// the policy version in force.
+	var state struct {
+		PolicyVersion string          `json:"policy_version"`
+		Statement     string          `json:"statement"`
+		Purposes      map[string]bool `json:"purposes"`
+	}
+	if code := api.call(viewer, "GET", "/api/v1/watches/8800000001/consent", nil, &state); code != 200 || state.Purposes["location"] || !strings.Contains(state.Statement, "legal guardian") {
+		t.Fatalf("consent before any: %d %+v", code, state)
+	}
+	give := func(token string, body map[string]any) int {
+		full := map[string]any{"grant": []string{"service", "location"}, "policy_version": state.PolicyVersion, "password": "correct horse battery", "statement_confirmed": true}
+		maps.Copy(full, body)
+		return api.call(token, "PUT", "/api/v1/watches/8800000001/consent", full, nil)
+	}
+	for _, tc := range []struct {
+		name  string
+		token string
+		body  map[string]any
+		want  int
+	}{
+		{"a viewer", viewer, nil, 403},
+		{"without the password", admin, map[string]any{"password": ""}, 403},
+		{"with a wrong password", admin, map[string]any{"password": "wrong horse battery"}, 403},
+		{"without the statement", admin, map[string]any{"statement_confirmed": false}, 400},
+		{"under an old policy", admin, map[string]any{"policy_version": "1999-01"}, 409},
+		{"location without the service", admin, map[string]any{"grant": []string{"location"}}, 400},
+		{"a purpose accounts give", admin, map[string]any{"grant": []string{"service", "marketing"}}, 400},
+	} {
+		if code := give(tc.token, tc.body); code != tc.want {
+			t.Errorf("consent by %s: status %d, want %d", tc.name, code, tc.want)
+		}
+	}
+	if code := give(admin, nil); code != 200 {
+		t.Fatalf("consent: status %d", code)
+	}
+
 	// Both open the live stream; the watch reports a position; both see it.
 	adminStream := api.stream(admin)
 	viewerStream := api.stream(viewer)
@@ -174,6 +218,48 @@ func apiEndToEnd(t *testing.T, cfg config.Config) {
 	}
 	if code := api.call(viewer, "GET", "/api/v1/watches/8800000001/commands?cursor=bogus", nil, nil); code != 400 {
 		t.Fatalf("a made-up cursor: status %d, want 400", code)
+	}
+
+	// Only what came after the consent was stored.
+	positions := func() (lats []float64) {
+		var page struct {
+			Items []struct {
+				Lat float64 `json:"lat"`
+			} `json:"items"`
+		}
+		if code := api.call(viewer, "GET", "/api/v1/watches/8800000001/positions", nil, &page); code != 200 {
+			t.Fatalf("positions: %d", code)
+		}
+		for _, p := range page.Items {
+			lats = append(lats, p.Lat)
+		}
+		return lats
+	}
+	if got := positions(); !slices.Equal(got, []float64{52.521, 52.520008}) {
+		t.Fatalf("stored positions %v, want the two sent after consent", got)
+	}
+	// Withdrawing takes one request, no password, and stops collection at once.
+	if code := api.call(admin, "PUT", "/api/v1/watches/8800000001/consent", map[string]any{"withdraw": []string{"location"}}, &state); code != 200 || state.Purposes["location"] || !state.Purposes["service"] {
+		t.Fatalf("withdraw: %d %v", code, state.Purposes)
+	}
+	w.send(udFrame(time.Now().Add(2*time.Second), 53.0, 13.0))
+	w.send("LK")
+	w.expect("LK")
+	var history struct {
+		Items []struct {
+			Purpose string `json:"purpose"`
+			Granted bool   `json:"granted"`
+			By      string `json:"by"`
+			Method  string `json:"method"`
+		} `json:"items"`
+	}
+	if code := api.call(viewer, "GET", "/api/v1/watches/8800000001/consent/history", nil, &history); code != 200 || len(history.Items) != 3 ||
+		history.Items[0].Purpose != "location" || history.Items[0].Granted || history.Items[2].Method != "reauthenticated" {
+		t.Fatalf("consent history: %d %+v", code, history.Items)
+	}
+	time.Sleep(100 * time.Millisecond) // the writer's batch wait
+	if got := positions(); len(got) != 2 {
+		t.Fatalf("a position was stored after location consent was withdrawn: %v", got)
 	}
 }
 

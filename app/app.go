@@ -22,6 +22,7 @@ import (
 	"kinwatch/account"
 	"kinwatch/commands"
 	"kinwatch/config"
+	"kinwatch/consent"
 	"kinwatch/family"
 	"kinwatch/fileblob"
 	"kinwatch/gateway"
@@ -50,6 +51,7 @@ type App struct {
 	Accounts *account.Service
 	Families *family.Service
 	Commands *commands.Service
+	Consent  *consent.Service
 	Hub      *stream.Hub
 	// Mailer sends the accounts' mail; nil picks SMTP or the outbox directory from the config.
 	Mailer account.Mailer
@@ -247,13 +249,14 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 		Store: a.Store, Commands: a.Commands, Blobs: a.Blobs, Devices: a.Gateway, Access: a.Hub,
 		BaseURL: cfg.PublicURL, Log: a.Log, CodeTTL: cfg.BindingCodeTTL,
 	}
+	a.Consent = &consent.Service{Store: a.Store, Accounts: a.Accounts, Watches: a.Families, Devices: a.Gateway, PolicyVersion: cfg.PolicyVersion}
 	providers, err := cfg.Providers()
 	if err != nil {
 		return nil, err
 	}
 	api := &httpapi.Server{
 		Store: a.Store, Metrics: a.Metrics, Log: a.Log, Ready: a.ready.Load,
-		Accounts: a.Accounts, Families: a.Families, Commands: a.Commands, Blobs: a.Blobs, Stream: a.Hub,
+		Accounts: a.Accounts, Families: a.Families, Commands: a.Commands, Consent: a.Consent, Blobs: a.Blobs, Stream: a.Hub,
 		InsecureCookies: strings.HasPrefix(cfg.PublicURL, "http://"),
 	}
 	if api.TrustedProxies, err = cfg.Proxies(); err != nil {
@@ -348,23 +351,52 @@ func (a *App) closeAll() {
 	}
 }
 
-// BindDevices registers ids and marks them bound, so the gateway stores their data. Binding proper
-// (a guardian proving possession) is the accounts layer's; this is for the demo and benchmarks.
-func BindDevices(ctx context.Context, st kinwatch.Store, ids []string) error {
+// BindDevices registers ids and binds them into a new family of a new account, with consent to
+// every purpose for the children recorded as seeded by the operator's tooling, so the gateway
+// stores their data. Binding proper (a guardian proving possession and giving consent) is the
+// accounts layer's; this is for benchmarks and tests. It returns the family's id.
+func BindDevices(ctx context.Context, st kinwatch.Store, ids []string) (string, error) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
 	recs := make([]kinwatch.Record, len(ids))
-	now := time.Now()
 	for i, id := range ids {
 		recs[i] = kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: id, Time: now}}
 	}
 	if err := st.WriteBatch(ctx, recs); err != nil {
-		return err
+		return "", err
 	}
-	for _, id := range ids {
-		if err := st.SetDeviceState(ctx, id, kinwatch.DeviceBound); err != nil {
-			return err
+	a := &kinwatch.Account{ID: kinwatch.NewID(), Profile: kinwatch.Profile{Nickname: "Seeded guardian"}, CreatedAt: now}
+	if err := st.CreateAccount(ctx, a); err != nil {
+		return "", err
+	}
+	familyID := kinwatch.NewID()
+	for i, id := range ids {
+		b := &kinwatch.Binding{DeviceID: id, FamilyID: familyID, At: now}
+		if i == 0 {
+			b.NewFamily = &kinwatch.Family{ID: familyID, Name: "Seeded family", CreatedAt: now}
+			b.Admin = &kinwatch.Member{FamilyID: familyID, AccountID: a.ID, Role: kinwatch.RoleAdmin, JoinedAt: now}
+		}
+		if err := st.Bind(ctx, b); err != nil {
+			return "", err
+		}
+		if err := SeedConsent(ctx, st, familyID, a.ID, id, "seeded"); err != nil {
+			return "", err
 		}
 	}
-	return nil
+	return familyID, nil
+}
+
+// SeedConsent records consent to every purpose for the child wearing deviceID, as given by the
+// guardian by through the operator's tooling (the demo, benchmarks): the ledger says so, with
+// method kinwatch.ConsentSeeded, rather than pretending a guardian confirmed a statement.
+func SeedConsent(ctx context.Context, st kinwatch.Store, familyID, by, deviceID, policyVersion string) error {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	var entries []*kinwatch.Consent
+	for _, p := range kinwatch.ChildPurposes {
+		entries = append(entries, &kinwatch.Consent{ID: kinwatch.NewID(), AccountID: by, FamilyID: familyID, DeviceID: deviceID,
+			Purpose: p, Granted: true, PolicyVersion: policyVersion, Method: kinwatch.ConsentSeeded, Time: now})
+	}
+	_, err := st.RecordConsents(ctx, entries)
+	return err
 }
 
 // Demo family sign-in, printed by `kinwatch serve` when it runs the demo.
@@ -423,6 +455,9 @@ func DemoFamily(ctx context.Context, st kinwatch.Store, ids []string) error {
 			return fmt.Errorf("binding demo watch %s: %w", id, err)
 		}
 		newFamily = nil
+		if err := SeedConsent(ctx, st, familyID, a.ID, id, "demo"); err != nil {
+			return fmt.Errorf("consent for demo watch %s: %w", id, err)
+		}
 		name := fmt.Sprintf("Child %d", slices.Index(ids, id)+1)
 		if i := slices.Index(ids, id); i < len(demoChildren) {
 			name = demoChildren[i]

@@ -86,7 +86,7 @@ func endToEnd(t *testing.T, cfg config.Config) {
 	for _, w := range fleet.Watches() {
 		ids = append(ids, w.ID())
 	}
-	if err := app.BindDevices(ctx, a.Store, ids); err != nil {
+	if _, err := app.BindDevices(ctx, a.Store, ids); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)

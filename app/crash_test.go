@@ -82,7 +82,7 @@ func TestAcknowledgedSurvivesSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := app.BindDevices(ctx, st, []string{"4400000001"}); err != nil {
+	if _, err := app.BindDevices(ctx, st, []string{"4400000001"}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

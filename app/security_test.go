@@ -174,7 +174,30 @@ func (c *client) bindWatch(token string, w *rawWatch, familyName string) string 
 	if code := c.call(token, "POST", "/api/v1/bindings/"+start.ID+"/confirm", map[string]any{"code": pin, "family_name": familyName}, &bound); code != 200 {
 		c.t.Fatalf("confirm: %d", code)
 	}
+	c.consent(token, w.id, "service", "location", "health", "microphone", "camera", "contacts")
 	return bound.FamilyID
+}
+
+// consent gives consent for the child wearing watch to purposes, as the guardian with token,
+// re-entering the password and confirming the statement as the app does.
+func (c *client) consent(token, watch string, purposes ...string) {
+	c.t.Helper()
+	var state struct {
+		PolicyVersion string          `json:"policy_version"`
+		Purposes      map[string]bool `json:"purposes"`
+	}
+	if code := c.call(token, "GET", "/api/v1/watches/"+watch+"/consent", nil, &state); code != 200 {
+		c.t.Fatalf("GET consent: %d", code)
+	}
+	if code := c.call(token, "PUT", "/api/v1/watches/"+watch+"/consent", map[string]any{"grant": purposes, "policy_version": state.PolicyVersion,
+		"password": "correct horse battery", "statement_confirmed": true}, &state); code != 200 {
+		c.t.Fatalf("PUT consent: %d", code)
+	}
+	for _, p := range purposes {
+		if !state.Purposes[p] {
+			c.t.Fatalf("consent to %s not recorded: %v", p, state.Purposes)
+		}
+	}
 }
 
 // TestResumeAfterTheWatchChangedHands: a family that binds a watch another family unbound

@@ -132,6 +132,9 @@ func seedFamilies(ctx context.Context, st kinwatch.Store, n, w, p int, idPrefix 
 			if err := st.Bind(ctx, b); err != nil {
 				return nil, nil, err
 			}
+			if err := app.SeedConsent(ctx, st, familyID, acc.ID, id, "bench"); err != nil {
+				return nil, nil, err
+			}
 			for k := 0; k < p; k++ {
 				at := now.Add(-time.Duration(p-k) * time.Minute)
 				recs = append(recs, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewTimeID(at), DeviceID: id, Type: "UD",

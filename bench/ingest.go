@@ -66,7 +66,7 @@ func Ingest(ctx context.Context, cfg IngestConfig) (IngestResult, error) {
 	for i := range ids {
 		ids[i] = strconv.Itoa(7700000000 + i)
 	}
-	if err := app.BindDevices(ctx, a.Store, ids); err != nil {
+	if _, err := app.BindDevices(ctx, a.Store, ids); err != nil {
 		return IngestResult{}, err
 	}
 	conns := make([]*benchWatch, len(ids))

@@ -11,6 +11,7 @@ import (
 	"kinwatch/commands"
 	"kinwatch/inproc"
 	"kinwatch/sqlite"
+	"kinwatch/storetest"
 	"kinwatch/watchproto"
 )
 
@@ -52,7 +53,7 @@ func setup(t *testing.T) (*commands.Service, *sqlite.DB, *notifier, *[]kinwatch.
 	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	svc := &commands.Service{Store: db, Bus: bus, Notifier: n, TTL: time.Hour, Now: func() time.Time { return now }}
 	db.WriteBatch(ctx, []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: "w1", Time: now}}, {Device: &kinwatch.DeviceUpdate{ID: "w2", Time: now}}})
-	db.SetDeviceState(ctx, "w1", kinwatch.DeviceBound) // its command events are stored
+	storetest.BoundWatches(t, db, "w1") // its command events are stored
 	db.SetDeviceState(ctx, "w2", kinwatch.DeviceBlocked)
 	return svc, db, n, &seen
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"kinwatch"
+	"kinwatch/app"
 	"kinwatch/commands"
 	"kinwatch/family"
 	"kinwatch/fileblob"
@@ -283,6 +284,10 @@ func (e *env) bound(admin *kinwatch.Account, id string) *kinwatch.WatchAccess {
 	}
 	acc, err := e.svc.ConfirmBinding(context.Background(), admin, start.Challenge.ID, e.shownCode(id), "Family")
 	if err != nil {
+		e.t.Fatal(err)
+	}
+	// The guardian consents to every purpose, so the child's data is collected.
+	if err := app.SeedConsent(context.Background(), e.db, acc.FamilyID, admin.ID, id, "test"); err != nil {
 		e.t.Fatal(err)
 	}
 	return acc

@@ -56,6 +56,7 @@ type conn struct {
 	mfr         string
 	hasIndex    bool
 	state       kinwatch.DeviceState
+	consent     kinwatch.Purposes // what the child's guardians consented to (state and consent are re-read together)
 	stateAt     time.Time
 	handshaken  bool // the first LK was answered: the watch now accepts other traffic
 	writeFailed bool // the watch can no longer be written to; what it sent is still read and stored
@@ -320,7 +321,7 @@ func (c *conn) register(m *watchproto.Message, now time.Time) error {
 		c.s.Metrics.ConnectionsRefused.WithLabelValues("blocked_device").Inc()
 		return errClose{"device is blocked"}
 	default:
-		c.state = d.State
+		c.state, c.consent = d.State, d.Consent
 	}
 	c.stateAt = now
 	c.device = m.Device
@@ -332,7 +333,7 @@ func (c *conn) register(m *watchproto.Message, now time.Time) error {
 	c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{
 		ID: c.device, Time: now, Manufacturer: c.mfr, HasIndex: ptr(c.hasIndex), Online: &online,
 	}})
-	if c.collecting() {
+	if c.collecting(kinwatch.PurposeService) {
 		c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewTimeID(now), DeviceID: c.device, Time: now, Type: kinwatch.EventConnected}})
 	}
 	c.s.Log.Debug("watch connected", "device", c.device)
@@ -382,9 +383,21 @@ func (c *conn) online() *bool {
 	return ptr(true)
 }
 
-// collecting reports whether the watch's personal data may be stored: only once a guardian bound
-// it. A pending watch keeps its registry entry and nothing else.
-func (c *conn) collecting() bool { return c.state == kinwatch.DeviceBound }
+// collecting reports whether the watch's data for purpose p may be collected: only once a guardian
+// bound it and consented to p for the child (and to the basic service). A pending watch keeps its
+// registry entry and nothing else. What is not collected is counted by purpose. The store checks
+// again when it writes, against the consent of that moment: this check only spares the work.
+func (c *conn) collecting(p kinwatch.Purpose) bool {
+	if c.state != kinwatch.DeviceBound {
+		c.s.Metrics.NotCollected.WithLabelValues("unbound").Inc()
+		return false
+	}
+	if p == kinwatch.PurposeService && c.consent.Has(kinwatch.PurposeService.Bit()) || c.consent.Child(p) {
+		return true
+	}
+	c.s.Metrics.NotCollected.WithLabelValues(string(p)).Inc()
+	return false
+}
 
 // refreshState re-reads the device's state (binding and blocking happen elsewhere) at most once a
 // minute; a watch blocked while connected is disconnected.
@@ -395,7 +408,7 @@ func (c *conn) refreshState(now time.Time) error {
 	ctx, cancel := c.ctx()
 	defer cancel()
 	if d, err := c.s.Store.Device(ctx, c.device); err == nil {
-		c.state = d.State
+		c.state, c.consent = d.State, d.Consent
 		c.stateAt = now
 	}
 	if c.state == kinwatch.DeviceBlocked {
@@ -466,14 +479,14 @@ func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
 		}
 		return c.reply(m)
 	case watchproto.KindHealth:
-		if c.collecting() {
+		if c.collecting(kinwatch.PurposeHealth) {
 			c.recs = append(c.recs, kinwatch.Record{Health: healthReading(c.device, m, now)})
 		}
 		return c.reply(m)
 	case watchproto.KindAudio:
 		return c.audio(m, now)
 	case watchproto.KindImage:
-		if c.collecting() && len(m.Payload) > 0 && !m.BadEscape {
+		if len(m.Payload) > 0 && !m.BadEscape && c.collecting(kinwatch.PurposeCamera) {
 			ts := m.ImageTime
 			if ts.IsZero() {
 				ts = now
@@ -515,10 +528,10 @@ func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
 func ptr[T any](v T) *T { return &v }
 
 // update records a change of the watch's registry entry. What describes the child rather than
-// the watch (battery, signal, steps, the SIM) is kept only while the watch is bound: a pending
-// watch's entry is its id, when it was seen, and its make and firmware.
+// the watch (battery, signal, steps, the SIM) is kept only while the watch is bound with the
+// service consent: a pending watch's entry is its id, when it was seen, and its make and firmware.
 func (c *conn) update(u *kinwatch.DeviceUpdate) {
-	if !c.collecting() {
+	if (u.Battery != nil || u.Signal != nil || u.Steps != nil || u.ICCID != "") && !c.collecting(kinwatch.PurposeService) {
 		u.Battery, u.Signal, u.Steps, u.ICCID = nil, nil, nil, ""
 	}
 	c.recs = append(c.recs, kinwatch.Record{Device: u})
@@ -538,7 +551,18 @@ func (c *conn) location(m *watchproto.Message, now time.Time) {
 		u.Steps = ptr(l.Steps)
 	}
 	c.update(u)
-	if !c.collecting() {
+	// The alarms a report raises are the basic service; the position itself needs the location
+	// consent.
+	if c.collecting(kinwatch.PurposeService) {
+		for _, name := range kinwatch.Alarms(l.Alarms).Names() {
+			c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewTimeID(now), DeviceID: c.device, Time: reportTime(l, now), Type: kinwatch.EventAlarm, Alarm: name}})
+		}
+		if l.AlarmReport && l.Alarms == 0 {
+			// An AL frame without an alarm bit (e.g. the TK-905 shock alarm) is still an alarm.
+			c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewTimeID(now), DeviceID: c.device, Time: reportTime(l, now), Type: kinwatch.EventAlarm, Alarm: "general"}})
+		}
+	}
+	if !c.collecting(kinwatch.PurposeLocation) {
 		return
 	}
 	p := &kinwatch.Position{
@@ -548,9 +572,7 @@ func (c *conn) location(m *watchproto.Message, now time.Time) {
 		Satellites: l.Satellites, Signal: l.Signal, Battery: l.Battery, Steps: l.Steps, Rolls: l.Rolls,
 		Status: clean(l.Status, 16), Alarms: kinwatch.Alarms(l.Alarms), Static: l.Static,
 	}
-	if p.Time.IsZero() {
-		p.Time = now
-	}
+	p.Time = reportTime(l, now)
 	switch {
 	case l.HasCoords && l.Valid:
 		p.Source = kinwatch.SourceGPS
@@ -577,13 +599,14 @@ func (c *conn) location(m *watchproto.Message, now time.Time) {
 		}
 	}
 	c.recs = append(c.recs, kinwatch.Record{Position: p})
-	for _, name := range p.Alarms.Names() {
-		c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewTimeID(now), DeviceID: c.device, Time: p.Time, Type: kinwatch.EventAlarm, Alarm: name}})
+}
+
+// reportTime is when a location report was taken: the watch's fix time, or now without one.
+func reportTime(l *watchproto.Location, now time.Time) time.Time {
+	if l.Time.IsZero() {
+		return now
 	}
-	if l.AlarmReport && p.Alarms == 0 {
-		// An AL frame without an alarm bit (e.g. the TK-905 shock alarm) is still an alarm.
-		c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewTimeID(now), DeviceID: c.device, Time: p.Time, Type: kinwatch.EventAlarm, Alarm: "general"}})
-	}
+	return l.Time
 }
 
 func healthReading(device string, m *watchproto.Message, now time.Time) *kinwatch.HealthReading {
@@ -608,7 +631,7 @@ func (c *conn) audio(m *watchproto.Message, now time.Time) error {
 	if m.Type == "JXTK" {
 		return c.audioPart(m, now)
 	}
-	ok := c.collecting() && len(m.Payload) > 0 && !m.BadEscape
+	ok := len(m.Payload) > 0 && !m.BadEscape && c.collecting(kinwatch.PurposeMicrophone)
 	if ok {
 		if err := c.saveMedia(kinwatch.MediaAudio, "audio/amr", ".amr", m.Payload, now); err != nil {
 			c.s.Log.Error("storing a voice message failed", "device", c.device, "err", err)
@@ -624,7 +647,7 @@ func (c *conn) audio(m *watchproto.Message, now time.Time) error {
 // parts must follow in order; anything else is answered JXTKR,0 and dropped, never stored as a
 // fragment. Nothing is assembled for a watch whose data is not collected.
 func (c *conn) audioPart(m *watchproto.Message, now time.Time) error {
-	ok := c.collecting() && !m.BadEscape && len(m.Payload) > 0
+	ok := !m.BadEscape && len(m.Payload) > 0 && c.collecting(kinwatch.PurposeMicrophone)
 	if m.Part == 1 {
 		c.jxName, c.jxAudio, c.jxNext = m.FileName, c.jxAudio[:0], 1
 	}
@@ -754,7 +777,7 @@ func (c *conn) closed(current bool) {
 		now := c.s.now()
 		online := false
 		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, Online: &online}})
-		if c.collecting() {
+		if c.collecting(kinwatch.PurposeService) {
 			c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewTimeID(now), DeviceID: c.device, Time: now, Type: kinwatch.EventDisconnected}})
 		}
 		if err := c.flush(false); err != nil {

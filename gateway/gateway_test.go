@@ -23,6 +23,7 @@ import (
 	"kinwatch/inproc"
 	"kinwatch/metrics"
 	"kinwatch/sqlite"
+	"kinwatch/storetest"
 	"kinwatch/watchproto"
 )
 
@@ -93,16 +94,11 @@ func (s *stack) stop() {
 	s.gw = nil
 }
 
-// bind registers a device and marks it bound, so its data is collected.
+// bind binds a watch into a family whose guardian consents to every purpose for the child, so
+// its data is collected.
 func (s *stack) bind(id string) {
 	s.t.Helper()
-	ctx := context.Background()
-	if err := s.store.WriteBatch(ctx, []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: id, Time: time.Now()}}}); err != nil {
-		s.t.Fatal(err)
-	}
-	if err := s.store.SetDeviceState(ctx, id, kinwatch.DeviceBound); err != nil {
-		s.t.Fatal(err)
-	}
+	storetest.BoundWatches(s.t, s.store, id)
 }
 
 type watch struct {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -163,6 +164,9 @@ func (w *world) family(admin *kinwatch.Account, watch string) string {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	if err := app.SeedConsent(ctx, w.app.Store, id, admin.ID, watch, "test"); err != nil {
+		w.t.Fatal(err)
+	}
 	return id
 }
 
@@ -267,6 +271,9 @@ func (w *world) cases() map[string]authzCase {
 		"GET /api/v1/me/sessions":                                        {},
 		"DELETE /api/v1/me/sessions":                                     {},
 		"DELETE /api/v1/me/sessions/{session}":                           {scoped: true},
+		"GET /api/v1/me/consent":                                         {},
+		"PUT /api/v1/me/consent":                                         {body: map[string]any{"withdraw": []string{"marketing"}}},
+		"GET /api/v1/me/consent/history":                                 {},
 		"GET /api/v1/me/identities":                                      {},
 		"DELETE /api/v1/me/identities/{provider}":                        {scoped: true},
 		"GET /api/v1/families":                                           {},
@@ -293,6 +300,9 @@ func (w *world) cases() map[string]authzCase {
 		"GET /api/v1/watches/{watch}/child/avatar":                       {scoped: true},
 		"PUT /api/v1/watches/{watch}/child/avatar":                       {scoped: true, body: testPNG(w.t)},
 		"DELETE /api/v1/watches/{watch}/child/avatar":                    {scoped: true},
+		"GET /api/v1/watches/{watch}/consent":                            {scoped: true},
+		"PUT /api/v1/watches/{watch}/consent":                            {scoped: true, body: map[string]any{"withdraw": []string{"location"}}},
+		"GET /api/v1/watches/{watch}/consent/history":                    {scoped: true},
 		"GET /api/v1/positions/latest":                                   {},
 		"GET /api/v1/watches/{watch}/positions":                          {scoped: true},
 		"GET /api/v1/watches/{watch}/positions/latest":                   {scoped: true},
@@ -397,6 +407,9 @@ func (w *world) checkFamilyAIntact() {
 	if rs, err := st.JoinRequests(ctx, w.aFamily); err != nil || len(rs) != 1 {
 		t.Errorf("A's join requests: %d %v", len(rs), err)
 	}
+	if d, err := st.Device(ctx, w.aWatch); err != nil || !slices.Equal(d.Consent.List(), kinwatch.ChildPurposes) {
+		t.Errorf("A's consent changed: %+v %v", d, err)
+	}
 	if p, err := st.ChildProfile(ctx, w.aWatch); err != nil || p.Name != "Mia" || p.Avatar == "" {
 		t.Errorf("A's child profile: %+v %v", p, err)
 	}
@@ -472,6 +485,8 @@ func (w *world) checkRoles() {
 		{w.aViewer, "PATCH", "/api/v1/watches/{watch}/child", map[string]any{"name": "x"}, 403},
 		{w.aViewer, "PUT", "/api/v1/watches/{watch}/child/avatar", testPNG(w.t), 403},
 		{w.aViewer, "DELETE", "/api/v1/watches/{watch}/child/avatar", nil, 403},
+		{w.aViewer, "PUT", "/api/v1/watches/{watch}/consent", map[string]any{"withdraw": []string{"location"}}, 403},
+		{w.aViewer, "GET", "/api/v1/watches/{watch}/consent/history", nil, 200},
 		{w.aViewer, "GET", "/api/v1/watches/{watch}/child/avatar", nil, 200},
 		{w.aGuardian, "GET", "/api/v1/families/{family}/members/{account}/avatar", nil, 200}, // {account} is the viewer
 		{w.aViewer, "DELETE", "/api/v1/watches/{watch}", nil, 403},

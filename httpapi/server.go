@@ -18,6 +18,7 @@ import (
 	"kinwatch"
 	"kinwatch/account"
 	"kinwatch/commands"
+	"kinwatch/consent"
 	"kinwatch/family"
 	"kinwatch/metrics"
 	"kinwatch/stream"
@@ -35,6 +36,7 @@ type Server struct {
 	Accounts *account.Service
 	Families *family.Service
 	Commands *commands.Service
+	Consent  *consent.Service
 	Blobs    kinwatch.BlobStore
 	Stream   *stream.Hub
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header names the client.

@@ -33,6 +33,8 @@ type Writer struct {
 	// store dropped is deleted from it, so a voice message or photo of a watch unbound while it was
 	// on its way is not left behind.
 	Blobs kinwatch.BlobStore
+
+	purposes []kinwatch.Purpose // the batch's records' purposes, to count what the store dropped
 }
 
 // Run consumes until ctx ends or the bus is closed and drained.
@@ -44,6 +46,13 @@ func (w *Writer) write(ctx context.Context, recs []kinwatch.Record) error {
 	start := time.Now()
 	media := w.mediaKeys(recs)
 	defer w.dropContent(ctx, recs, media)
+	if w.Metrics != nil {
+		w.purposes = w.purposes[:0]
+		for i := range recs {
+			w.purposes = append(w.purposes, recs[i].Purpose())
+		}
+		defer w.countDropped(recs)
+	}
 	err := w.commit(ctx, recs)
 	if kinwatch.ErrorCode(err) == kinwatch.EINVALID && len(recs) > 1 {
 		// One watch's unstorable record must not take every other watch's records in the batch
@@ -99,6 +108,16 @@ func (w *Writer) dropContent(ctx context.Context, recs []kinwatch.Record, keys m
 			w.Log.Warn("deleting the content of a dropped media record failed", "err", err)
 		}
 		cancel()
+	}
+}
+
+// countDropped counts the records the store did not keep (their entries are zero after a commit)
+// by the purpose they needed consent for.
+func (w *Writer) countDropped(recs []kinwatch.Record) {
+	for i := range recs {
+		if p := w.purposes[i]; p != "" && recs[i] == (kinwatch.Record{}) {
+			w.Metrics.NotCollected.WithLabelValues(string(p)).Inc()
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"kinwatch/inproc"
 	"kinwatch/metrics"
 	"kinwatch/sqlite"
+	"kinwatch/storetest"
 )
 
 func setup(t *testing.T) (*sqlite.DB, *inproc.Bus, *ingest.Writer, chan error) {
@@ -37,17 +38,11 @@ func setup(t *testing.T) (*sqlite.DB, *inproc.Bus, *ingest.Writer, chan error) {
 	return db, bus, w, done
 }
 
-// bind registers watches and marks them bound: the store keeps only bound watches' data.
+// bind binds watches into a family with consent to every purpose: the store keeps only bound
+// watches' data, and only with consent.
 func bind(t *testing.T, db *sqlite.DB, ids ...string) {
 	t.Helper()
-	for _, id := range ids {
-		if err := db.WriteBatch(context.Background(), []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: id, Time: time.Now()}}}); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SetDeviceState(context.Background(), id, kinwatch.DeviceBound); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storetest.BoundWatches(t, db, ids...)
 }
 
 func TestCommitsAndCallsOnCommit(t *testing.T) {

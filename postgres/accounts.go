@@ -20,7 +20,7 @@ import (
 // the way out.
 const accountColumns = `id, coalesce(email, ''), coalesce(phone, ''), email_verified_at, password_hash,
 	nickname, avatar, gender, birthday, region, bio, language, units, time_zone, map_style,
-	operator, disabled, policy_version, policy_accepted, failed_logins, last_failed_login, created_at, updated_at`
+	operator, disabled, policy_version, policy_accepted, failed_logins, last_failed_login, created_at, updated_at, consent`
 
 // accountRow receives one row of accountColumns; it lets one Scan fill an account together with
 // other things (a session, in SessionAccount).
@@ -34,7 +34,7 @@ func (r *accountRow) dest() []any {
 	return []any{&a.ID, &a.Email, &a.Phone, &r.verified, &a.PasswordHash,
 		&p.Nickname, &p.Avatar, &p.Gender, &p.Birthday, &p.Region, &p.Bio,
 		&pref.Language, &pref.Units, &pref.TimeZone, &pref.MapStyle,
-		&a.Operator, &a.Disabled, &a.PolicyVersion, &r.accepted, &a.FailedLogins, &r.failed, &a.CreatedAt, &a.UpdatedAt}
+		&a.Operator, &a.Disabled, &a.PolicyVersion, &r.accepted, &a.FailedLogins, &r.failed, &a.CreatedAt, &a.UpdatedAt, &a.Consent}
 }
 
 func (r *accountRow) account() *kinwatch.Account {
@@ -220,11 +220,18 @@ func (db *DB) LoginSucceeded(ctx context.Context, id string) error {
 // DeleteAccount removes the account; its sessions, tokens, identities and family memberships
 // go with it (ON DELETE CASCADE).
 func (db *DB) DeleteAccount(ctx context.Context, id string) error {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("postgres: delete account: %w", err)
-	}
-	return changedOne(tag, "account")
+	// The account's own consent entries go with it; on a child's entries the guardian's name is
+	// cleared (ON DELETE SET NULL) and the family keeps the entry.
+	return db.inTx(ctx, "delete account", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM consents WHERE account_id = $1 AND device_id IS NULL`, id); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		return changedOne(tag, "account")
+	})
 }
 
 // changedOne turns a statement that touched no row into ENOTFOUND for what.

@@ -14,31 +14,33 @@ import (
 // The device statements take NULL for "not reported": the insert branch then uses the column's
 // default and the update branch keeps the stored value. last_seen never moves backwards, so a
 // late batch cannot make a watch look older than it is (greatest ignores NULL). What describes
-// the child (battery, signal, steps, the SIM) is written only to a bound watch's row: a new row is
-// pending, and an update the gateway queued before an unbinding cannot undo its reset.
+// the child (battery, signal, steps, the SIM) is written only to a bound watch's row whose child
+// has the service consent (bit 1, kinwatch.PurposeService): a new row is pending, and an update
+// the gateway queued before an unbinding cannot undo its reset.
 const (
 	upsertDevice = `INSERT INTO devices (` + deviceColumns + `)
 		VALUES ($1, 'pending', coalesce($2::text, ''), coalesce($3::boolean, false), coalesce($4::boolean, false),
 			$5::timestamptz, coalesce($6::timestamptz, $5::timestamptz), -1, -1, 0, coalesce($10::text, ''), '',
-			coalesce($12::boolean, false))
+			coalesce($12::boolean, false), 0)
 		ON CONFLICT (id) DO UPDATE SET
 			manufacturer = coalesce($2::text, devices.manufacturer),
 			has_index = coalesce($3::boolean, devices.has_index),
 			online = coalesce($4::boolean, devices.online),
 			last_seen = greatest(devices.last_seen, $6::timestamptz),
-			battery = CASE WHEN devices.state = 'bound' THEN coalesce($7::integer, devices.battery) ELSE devices.battery END,
-			signal = CASE WHEN devices.state = 'bound' THEN coalesce($8::integer, devices.signal) ELSE devices.signal END,
-			steps = CASE WHEN devices.state = 'bound' THEN coalesce($9::bigint, devices.steps) ELSE devices.steps END,
+			battery = CASE WHEN devices.state = 'bound' AND devices.consent & 1 = 1 THEN coalesce($7::integer, devices.battery) ELSE devices.battery END,
+			signal = CASE WHEN devices.state = 'bound' AND devices.consent & 1 = 1 THEN coalesce($8::integer, devices.signal) ELSE devices.signal END,
+			steps = CASE WHEN devices.state = 'bound' AND devices.consent & 1 = 1 THEN coalesce($9::bigint, devices.steps) ELSE devices.steps END,
 			firmware = coalesce($10::text, devices.firmware),
-			iccid = CASE WHEN devices.state = 'bound' THEN coalesce($11::text, devices.iccid) ELSE devices.iccid END,
+			iccid = CASE WHEN devices.state = 'bound' AND devices.consent & 1 = 1 THEN coalesce($11::text, devices.iccid) ELSE devices.iccid END,
 			encrypted = coalesce($12::boolean, devices.encrypted)`
 	// ensureDevice registers a device that only data records name. Its update never happens
 	// (WHERE false), but ON CONFLICT DO UPDATE locks the existing row all the same, as the upsert
 	// does: every device row of a batch is locked, in id order, before its state is read.
 	ensureDevice = `INSERT INTO devices (id, first_seen, last_seen) VALUES ($1, $2, $2)
 		ON CONFLICT (id) DO UPDATE SET state = devices.state WHERE false`
-	// boundDevices needs no FOR SHARE: the device statements before it locked the rows already.
-	boundDevices = `SELECT id FROM devices WHERE id = ANY($1) AND state = 'bound'`
+	// boundDevices reads the bound watches' current consent. It needs no FOR SHARE: the device
+	// statements before it locked the rows already, so a consent change waits for the batch.
+	boundDevices = `SELECT id, consent FROM devices WHERE id = ANY($1) AND state = 'bound'`
 )
 
 // WriteBatch stores recs in one transaction: all of them or, on any error, none. The data records
@@ -60,7 +62,7 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 		return err
 	}
 	now := time.Now()
-	var bound map[string]bool
+	var bound map[string]kinwatch.Purposes
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		// Devices first: the data rows reference them.
@@ -77,11 +79,14 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 			for i, d := range devices {
 				ids[i] = d.ID
 			}
-			bound = make(map[string]bool, len(devices))
+			bound = make(map[string]kinwatch.Purposes, len(devices))
 			b.Queue(boundDevices, ids).Query(func(rows pgx.Rows) error {
-				var id string
-				_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
-					bound[id] = true
+				var (
+					id      string
+					consent int64
+				)
+				_, err := pgx.ForEachRow(rows, []any{&id, &consent}, func() error {
+					bound[id] = kinwatch.Purposes(consent)
 					return nil
 				})
 				return err
@@ -91,14 +96,15 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 			return err
 		}
 
-		// A watch nobody is responsible for keeps only its registry entry. Data the gateway
-		// queued before a guardian unbound the watch reaches this point after the Unbind and is
+		// A watch nobody is responsible for keeps only its registry entry, and a child's data is
+		// kept only for the purposes a guardian consented to. Data the gateway queued before a
+		// guardian unbound the watch or withdrew consent reaches this point after that and is
 		// dropped here.
 		b = &pgx.Batch{}
 		positions := 0
 		for i := range recs {
 			r := &recs[i]
-			if r.Device != nil || !bound[r.DeviceID()] {
+			if r.Device != nil || !kinwatch.Keeps(bound, r) {
 				continue
 			}
 			switch {
@@ -127,7 +133,7 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 		return fmt.Errorf("postgres: write batch: %w", constraint(err))
 	}
 	for i := range recs {
-		if r := &recs[i]; r.Device == nil && !bound[r.DeviceID()] {
+		if r := &recs[i]; !kinwatch.Keeps(bound, r) {
 			recs[i] = kinwatch.Record{}
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const deviceColumns = `id, state, manufacturer, has_index, online, first_seen, last_seen, battery, signal, steps, firmware, iccid, encrypted`
+const deviceColumns = `id, state, manufacturer, has_index, online, first_seen, last_seen, battery, signal, steps, firmware, iccid, encrypted, consent`
 
 func scanDevice(s scanner) (*kinwatch.Device, error) {
 	var (
@@ -20,7 +20,7 @@ func scanDevice(s scanner) (*kinwatch.Device, error) {
 		state string
 	)
 	if err := s.Scan(&d.ID, &state, &d.Manufacturer, &d.HasIndex, &d.Online, &d.FirstSeen, &d.LastSeen,
-		&d.Battery, &d.Signal, &d.Steps, &d.Firmware, &d.ICCID, &d.Encrypted); err != nil {
+		&d.Battery, &d.Signal, &d.Steps, &d.Firmware, &d.ICCID, &d.Encrypted, &d.Consent); err != nil {
 		return nil, err
 	}
 	d.State = kinwatch.DeviceState(state)

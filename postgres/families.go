@@ -557,7 +557,7 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 func (db *DB) Unbind(ctx context.Context, deviceID string) ([]string, error) {
 	var keys []string
 	err := db.inTx(ctx, "unbind", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE devices SET state = 'pending', family_id = NULL, bound_at = NULL,
+		tag, err := tx.Exec(ctx, `UPDATE devices SET state = 'pending', family_id = NULL, bound_at = NULL, consent = 0,
 			battery = -1, signal = -1, steps = 0, iccid = '' WHERE id = $1`, deviceID)
 		if err != nil {
 			return err
@@ -581,7 +581,7 @@ func (db *DB) Unbind(ctx context.Context, deviceID string) ([]string, error) {
 		if picture != "" {
 			keys = append(keys, picture)
 		}
-		for _, table := range []string{"positions", "events", "health_readings", "commands", "bind_challenges", "join_requests"} {
+		for _, table := range []string{"positions", "events", "health_readings", "commands", "bind_challenges", "join_requests", "consents"} {
 			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE device_id = $1`, deviceID); err != nil {
 				return err
 			}

@@ -31,7 +31,7 @@ type network struct {
 // before asking for the next, so one values array, one id and one JSON buffer serve every row.
 type positionRows struct {
 	recs   []kinwatch.Record
-	bound  map[string]bool
+	bound  map[string]kinwatch.Purposes
 	i      int // index of the current record
 	id     string
 	alarms int32
@@ -41,7 +41,7 @@ type positionRows struct {
 	err    error
 }
 
-func newPositionRows(recs []kinwatch.Record, bound map[string]bool) *positionRows {
+func newPositionRows(recs []kinwatch.Record, bound map[string]kinwatch.Purposes) *positionRows {
 	r := &positionRows{recs: recs, bound: bound, i: -1}
 	r.enc = json.NewEncoder(&r.buf)
 	r.enc.SetEscapeHTML(false)
@@ -50,7 +50,7 @@ func newPositionRows(recs []kinwatch.Record, bound map[string]bool) *positionRow
 
 func (r *positionRows) Next() bool {
 	for r.i++; r.i < len(r.recs); r.i++ {
-		if p := r.recs[r.i].Position; p != nil && r.bound[p.DeviceID] {
+		if rec := &r.recs[r.i]; rec.Position != nil && kinwatch.Keeps(r.bound, rec) {
 			return true
 		}
 	}

@@ -94,12 +94,7 @@ func TestUnstorableValuesAreInvalid(t *testing.T) {
 	db := openMigrated(t)
 	now := time.Now()
 	// Only a bound watch's positions are stored, so only they reach the database.
-	if err := db.WriteBatch(t.Context(), []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: "1", Time: now}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.SetDeviceState(t.Context(), "1", kinwatch.DeviceBound); err != nil {
-		t.Fatal(err)
-	}
+	storetest.BoundWatches(t, db, "1")
 	for _, p := range []*kinwatch.Position{
 		{ID: kinwatch.NewID(), DeviceID: "1", Time: now, WiFi: []kinwatch.WiFi{{SSID: "a\x00b", MAC: "00:11:22:33:44:55"}}},
 		{ID: kinwatch.NewID(), DeviceID: "1", Time: now, Type: "UD\xff"},

@@ -15,28 +15,29 @@ import (
 // The device statements take NULL for "not reported": the insert branch then uses the column's
 // default and the update branch keeps the stored value. last_seen never moves backwards, so a
 // late batch cannot make a watch look older than it is. What describes the child (battery,
-// signal, steps, the SIM) is written only to a bound watch's row: a new row is pending, and an
-// update the gateway queued before an unbinding cannot undo its reset.
+// signal, steps, the SIM) is written only to a bound watch's row whose child has the service
+// consent (bit 1, kinwatch.PurposeService): a new row is pending, and an update the gateway
+// queued before an unbinding cannot undo its reset.
 const (
 	upsertDevice = `INSERT INTO devices (` + deviceColumns + `)
 		VALUES (?1, 'pending', coalesce(?2, ''), coalesce(?3, 0), coalesce(?4, 0), ?5, coalesce(?6, ?5),
-			-1, -1, 0, coalesce(?10, ''), '', coalesce(?12, 0))
+			-1, -1, 0, coalesce(?10, ''), '', coalesce(?12, 0), 0)
 		ON CONFLICT (id) DO UPDATE SET
 			manufacturer = coalesce(?2, manufacturer),
 			has_index = coalesce(?3, has_index),
 			online = coalesce(?4, online),
 			last_seen = max(last_seen, coalesce(?6, last_seen)),
-			battery = iif(state = 'bound', coalesce(?7, battery), battery),
-			signal = iif(state = 'bound', coalesce(?8, signal), signal),
-			steps = iif(state = 'bound', coalesce(?9, steps), steps),
+			battery = iif(state = 'bound' AND consent & 1 = 1, coalesce(?7, battery), battery),
+			signal = iif(state = 'bound' AND consent & 1 = 1, coalesce(?8, signal), signal),
+			steps = iif(state = 'bound' AND consent & 1 = 1, coalesce(?9, steps), steps),
 			firmware = coalesce(?10, firmware),
-			iccid = iif(state = 'bound', coalesce(?11, iccid), iccid),
+			iccid = iif(state = 'bound' AND consent & 1 = 1, coalesce(?11, iccid), iccid),
 			encrypted = coalesce(?12, encrypted)`
 	ensureDevice = `INSERT INTO devices (id, first_seen, last_seen) VALUES (?1, ?2, ?2) ON CONFLICT (id) DO NOTHING`
 	// boundDevices takes the batch's device ids as a JSON array: one statement, prepared once,
 	// whatever the number of devices. The transaction holds the only write lock, so no Unbind can
-	// change a state between this read and the commit.
-	boundDevices = `SELECT id FROM devices WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'bound'`
+	// change a state or a consent between this read and the commit.
+	boundDevices = `SELECT id, consent FROM devices WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'bound'`
 )
 
 // batchStmts are prepared once on the writer connection; inside a transaction tx.Stmt reuses them
@@ -141,8 +142,9 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*ki
 			return nil, fmt.Errorf("device %s: %w", d.ID, err)
 		}
 	}
-	// A watch nobody is responsible for keeps only its registry entry. Data the gateway queued
-	// before a guardian unbound the watch reaches this point after the Unbind and is dropped here.
+	// A watch nobody is responsible for keeps only its registry entry, and a child's data is kept
+	// only for the purposes a guardian consented to. Data the gateway queued before a guardian
+	// unbound the watch or withdrew consent reaches this point after that and is dropped here.
 	bound, err := boundSet(ctx, tx.StmtContext(ctx, st.boundDevices), devices, recs)
 	if err != nil {
 		return nil, fmt.Errorf("device states: %w", err)
@@ -155,7 +157,7 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*ki
 			return nil, err
 		}
 		r := &recs[i]
-		if r.Device == nil && !bound[r.DeviceID()] {
+		if !kinwatch.Keeps(bound, r) {
 			dropped = append(dropped, i)
 			continue
 		}
@@ -192,8 +194,9 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*ki
 	return dropped, nil
 }
 
-// boundSet returns which of the batch's devices are bound, nil when no record needs to know.
-func boundSet(ctx context.Context, q *sql.Stmt, devices []*kinwatch.DeviceChange, recs []kinwatch.Record) (map[string]bool, error) {
+// boundSet returns the current consent of the batch's bound devices, nil when no record needs to
+// know.
+func boundSet(ctx context.Context, q *sql.Stmt, devices []*kinwatch.DeviceChange, recs []kinwatch.Record) (map[string]kinwatch.Purposes, error) {
 	if !slices.ContainsFunc(recs, func(r kinwatch.Record) bool { return r.Device == nil }) {
 		return nil, nil
 	}
@@ -210,13 +213,16 @@ func boundSet(ctx context.Context, q *sql.Stmt, devices []*kinwatch.DeviceChange
 		return nil, err
 	}
 	defer rows.Close()
-	bound := make(map[string]bool, len(devices))
+	bound := make(map[string]kinwatch.Purposes, len(devices))
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var (
+			id      string
+			consent int64
+		)
+		if err := rows.Scan(&id, &consent); err != nil {
 			return nil, err
 		}
-		bound[id] = true
+		bound[id] = kinwatch.Purposes(consent)
 	}
 	return bound, rows.Err()
 }

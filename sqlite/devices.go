@@ -10,7 +10,7 @@ import (
 	"kinwatch"
 )
 
-const deviceColumns = `id, state, manufacturer, has_index, online, first_seen, last_seen, battery, signal, steps, firmware, iccid, encrypted`
+const deviceColumns = `id, state, manufacturer, has_index, online, first_seen, last_seen, battery, signal, steps, firmware, iccid, encrypted, consent`
 
 func scanDevice(s scanner) (*kinwatch.Device, error) {
 	var (
@@ -18,7 +18,7 @@ func scanDevice(s scanner) (*kinwatch.Device, error) {
 		first, last int64
 	)
 	if err := s.Scan(&d.ID, &d.State, &d.Manufacturer, &d.HasIndex, &d.Online, &first, &last,
-		&d.Battery, &d.Signal, &d.Steps, &d.Firmware, &d.ICCID, &d.Encrypted); err != nil {
+		&d.Battery, &d.Signal, &d.Steps, &d.Firmware, &d.ICCID, &d.Encrypted, &d.Consent); err != nil {
 		return nil, err
 	}
 	d.FirstSeen, d.LastSeen = fromNanos(first), fromNanos(last)

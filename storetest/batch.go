@@ -17,7 +17,7 @@ import (
 func testBatchAtomicity(t *testing.T, s kinwatch.Store) {
 	ctx := t.Context()
 	const fresh, known, other = "3004010040", "3004010041", "3004010043"
-	boundWatches(t, s, known, other)
+	BoundWatches(t, s, known, other)
 
 	// A duplicate id inside one batch fails it, and nothing of it remains: not the new device,
 	// not the rows written before the duplicate.
@@ -126,7 +126,7 @@ func testReadsDuringBigBatch(t *testing.T, s kinwatch.Store) {
 		seen   = "3004010051"
 		nBatch = 10000
 	)
-	boundWatches(t, s, big, seen)
+	BoundWatches(t, s, big, seen)
 	write(t, s, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: seen, Time: t0}})
 
 	recs := make([]kinwatch.Record, 0, nBatch+1)
@@ -226,7 +226,7 @@ func testConcurrentBatches(t *testing.T, s kinwatch.Store) {
 	for d := range ids {
 		ids[d] = fmt.Sprintf("30040200%02d", d)
 	}
-	boundWatches(t, s, ids...)
+	BoundWatches(t, s, ids...)
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*batches)
 	for w := range writers {
@@ -277,7 +277,7 @@ func testUnboundWatchData(t *testing.T, s kinwatch.Store) {
 		fresh   = "3004010065" // first seen in the batch, with a device update
 		named   = "3004010066" // first seen in the batch, named only by data
 	)
-	boundWatches(t, s, bound, quiet, unbound)
+	BoundWatches(t, s, bound, quiet, unbound)
 	pendingWatch(t, s, pending, blocked)
 	if err := s.SetDeviceState(ctx, blocked, kinwatch.DeviceBlocked); err != nil {
 		t.Fatalf("SetDeviceState(blocked): %v", err)
@@ -373,7 +373,7 @@ func testUnbindDuringBatches(t *testing.T, s kinwatch.Store) {
 	const rounds, writers, positions = 5, 2, 50
 	for round := range rounds {
 		dev := fmt.Sprintf("30040300%02d", round)
-		boundWatches(t, s, dev)
+		BoundWatches(t, s, dev)
 		var (
 			wg      sync.WaitGroup
 			batches atomic.Int64

@@ -21,7 +21,7 @@ func BenchWriteBatch(b *testing.B, s kinwatch.Store, batchSize int) {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("30040%05d", i)
 	}
-	boundWatches(b, s, ids...) // the store drops the data of watches nobody bound
+	BoundWatches(b, s, ids...) // the store drops the data of watches nobody bound
 	for i := range positions {
 		dev := ids[i%watches]
 		p := &positions[i]

@@ -21,11 +21,9 @@ func testDeviceRegistration(t *testing.T, s kinwatch.Store) {
 
 func testDeviceFoldingWithinBatch(t *testing.T, s kinwatch.Store) {
 	const id = "3004010002"
-	// Bound, so the store keeps what describes the child (battery, signal, steps, SIM).
+	// Bound with consent, so the store keeps what describes the child (battery, signal, steps, SIM).
 	write(t, s, update(kinwatch.DeviceUpdate{ID: id, Time: t0.Add(time.Second)}))
-	if err := s.SetDeviceState(t.Context(), id, kinwatch.DeviceBound); err != nil {
-		t.Fatalf("SetDeviceState: %v", err)
-	}
+	BoundWatches(t, s, id)
 	write(t, s,
 		update(kinwatch.DeviceUpdate{ID: id, Time: t0.Add(time.Second), Manufacturer: "3G", Online: ptr(true),
 			Battery: ptr(80), Signal: ptr(60), Steps: ptr(int64(100)), Firmware: "fw1"}),
@@ -42,7 +40,7 @@ func testDeviceFoldingWithinBatch(t *testing.T, s kinwatch.Store) {
 	same(t, "folded device", mustDevice(t, s, id), &kinwatch.Device{
 		ID: id, State: kinwatch.DeviceBound, Manufacturer: "ZJ", HasIndex: true, Online: true,
 		FirstSeen: t0.Add(time.Second), LastSeen: t0.Add(4 * time.Second), Battery: 75, Signal: 60, Steps: 150,
-		Firmware: "fw1", ICCID: "89860000000000000001", Encrypted: true,
+		Firmware: "fw1", ICCID: "89860000000000000001", Encrypted: true, Consent: allChild,
 	})
 	// A new watch is pending: its signal report is not kept.
 	same(t, "second device", mustDevice(t, s, "3004010003"), &kinwatch.Device{
@@ -52,7 +50,6 @@ func testDeviceFoldingWithinBatch(t *testing.T, s kinwatch.Store) {
 
 func testDeviceFoldingAcrossBatches(t *testing.T, s kinwatch.Store) {
 	const id = "3004010004"
-	ctx := t.Context()
 	// Pending: the registry entry is kept, what describes the child is not.
 	write(t, s, update(kinwatch.DeviceUpdate{ID: id, Time: t0, Manufacturer: "3G", Online: ptr(true),
 		Battery: ptr(90), Signal: ptr(50), Steps: ptr(int64(10)), Firmware: "a", ICCID: "i"}))
@@ -60,12 +57,10 @@ func testDeviceFoldingAcrossBatches(t *testing.T, s kinwatch.Store) {
 		FirstSeen: t0, LastSeen: t0, Battery: -1, Signal: -1, Steps: 0, Firmware: "a", ICCID: ""}
 	same(t, "pending device", mustDevice(t, s, id), &want)
 
-	// Bound: all of it.
-	if err := s.SetDeviceState(ctx, id, kinwatch.DeviceBound); err != nil {
-		t.Fatalf("SetDeviceState: %v", err)
-	}
+	// Bound with consent: all of it.
+	BoundWatches(t, s, id)
 	write(t, s, update(kinwatch.DeviceUpdate{ID: id, Time: t0, Battery: ptr(90), Signal: ptr(50), Steps: ptr(int64(10)), ICCID: "i"}))
-	want.State, want.Battery, want.Signal, want.Steps, want.ICCID = kinwatch.DeviceBound, 90, 50, 10, "i"
+	want.State, want.Battery, want.Signal, want.Steps, want.ICCID, want.Consent = kinwatch.DeviceBound, 90, 50, 10, "i", allChild
 	same(t, "bound device", mustDevice(t, s, id), &want)
 
 	// Unreported fields keep their values; Online false is a report, not an absence.
@@ -100,9 +95,7 @@ func testDataRegistersDevice(t *testing.T, s kinwatch.Store) {
 	ctx := t.Context()
 	const fresh, bound = "3004010005", "3004010006"
 	write(t, s, update(kinwatch.DeviceUpdate{ID: bound, Time: t0, Online: ptr(true), Battery: ptr(40)}))
-	if err := s.SetDeviceState(ctx, bound, kinwatch.DeviceBound); err != nil {
-		t.Fatalf("SetDeviceState: %v", err)
-	}
+	BoundWatches(t, s, bound)
 	before := mustDevice(t, s, bound)
 
 	write(t, s,

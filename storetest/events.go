@@ -29,7 +29,7 @@ func canonicalJSON(t *testing.T, raw json.RawMessage) json.RawMessage {
 func testEvents(t *testing.T, s kinwatch.Store) {
 	ctx := t.Context()
 	const dev, other = "3004010020", "3004010021"
-	boundWatches(t, s, dev, other)
+	BoundWatches(t, s, dev, other)
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Minute) }
 	events := []*kinwatch.Event{
 		{ID: kinwatch.NewID(), DeviceID: dev, Time: at(0), Type: kinwatch.EventConnected},
@@ -88,7 +88,7 @@ func testEvents(t *testing.T, s kinwatch.Store) {
 func testMedia(t *testing.T, s kinwatch.Store) {
 	ctx := t.Context()
 	const dev, other = "3004010022", "3004010023"
-	boundWatches(t, s, dev, other)
+	BoundWatches(t, s, dev, other)
 	voice := &kinwatch.Media{ID: kinwatch.NewID(), DeviceID: dev, Kind: kinwatch.MediaAudio, ContentType: "audio/amr",
 		Key: "media/3004010022/voice.amr", Size: 4_812, Time: t0}
 	photo := &kinwatch.Media{ID: kinwatch.NewID(), DeviceID: dev, Kind: kinwatch.MediaImage, ContentType: "image/jpeg",

@@ -53,10 +53,11 @@ func pendingWatch(t *testing.T, s kinwatch.Store, ids ...string) {
 	write(t, s, recs...)
 }
 
-// boundWatches registers watches and binds them into a new family of a new account, as a
-// guardian would: only a bound watch's positions, events, health readings and media are stored.
+// BoundWatches registers watches and binds them into a new family of a new account, whose
+// guardian then consents to every purpose for the children, as a guardian would: only a bound
+// watch's positions, events, health readings and media are stored, and only with consent.
 // It works for benchmarks too and returns the family's id.
-func boundWatches(tb testing.TB, s kinwatch.Store, ids ...string) string {
+func BoundWatches(tb testing.TB, s kinwatch.Store, ids ...string) string {
 	tb.Helper()
 	ctx := tb.Context()
 	recs := make([]kinwatch.Record, 0, len(ids))
@@ -80,12 +81,13 @@ func boundWatches(tb testing.TB, s kinwatch.Store, ids ...string) string {
 		if err := s.Bind(ctx, b); err != nil {
 			tb.Fatalf("Bind(%s): %v", id, err)
 		}
+		consentAll(tb, s, famID, id, admin.ID)
 	}
 	return famID
 }
 
 // newFamily binds the pending watch dev, without a challenge, into a new family with admin as
-// its admin; family and membership date from t0.
+// its admin, who consents to every purpose for the child; family and membership date from t0.
 func newFamily(t *testing.T, s kinwatch.Store, dev, admin, name string) *kinwatch.Family {
 	t.Helper()
 	id := kinwatch.NewID()
@@ -98,15 +100,22 @@ func newFamily(t *testing.T, s kinwatch.Store, dev, admin, name string) *kinwatc
 	if err != nil {
 		t.Fatalf("Bind(%s into a new family of %s): %v", dev, admin, err)
 	}
+	consentAll(t, s, id, dev, admin)
 	return &kinwatch.Family{ID: id, Name: name, CreatedAt: t0}
 }
 
-// bindInto binds the pending watch dev, without a challenge, into an existing family.
+// bindInto binds the pending watch dev, without a challenge, into an existing family, whose first
+// member consents to every purpose for the child.
 func bindInto(t *testing.T, s kinwatch.Store, dev, familyID string) {
 	t.Helper()
 	if err := s.Bind(t.Context(), &kinwatch.Binding{DeviceID: dev, FamilyID: familyID, At: t0}); err != nil {
 		t.Fatalf("Bind(%s into family %s): %v", dev, familyID, err)
 	}
+	members, err := s.Members(t.Context(), familyID)
+	if err != nil || len(members) == 0 {
+		t.Fatalf("Members(%s): %d, %v", familyID, len(members), err)
+	}
+	consentAll(t, s, familyID, dev, members[0].AccountID)
 }
 
 func join(t *testing.T, s kinwatch.Store, familyID, account string, role kinwatch.Role, at time.Time) {
@@ -1398,7 +1407,7 @@ func testLatestPositions(t *testing.T, s kinwatch.Store) {
 	ctx := t.Context()
 	const a, b, none, unasked, missing = "8800000001", "8800000002", "8800000003", "8800000004", "8800000099"
 	pendingWatch(t, s, none)
-	fam := boundWatches(t, s, a, b, unasked)
+	fam := BoundWatches(t, s, a, b, unasked)
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 	var pa []*kinwatch.Position
 	for _, m := range []int{3, 1, 4, 0, 2} { // written out of order
@@ -1431,7 +1440,7 @@ func testLatestPositions(t *testing.T, s kinwatch.Store) {
 	if err != nil || len(ms) != 1 {
 		t.Fatalf("Members of the watches' family: %v, %v", ms, err)
 	}
-	otherFam := boundWatches(t, s, "8800000005")
+	otherFam := BoundWatches(t, s, "8800000005")
 	write(t, s, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: "8800000005", Time: at(20)}})
 	mine, err := s.AccountLatestPositions(ctx, ms[0].AccountID)
 	if err != nil {
@@ -1464,7 +1473,7 @@ func testLatestPositions(t *testing.T, s kinwatch.Store) {
 	for i := range devices {
 		ids = append(ids, fmt.Sprintf("88%08d", 100+i))
 	}
-	boundWatches(t, s, ids...)
+	BoundWatches(t, s, ids...)
 	newest := map[string]string{}
 	recs = nil
 	for j := range per {
@@ -1612,7 +1621,7 @@ func testUnbindResetsWatch(t *testing.T, s kinwatch.Store) {
 		t.Fatalf("Unbind: %v", err)
 	}
 	want := *before1
-	want.State, want.Battery, want.Signal, want.Steps, want.ICCID = kinwatch.DevicePending, -1, -1, 0, ""
+	want.State, want.Battery, want.Signal, want.Steps, want.ICCID, want.Consent = kinwatch.DevicePending, -1, -1, 0, "", 0
 	same(t, "unbound watch", mustDevice(t, s, w1), &want)
 	same(t, "the family's other watch", mustDevice(t, s, w2), before2)
 	for name, r := range requests {

@@ -11,7 +11,7 @@ import (
 func testPositionRoundTrip(t *testing.T, s kinwatch.Store) {
 	ctx := t.Context()
 	const dev = "3004010010"
-	boundWatches(t, s, dev, "3004010011", "3004010012")
+	BoundWatches(t, s, dev, "3004010011", "3004010012")
 	full := &kinwatch.Position{
 		ID: kinwatch.NewID(), DeviceID: dev, Type: "UD_LTE", Time: t0, Received: t0.Add(2 * time.Second),
 		Valid: true, Source: kinwatch.SourceGPS, Lat: 22.5726459, Lon: -113.8683151, HasCoords: true,
@@ -84,7 +84,7 @@ func testPositionRoundTrip(t *testing.T, s kinwatch.Store) {
 func testPositionQueries(t *testing.T, s kinwatch.Store) {
 	ctx := t.Context()
 	const a, b, empty = "3004010013", "3004010014", "3004010015"
-	boundWatches(t, s, a, b)
+	BoundWatches(t, s, a, b)
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Minute) }
 	var recs []kinwatch.Record
 	for _, i := range []int{3, 9, 0, 5, 1, 8, 2, 7, 4, 6} { // inserted out of time order
@@ -138,7 +138,7 @@ func testPositionQueries(t *testing.T, s kinwatch.Store) {
 func testHealthReadings(t *testing.T, s kinwatch.Store) {
 	ctx := t.Context()
 	const dev = "3004010016"
-	boundWatches(t, s, dev, "3004010017")
+	BoundWatches(t, s, dev, "3004010017")
 	first := &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: dev, Time: t0, HeartRate: 72, Systolic: 118, Diastolic: 76, SpO2: 98, Temperature: 36.6}
 	second := &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: dev, Time: t0.Add(time.Hour), HeartRate: 80}
 	third := &kinwatch.HealthReading{ID: kinwatch.NewID(), DeviceID: dev, Time: t0.Add(2 * time.Hour), Temperature: 37.25}
@@ -167,7 +167,7 @@ func testHealthReadings(t *testing.T, s kinwatch.Store) {
 func testHistoryPagingTies(t *testing.T, s kinwatch.Store) {
 	ctx := t.Context()
 	const dev = "3004010016"
-	boundWatches(t, s, dev)
+	BoundWatches(t, s, dev)
 	var recs []kinwatch.Record
 	want := map[string]bool{}
 	for i := range 11 {
