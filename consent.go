@@ -137,15 +137,21 @@ func (c Purposes) Collects(r *Record) bool {
 	}
 }
 
-// Keeps reports whether a batch stores r, given the current consent of the batch's bound watches
-// (a watch missing from bound is not bound): device updates always, a child's data only with
-// consent for its purpose.
-func Keeps(bound map[string]Purposes, r *Record) bool {
+// Bound is what a storage batch reads of a bound watch in its transaction: the family that owns
+// its data (and whose key seals it) and the child's current consent.
+type Bound struct {
+	Owner   string // FamilyOwner(family id)
+	Consent Purposes
+}
+
+// Keeps reports whether a batch stores r, given the batch's bound watches (a watch missing from
+// bound is not bound): device updates always, a child's data only with consent for its purpose.
+func Keeps(bound map[string]Bound, r *Record) bool {
 	if r.Device != nil {
 		return true
 	}
-	c, ok := bound[r.DeviceID()]
-	return ok && c.Collects(r)
+	b, ok := bound[r.DeviceID()]
+	return ok && b.Consent.Collects(r)
 }
 
 // CheckConsents validates the entries of one RecordConsents call: at least one, all about one

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"kinwatch/envelope"
 	"kinwatch/fileblob"
 	"net/http"
 	"net/http/httptest"
@@ -38,7 +39,7 @@ func (c *clock) Add(d time.Duration) {
 
 func newService(t *testing.T) (*account.Service, *smtptest.Server, *clock, *sqlite.DB) {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"))
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"), envelope.NewMaster())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"kinwatch/commands"
 	"kinwatch/config"
 	"kinwatch/consent"
+	"kinwatch/envelope"
 	"kinwatch/family"
 	"kinwatch/fileblob"
 	"kinwatch/gateway"
@@ -79,6 +81,28 @@ func New(cfg config.Config, log *slog.Logger) *App {
 	return &App{Config: cfg, Log: log}
 }
 
+// MasterKeyPath is where the master key file is: the configured one, or DATA_DIR/master.key.
+func MasterKeyPath(cfg config.Config) string {
+	if cfg.MasterKeyFile != "" {
+		return cfg.MasterKeyFile
+	}
+	return filepath.Join(cfg.DataDir, "master.key")
+}
+
+// LoadMaster reads the master key file. The default file is created on first start; a configured
+// one must exist (a missing one means a wrong path, and new keys would orphan every sealed value).
+func LoadMaster(cfg config.Config) (*envelope.Master, error) {
+	path := MasterKeyPath(cfg)
+	m, err := envelope.LoadMasterFile(path)
+	if errors.Is(err, fs.ErrNotExist) && cfg.MasterKeyFile == "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		return envelope.GenerateMasterFile(path)
+	}
+	return m, err
+}
+
 // OpenStore opens (and migrates) the store the configuration names.
 func OpenStore(ctx context.Context, cfg config.Config) (kinwatch.Store, error) {
 	type migrator interface{ Migrate(context.Context) error }
@@ -86,16 +110,20 @@ func OpenStore(ctx context.Context, cfg config.Config) (kinwatch.Store, error) {
 		st  kinwatch.Store
 		err error
 	)
+	master, err := LoadMaster(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if path := cfg.SQLitePath(); path != "" {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 		var db *sqlite.DB
-		db, err = sqlite.Open(ctx, path)
+		db, err = sqlite.Open(ctx, path, master)
 		st = db
 	} else {
 		var db *postgres.DB
-		db, err = postgres.Open(ctx, cfg.DatabaseURL)
+		db, err = postgres.Open(ctx, cfg.DatabaseURL, master)
 		st = db
 	}
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"kinwatch/app"
 	"kinwatch/commands"
 	"kinwatch/config"
+	"kinwatch/envelope"
 	"kinwatch/postgres/pgtest"
 	"kinwatch/sim"
 	"kinwatch/sqlite"
@@ -218,7 +219,7 @@ func endToEnd(t *testing.T, cfg config.Config) {
 // watches, named; running the seeding again (every `make run`) changes nothing.
 func TestDemoFamily(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"))
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), envelope.NewMaster())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"kinwatch/account"
 	"kinwatch/cli"
+	"kinwatch/envelope"
 	"kinwatch/sqlite"
 )
 
@@ -42,7 +43,7 @@ func TestAdmin(t *testing.T) {
 	}
 
 	// Both passwords are stored as argon2id hashes that verify.
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "kinwatch.db"))
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "kinwatch.db"), envelope.NewMaster())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"kinwatch"
 	"kinwatch/commands"
+	"kinwatch/envelope"
 	"kinwatch/inproc"
 	"kinwatch/sqlite"
 	"kinwatch/storetest"
@@ -29,7 +30,7 @@ func (n *notifier) NotifyCommands(id string) {
 func setup(t *testing.T) (*commands.Service, *sqlite.DB, *notifier, *[]kinwatch.Record) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"))
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"), envelope.NewMaster())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,9 +27,12 @@ type Config struct {
 	HTTPAddr    string // API, health and metrics
 	WatchAddr   string // the watches' TCP gateway
 	DatabaseURL string // "" = SQLite in DataDir; postgres://… selects PostgreSQL; sqlite:PATH an explicit file
-	Region      string // the region this deployment serves (data never leaves it)
-	LogLevel    string // debug, info, warn, error
-	LogFormat   string // text or json
+	// MasterKeyFile holds the master keys that wrap every family's data keys; "" is
+	// DataDir/master.key, created on first start.
+	MasterKeyFile string
+	Region        string // the region this deployment serves (data never leaves it)
+	LogLevel      string // debug, info, warn, error
+	LogFormat     string // text or json
 
 	// Gateway limits.
 	MaxFrame          int           // largest frame accepted, bytes
@@ -210,6 +213,7 @@ func (c *Config) fields() []field {
 		{"http-addr", "listen address of the HTTP API, health checks and /metrics", (*stringValue)(&c.HTTPAddr)},
 		{"watch-addr", "listen address of the watches' TCP gateway", (*stringValue)(&c.WatchAddr)},
 		{"database-url", "database: empty for SQLite in the data directory, sqlite:PATH, or postgres://…", (*stringValue)(&c.DatabaseURL)},
+		{"master-key-file", "file with the master key(s) that wrap every family's encryption keys (kinwatch admin master-key); empty: DATA_DIR/master.key, created on first start. Keep it out of database backups, and give every process of one deployment the same file", (*stringValue)(&c.MasterKeyFile)},
 		{"region", "region this deployment serves", (*stringValue)(&c.Region)},
 		{"log-level", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
 		{"log-format", "text or json", (*stringValue)(&c.LogFormat)},

@@ -10,6 +10,7 @@ import (
 	"kinwatch"
 	"kinwatch/account"
 	"kinwatch/consent"
+	"kinwatch/envelope"
 	"kinwatch/family"
 	"kinwatch/sqlite"
 	"kinwatch/storetest"
@@ -29,7 +30,7 @@ func (e *env) NotifyDevice(id string) { e.notified = append(e.notified, id) }
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"))
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"), envelope.NewMaster())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"kinwatch"
 	"kinwatch/app"
 	"kinwatch/commands"
+	"kinwatch/envelope"
 	"kinwatch/family"
 	"kinwatch/fileblob"
 	"kinwatch/inproc"
@@ -57,7 +58,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"))
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"), envelope.NewMaster())
 	if err != nil {
 		t.Fatal(err)
 	}

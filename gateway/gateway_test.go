@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"kinwatch"
+	"kinwatch/envelope"
 	"kinwatch/fileblob"
 	"kinwatch/gateway"
 	"kinwatch/ingest"
@@ -49,7 +50,7 @@ func newStackWithClock(t *testing.T, tweak func(*gateway.Options), now func() ti
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "k.db"))
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "k.db"), envelope.NewMaster())
 	if err != nil {
 		t.Fatal(err)
 	}

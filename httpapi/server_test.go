@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"kinwatch/envelope"
 	"kinwatch/httpapi"
 	"kinwatch/metrics"
 	"kinwatch/sqlite"
@@ -18,7 +19,7 @@ import (
 
 func newServer(t *testing.T, ready *bool) (*httptest.Server, *sqlite.DB) {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"))
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"), envelope.NewMaster())
 	if err != nil {
 		t.Fatal(err)
 	}

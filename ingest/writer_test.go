@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kinwatch"
+	"kinwatch/envelope"
 	"kinwatch/fileblob"
 	"kinwatch/ingest"
 	"kinwatch/inproc"
@@ -22,7 +23,7 @@ import (
 
 func setup(t *testing.T) (*sqlite.DB, *inproc.Bus, *ingest.Writer, chan error) {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"))
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"), envelope.NewMaster())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ const (
 		ON CONFLICT (id) DO UPDATE SET state = devices.state WHERE false`
 	// boundDevices reads the bound watches' current consent. It needs no FOR SHARE: the device
 	// statements before it locked the rows already, so a consent change waits for the batch.
-	boundDevices = `SELECT id, consent FROM devices WHERE id = ANY($1) AND state = 'bound'`
+	boundDevices = `SELECT id, family_id, consent FROM devices WHERE id = ANY($1) AND state = 'bound'`
 )
 
 // WriteBatch stores recs in one transaction: all of them or, on any error, none. The data records
@@ -62,7 +62,7 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 		return err
 	}
 	now := time.Now()
-	var bound map[string]kinwatch.Purposes
+	var bound map[string]kinwatch.Bound
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		// Devices first: the data rows reference them.
@@ -79,14 +79,14 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 			for i, d := range devices {
 				ids[i] = d.ID
 			}
-			bound = make(map[string]kinwatch.Purposes, len(devices))
+			bound = make(map[string]kinwatch.Bound, len(devices))
 			b.Queue(boundDevices, ids).Query(func(rows pgx.Rows) error {
 				var (
-					id      string
-					consent int64
+					id, family string
+					consent    int64
 				)
-				_, err := pgx.ForEachRow(rows, []any{&id, &consent}, func() error {
-					bound[id] = kinwatch.Purposes(consent)
+				_, err := pgx.ForEachRow(rows, []any{&id, &family, &consent}, func() error {
+					bound[id] = kinwatch.Bound{Owner: kinwatch.FamilyOwner(family), Consent: kinwatch.Purposes(consent)}
 					return nil
 				})
 				return err
@@ -126,7 +126,11 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 		if positions == 0 {
 			return nil
 		}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"positions"}, positionCopyColumns, newPositionRows(recs, bound))
+		rows, err := db.sealPositions(context.WithValue(ctx, txKey{}, tx), recs, bound, positions)
+		if err != nil {
+			return err
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"positions"}, positionCopyColumns, rows)
 		return err
 	})
 	if err != nil {

@@ -517,6 +517,9 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 			if _, err := tx.Exec(ctx, `INSERT INTO families (id, name, created_at) VALUES ($1, $2, $3)`, f.ID, f.Name, f.CreatedAt); err != nil {
 				return err
 			}
+			if err := db.createKey(ctx, tx, kinwatch.FamilyOwner(f.ID)); err != nil {
+				return err
+			}
 			if b.Admin.JoinedAt.IsZero() {
 				b.Admin.JoinedAt = f.CreatedAt
 			}

@@ -1,10 +1,8 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -14,62 +12,67 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const positionColumns = `id, device_id, type, time, received, valid, source, lat, lon, has_coords, speed, course, altitude, accuracy, satellites, signal, battery, steps, rolls, status, alarms, worn, static, network`
+const positionColumns = `id, device_id, type, time, received, valid, source, lat, lon, has_coords, speed, course, altitude, accuracy, satellites, signal, battery, steps, rolls, status, alarms, worn, static, network, sealed`
 
 // positionCopyColumns is positionColumns for CopyFrom, in the same order.
 var positionCopyColumns = []string{"id", "device_id", "type", "time", "received", "valid", "source", "lat", "lon",
 	"has_coords", "speed", "course", "altitude", "accuracy", "satellites", "signal", "battery", "steps", "rolls",
-	"status", "alarms", "worn", "static", "network"}
+	"status", "alarms", "worn", "static", "network", "sealed"}
 
-// network is the JSON shape of the network column: what the watch heard besides satellites.
+// network is the JSON shape of the network column of positions written before they were sealed.
 type network struct {
 	Cells []kinwatch.Cell `json:"cells,omitempty"`
 	WiFi  []kinwatch.WiFi `json:"wifi,omitempty"`
 }
 
-// positionRows feeds a batch's positions of the bound devices to CopyFrom. pgx encodes each row
-// before asking for the next, so one values array, one id and one JSON buffer serve every row.
+// positionRows feeds a batch's kept positions to CopyFrom. pgx encodes each row before asking for
+// the next, so one values array serves every row. The precise part (coordinates, altitude,
+// accuracy, network) is in sealed only; its columns keep zeros.
 type positionRows struct {
 	recs   []kinwatch.Record
-	bound  map[string]kinwatch.Purposes
-	i      int // index of the current record
-	id     string
+	kept   []int    // indexes of the positions to store
+	ids    []string // their ids
+	sealed [][]byte // their sealed parts
+	i      int
 	alarms int32
-	buf    bytes.Buffer
-	enc    *json.Encoder
-	vals   [24]any
-	err    error
+	vals   [25]any
 }
 
-func newPositionRows(recs []kinwatch.Record, bound map[string]kinwatch.Purposes) *positionRows {
-	r := &positionRows{recs: recs, bound: bound, i: -1}
-	r.enc = json.NewEncoder(&r.buf)
-	r.enc.SetEscapeHTML(false)
-	return r
+// sealPositions seals the batch's kept positions before the COPY starts: the keyring may have to
+// load a family's key, through the transaction (ctx carries it), which is busy once COPY runs.
+func (db *DB) sealPositions(ctx context.Context, recs []kinwatch.Record, bound map[string]kinwatch.Bound, n int) (*positionRows, error) {
+	r := &positionRows{recs: recs, kept: make([]int, 0, n), ids: make([]string, 0, n), sealed: make([][]byte, 0, n), i: -1}
+	var secrets kinwatch.PositionSecrets
+	for i := range recs {
+		rec := &recs[i]
+		if rec.Position == nil || !kinwatch.Keeps(bound, rec) {
+			continue
+		}
+		id := recordID(rec.Position.ID)
+		plain, err := secrets.Plaintext(rec.Position)
+		if err != nil {
+			return nil, fmt.Errorf("record %d: %w", i, err)
+		}
+		sealed, err := db.keys.Seal(ctx, bound[rec.Position.DeviceID].Owner, []byte(id), plain)
+		if err != nil {
+			return nil, fmt.Errorf("record %d: %w", i, kinwatch.SealError(err))
+		}
+		r.kept, r.ids, r.sealed = append(r.kept, i), append(r.ids, id), append(r.sealed, sealed)
+	}
+	return r, nil
 }
 
 func (r *positionRows) Next() bool {
-	for r.i++; r.i < len(r.recs); r.i++ {
-		if rec := &r.recs[r.i]; rec.Position != nil && kinwatch.Keeps(r.bound, rec) {
-			return true
-		}
-	}
-	return false
+	r.i++
+	return r.i < len(r.kept)
 }
 
+// zero is what the precise columns hold once sealed.
+var zero float64
+
 func (r *positionRows) Values() ([]any, error) {
-	p := r.recs[r.i].Position
-	r.id = recordID(p.ID)
+	p := r.recs[r.kept[r.i]].Position
 	r.alarms = int32(p.Alarms)
-	var net any // nil: NULL
-	if len(p.Cells) > 0 || len(p.WiFi) > 0 {
-		r.buf.Reset()
-		if err := r.enc.Encode(network{Cells: p.Cells, WiFi: p.WiFi}); err != nil {
-			r.err = fmt.Errorf("record %d: %w", r.i, err)
-			return nil, r.err
-		}
-		net = bytes.TrimSuffix(r.buf.Bytes(), []byte("\n"))
-	}
 	var received, worn any
 	if !p.Received.IsZero() {
 		received = (*timeRef)(&p.Received)
@@ -77,15 +80,16 @@ func (r *positionRows) Values() ([]any, error) {
 	if p.Worn != nil {
 		worn = (*boolRef)(p.Worn)
 	}
-	r.vals = [24]any{(*textRef)(&r.id), (*textRef)(&p.DeviceID), (*textRef)(&p.Type), (*timeRef)(&p.Time), received,
-		(*boolRef)(&p.Valid), (*textRef)(&p.Source), (*floatRef)(&p.Lat), (*floatRef)(&p.Lon), (*boolRef)(&p.HasCoords),
-		(*floatRef)(&p.Speed), (*floatRef)(&p.Course), (*floatRef)(&p.Altitude), (*floatRef)(&p.Accuracy),
+	z := (*floatRef)(&zero)
+	r.vals = [25]any{(*textRef)(&r.ids[r.i]), (*textRef)(&p.DeviceID), (*textRef)(&p.Type), (*timeRef)(&p.Time), received,
+		(*boolRef)(&p.Valid), (*textRef)(&p.Source), z, z, (*boolRef)(&p.HasCoords),
+		(*floatRef)(&p.Speed), (*floatRef)(&p.Course), z, z,
 		(*intRef)(&p.Satellites), (*intRef)(&p.Signal), (*intRef)(&p.Battery), (*int64Ref)(&p.Steps), (*intRef)(&p.Rolls),
-		(*textRef)(&p.Status), (*int32Ref)(&r.alarms), worn, (*boolRef)(&p.Static), net}
+		(*textRef)(&p.Status), (*int32Ref)(&r.alarms), worn, (*boolRef)(&p.Static), nil, r.sealed[r.i]}
 	return r.vals[:], nil
 }
 
-func (r *positionRows) Err() error { return r.err }
+func (r *positionRows) Err() error { return nil }
 
 // The copy values point into the records through these types, which pgx encodes by calling their
 // methods. A plain value would be copied into an interface (an allocation for most values) and a
@@ -122,16 +126,23 @@ func (v *timeRef) TimestamptzValue() (pgtype.Timestamptz, error) {
 	return pgtype.Timestamptz{Time: time.Time(*v), Valid: true}, nil
 }
 
-func scanPosition(s scanner) (*kinwatch.Position, error) {
+// sealedPosition is a row as read: the position and its sealed part, still closed.
+type sealedPosition struct {
+	p      *kinwatch.Position
+	sealed []byte
+}
+
+func scanPosition(s scanner) (*sealedPosition, error) {
 	var (
 		p        kinwatch.Position
 		received pgtype.Timestamptz
 		alarms   int32
 		net      []byte
+		sealed   []byte
 	)
 	if err := s.Scan(&p.ID, &p.DeviceID, &p.Type, &p.Time, &received, &p.Valid, &p.Source, &p.Lat, &p.Lon,
 		&p.HasCoords, &p.Speed, &p.Course, &p.Altitude, &p.Accuracy, &p.Satellites, &p.Signal, &p.Battery,
-		&p.Steps, &p.Rolls, &p.Status, &alarms, &p.Worn, &p.Static, &net); err != nil {
+		&p.Steps, &p.Rolls, &p.Status, &alarms, &p.Worn, &p.Static, &net, &sealed); err != nil {
 		return nil, err
 	}
 	p.Time, p.Received = p.Time.UTC(), fromNullTime(received)
@@ -143,20 +154,57 @@ func scanPosition(s scanner) (*kinwatch.Position, error) {
 		}
 		p.Cells, p.WiFi = n.Cells, n.WiFi
 	}
-	return &p, nil
+	return &sealedPosition{&p, sealed}, nil
+}
+
+// positions reads rows and opens their sealed parts: the owner of a watch's positions is the
+// family it is bound into (positions of an earlier binding were deleted when it ended).
+func (db *DB) positions(ctx context.Context, rows pgx.Rows) ([]*kinwatch.Position, error) {
+	read, err := collect(rows, scanPosition)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*kinwatch.Position, len(read))
+	owners := map[string]string{}
+	for i, sp := range read {
+		out[i] = sp.p
+		if sp.sealed == nil {
+			continue
+		}
+		owner, ok := owners[sp.p.DeviceID]
+		if !ok {
+			var family pgtype.Text
+			if err := db.pool.QueryRow(ctx, `SELECT family_id FROM devices WHERE id = $1`, sp.p.DeviceID).Scan(&family); err != nil {
+				return nil, err
+			}
+			owner = kinwatch.FamilyOwner(family.String)
+			owners[sp.p.DeviceID] = owner
+		}
+		plain, err := db.keys.Open(ctx, owner, []byte(sp.p.ID), sp.sealed)
+		if err != nil {
+			return nil, kinwatch.Errorf(kinwatch.EUNAVAILABLE, "position %s does not open (its watch changed family meanwhile, or its key was shredded): %v", sp.p.ID, err)
+		}
+		if err := kinwatch.OpenPositionSecret(plain, sp.p); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // LatestPosition returns the device's position with the newest watch time.
 func (db *DB) LatestPosition(ctx context.Context, deviceID string) (*kinwatch.Position, error) {
-	p, err := scanPosition(db.pool.QueryRow(ctx,
-		`SELECT `+positionColumns+` FROM positions WHERE device_id = $1 ORDER BY time DESC LIMIT 1`, deviceID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound("position")
-	}
+	rows, err := db.pool.Query(ctx, `SELECT `+positionColumns+` FROM positions WHERE device_id = $1 ORDER BY time DESC LIMIT 1`, deviceID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: latest position: %w", err)
 	}
-	return p, nil
+	ps, err := db.positions(ctx, rows)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: latest position: %w", err)
+	}
+	if len(ps) == 0 {
+		return nil, notFound("position")
+	}
+	return ps[0], nil
 }
 
 // LatestPositions returns the newest position of each listed device that has one: a LATERAL
@@ -171,7 +219,7 @@ func (db *DB) LatestPositions(ctx context.Context, deviceIDs []string) (map[stri
 	if err != nil {
 		return nil, fmt.Errorf("postgres: latest positions: %w", err)
 	}
-	ps, err := collect(rows, scanPosition)
+	ps, err := db.positions(ctx, rows)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: latest positions: %w", err)
 	}
@@ -191,7 +239,7 @@ func (db *DB) AccountLatestPositions(ctx context.Context, accountID string) ([]*
 	if err != nil {
 		return nil, fmt.Errorf("postgres: account latest positions: %w", err)
 	}
-	out, err := collect(rows, scanPosition)
+	out, err := db.positions(ctx, rows)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: account latest positions: %w", err)
 	}
@@ -210,9 +258,66 @@ func (db *DB) Positions(ctx context.Context, f kinwatch.PositionFilter) ([]*kinw
 	if err != nil {
 		return nil, fmt.Errorf("postgres: positions: %w", err)
 	}
-	out, err := collect(rows, scanPosition)
+	out, err := db.positions(ctx, rows)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: positions: %w", err)
 	}
 	return out, nil
+}
+
+// sealLegacyPositions seals the positions written before positions were sealed, in batches, with
+// their family's key.
+func (db *DB) sealLegacyPositions(ctx context.Context) error {
+	var secrets kinwatch.PositionSecrets
+	for {
+		n := 0
+		err := db.inTx(ctx, "seal positions", func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT p.id, d.family_id, p.lat, p.lon, p.altitude, p.accuracy, p.network
+				FROM positions p JOIN devices d ON d.id = p.device_id
+				WHERE p.sealed IS NULL AND d.family_id IS NOT NULL LIMIT 1000 FOR UPDATE OF p`)
+			if err != nil {
+				return err
+			}
+			type row struct {
+				id, family string
+				p          kinwatch.Position
+				net        []byte
+			}
+			todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+				var x row
+				err := r.Scan(&x.id, &x.family, &x.p.Lat, &x.p.Lon, &x.p.Altitude, &x.p.Accuracy, &x.net)
+				return x, err
+			})
+			if err != nil {
+				return err
+			}
+			b := &pgx.Batch{}
+			for _, r := range todo {
+				if len(r.net) > 0 {
+					var nw network
+					if err := json.Unmarshal(r.net, &nw); err != nil {
+						return fmt.Errorf("position %s: network column: %w", r.id, err)
+					}
+					r.p.Cells, r.p.WiFi = nw.Cells, nw.WiFi
+				}
+				plain, err := secrets.Plaintext(&r.p)
+				if err != nil {
+					return err
+				}
+				sealed, err := db.keys.Seal(ctx, kinwatch.FamilyOwner(r.family), []byte(r.id), plain)
+				if err != nil {
+					return err
+				}
+				b.Queue(`UPDATE positions SET sealed = $1, lat = 0, lon = 0, altitude = 0, accuracy = 0, network = NULL WHERE id = $2`, sealed, r.id)
+			}
+			n = len(todo)
+			if n == 0 {
+				return nil
+			}
+			return tx.SendBatch(ctx, b).Close()
+		})
+		if err != nil || n == 0 {
+			return err
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"kinwatch/envelope"
 	"strings"
 	"time"
 
@@ -27,13 +28,19 @@ import (
 // DB is the store. Open it, call Migrate once per process start, and Close it.
 type DB struct {
 	pool *pgxpool.Pool
+	keys *envelope.Keyring // seals precise locations with the family's key
 }
 
 var _ kinwatch.Store = (*DB)(nil)
 
 // Open connects to the database at url (a postgres:// URL or a key=value DSN; pgxpool's
 // pool_max_conns and friends apply) and checks it answers. It does not migrate; call Migrate.
-func Open(ctx context.Context, url string) (*DB, error) {
+// master wraps the data keys that seal sensitive data; without it nothing sealed can be read, so
+// it must be the same master (or a rotation of it) every time.
+func Open(ctx context.Context, url string, master *envelope.Master) (*DB, error) {
+	if master == nil {
+		return nil, kinwatch.Errorf(kinwatch.EINVALID, "postgres: a master key is required")
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx masks the password in its parse errors.
@@ -47,7 +54,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
-	return &DB{pool: pool}, nil
+	db := &DB{pool: pool}
+	db.keys = envelope.NewKeyring(master, db.loadKeys)
+	return db, nil
 }
 
 // Ping checks the database answers.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kinwatch"
+	"kinwatch/envelope"
 	"kinwatch/postgres"
 	"kinwatch/postgres/pgtest"
 	"kinwatch/storetest"
@@ -16,7 +17,7 @@ import (
 
 func open(t testing.TB, url string) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(t.Context(), url)
+	db, err := postgres.Open(t.Context(), url, envelope.NewMaster())
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -57,12 +58,12 @@ func TestMigrations(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
-	_, err := postgres.Open(t.Context(), "postgres://u:secret@127.0.0.1:5432/test?sslmode=bogus")
+	_, err := postgres.Open(t.Context(), "postgres://u:secret@127.0.0.1:5432/test?sslmode=bogus", envelope.NewMaster())
 	if kinwatch.ErrorCode(err) != kinwatch.EINVALID || strings.Contains(err.Error(), "secret") {
 		t.Errorf("Open(bad URL) = %v; want an invalid error that does not show the password", err)
 	}
 	// Port 1 on loopback refuses at once.
-	if _, err := postgres.Open(t.Context(), "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2"); err == nil {
+	if _, err := postgres.Open(t.Context(), "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2", envelope.NewMaster()); err == nil {
 		t.Error("Open of an unreachable server succeeded")
 	}
 }
@@ -87,8 +88,8 @@ func BenchmarkWriteBatch(b *testing.B) {
 	}
 }
 
-// TestUnstorableValuesAreInvalid: values PostgreSQL refuses (a NUL inside JSON, text that is not
-// UTF-8) are the record's fault, reported as EINVALID so the writer isolates them instead of
+// TestUnstorableValuesAreInvalid: values PostgreSQL refuses (text that is not UTF-8) are the
+// record's fault, reported as EINVALID so the writer isolates them instead of
 // retrying the batch forever.
 func TestUnstorableValuesAreInvalid(t *testing.T) {
 	db := openMigrated(t)
@@ -96,7 +97,6 @@ func TestUnstorableValuesAreInvalid(t *testing.T) {
 	// Only a bound watch's positions are stored, so only they reach the database.
 	storetest.BoundWatches(t, db, "1")
 	for _, p := range []*kinwatch.Position{
-		{ID: kinwatch.NewID(), DeviceID: "1", Time: now, WiFi: []kinwatch.WiFi{{SSID: "a\x00b", MAC: "00:11:22:33:44:55"}}},
 		{ID: kinwatch.NewID(), DeviceID: "1", Time: now, Type: "UD\xff"},
 	} {
 		err := db.WriteBatch(t.Context(), []kinwatch.Record{{Position: p}})

@@ -37,7 +37,7 @@ const (
 	// boundDevices takes the batch's device ids as a JSON array: one statement, prepared once,
 	// whatever the number of devices. The transaction holds the only write lock, so no Unbind can
 	// change a state or a consent between this read and the commit.
-	boundDevices = `SELECT id, consent FROM devices WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'bound'`
+	boundDevices = `SELECT id, family_id, consent FROM devices WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'bound'`
 )
 
 // batchStmts are prepared once on the writer connection; inside a transaction tx.Stmt reuses them
@@ -107,7 +107,7 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 		return fmt.Errorf("sqlite: write batch: %w", err)
 	}
 	defer tx.Rollback()
-	dropped, err := writeRecords(ctx, tx, st, devices, recs, time.Now())
+	dropped, err := db.writeRecords(ctx, tx, st, devices, recs, time.Now())
 	if err != nil {
 		return fmt.Errorf("sqlite: write batch: %w", constraint(err))
 	}
@@ -122,7 +122,7 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 
 // writeRecords writes the batch in tx and returns the indexes of the records it dropped (data of
 // watches that are not bound).
-func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*kinwatch.DeviceChange, recs []kinwatch.Record, now time.Time) (dropped []int, err error) {
+func (db *DB) writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*kinwatch.DeviceChange, recs []kinwatch.Record, now time.Time) (dropped []int, err error) {
 	// The driver starts a goroutine per statement to watch a cancellable context. A row insert
 	// takes microseconds, so the statements run uncancellable and the loop checks ctx between
 	// records instead; database/sql also rolls tx back as soon as ctx ends.
@@ -151,7 +151,7 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*ki
 	}
 
 	var position, event, health, media *sql.Stmt // bound to tx on first use
-	var net *networkEncoder
+	var secrets kinwatch.PositionSecrets
 	for i := range recs {
 		if err := stop.Err(); err != nil {
 			return nil, err
@@ -165,11 +165,12 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*ki
 		switch {
 		case r.Position != nil:
 			if position == nil {
-				position, net = tx.StmtContext(ctx, st.position), newNetworkEncoder()
+				position = tx.StmtContext(ctx, st.position)
 			}
-			var nv any
-			if nv, err = net.value(r.Position); err == nil {
-				_, err = position.ExecContext(ctx, positionArgs(r.Position, recordID(r.Position.ID), nv, args)...)
+			id := recordID(r.Position.ID)
+			var sealed []byte
+			if sealed, err = db.sealPosition(ctx, &secrets, bound[r.Position.DeviceID].Owner, id, r.Position); err == nil {
+				_, err = position.ExecContext(ctx, positionArgs(r.Position, id, sealed, args)...)
 			}
 		case r.Event != nil:
 			if event == nil {
@@ -194,9 +195,9 @@ func writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devices []*ki
 	return dropped, nil
 }
 
-// boundSet returns the current consent of the batch's bound devices, nil when no record needs to
-// know.
-func boundSet(ctx context.Context, q *sql.Stmt, devices []*kinwatch.DeviceChange, recs []kinwatch.Record) (map[string]kinwatch.Purposes, error) {
+// boundSet returns the family and current consent of the batch's bound devices, nil when no
+// record needs to know.
+func boundSet(ctx context.Context, q *sql.Stmt, devices []*kinwatch.DeviceChange, recs []kinwatch.Record) (map[string]kinwatch.Bound, error) {
 	if !slices.ContainsFunc(recs, func(r kinwatch.Record) bool { return r.Device == nil }) {
 		return nil, nil
 	}
@@ -213,16 +214,16 @@ func boundSet(ctx context.Context, q *sql.Stmt, devices []*kinwatch.DeviceChange
 		return nil, err
 	}
 	defer rows.Close()
-	bound := make(map[string]kinwatch.Purposes, len(devices))
+	bound := make(map[string]kinwatch.Bound, len(devices))
 	for rows.Next() {
 		var (
-			id      string
-			consent int64
+			id, family string
+			consent    int64
 		)
-		if err := rows.Scan(&id, &consent); err != nil {
+		if err := rows.Scan(&id, &family, &consent); err != nil {
 			return nil, err
 		}
-		bound[id] = kinwatch.Purposes(consent)
+		bound[id] = kinwatch.Bound{Owner: kinwatch.FamilyOwner(family), Consent: kinwatch.Purposes(consent)}
 	}
 	return bound, rows.Err()
 }

@@ -583,6 +583,9 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO families (id, name, created_at) VALUES (?, ?, ?)`, f.ID, f.Name, nanos(f.CreatedAt)); err != nil {
 				return err
 			}
+			if err := db.createKey(ctx, tx, kinwatch.FamilyOwner(f.ID)); err != nil {
+				return err
+			}
 			if b.Admin.JoinedAt.IsZero() {
 				b.Admin.JoinedAt = f.CreatedAt
 			}

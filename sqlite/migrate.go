@@ -56,7 +56,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	if err := db.ensureFamilyKeys(ctx); err != nil {
+		return err
+	}
+	return db.sealLegacyPositions(ctx)
 }
 
 func (db *DB) apply(ctx context.Context, m migration.File) error {

@@ -1,11 +1,9 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -13,53 +11,45 @@ import (
 	"kinwatch"
 )
 
-const positionColumns = `id, device_id, type, time, received, valid, source, lat, lon, has_coords, speed, course, altitude, accuracy, satellites, signal, battery, steps, rolls, status, alarms, worn, static, network`
+const positionColumns = `id, device_id, type, time, received, valid, source, lat, lon, has_coords, speed, course, altitude, accuracy, satellites, signal, battery, steps, rolls, status, alarms, worn, static, network, sealed`
 
-const insertPosition = `INSERT INTO positions (` + positionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertPosition = `INSERT INTO positions (` + positionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// network is the JSON shape of the network column: what the watch heard besides satellites.
+// network is the JSON shape of the network column of positions written before they were sealed.
 type network struct {
 	Cells []kinwatch.Cell `json:"cells,omitempty"`
 	WiFi  []kinwatch.WiFi `json:"wifi,omitempty"`
 }
 
-// networkEncoder encodes network columns into one reused buffer, so a batch allocates only the
-// string handed to the driver for each row that has a network.
-type networkEncoder struct {
-	buf bytes.Buffer
-	enc *json.Encoder
-}
-
-func newNetworkEncoder() *networkEncoder {
-	e := &networkEncoder{}
-	e.enc = json.NewEncoder(&e.buf)
-	e.enc.SetEscapeHTML(false)
-	return e
-}
-
-// value returns the column value: nil (SQL NULL) when the watch heard no network.
-func (e *networkEncoder) value(p *kinwatch.Position) (any, error) {
-	if len(p.Cells) == 0 && len(p.WiFi) == 0 {
-		return nil, nil
-	}
-	e.buf.Reset()
-	if err := e.enc.Encode(network{Cells: p.Cells, WiFi: p.WiFi}); err != nil {
-		return nil, err
-	}
-	return string(bytes.TrimSuffix(e.buf.Bytes(), []byte("\n"))), nil
-}
-
-func positionArgs(p *kinwatch.Position, id string, net any, args []any) []any {
+// positionArgs returns the insert's arguments. The precise part (coordinates, altitude, accuracy,
+// network) is in sealed only; its columns keep zeros.
+func positionArgs(p *kinwatch.Position, id string, sealed []byte, args []any) []any {
 	var worn any
 	if p.Worn != nil {
 		worn = *p.Worn
 	}
 	return append(args[:0], id, p.DeviceID, p.Type, nanos(p.Time), nullNanos(p.Received), p.Valid, p.Source,
-		p.Lat, p.Lon, p.HasCoords, p.Speed, p.Course, p.Altitude, p.Accuracy, int64(p.Satellites),
-		int64(p.Signal), int64(p.Battery), p.Steps, int64(p.Rolls), p.Status, int64(p.Alarms), worn, p.Static, net)
+		0.0, 0.0, p.HasCoords, p.Speed, p.Course, 0.0, 0.0, int64(p.Satellites),
+		int64(p.Signal), int64(p.Battery), p.Steps, int64(p.Rolls), p.Status, int64(p.Alarms), worn, p.Static, nil, sealed)
 }
 
-func scanPosition(s scanner) (*kinwatch.Position, error) {
+// sealPosition seals p's precise part with owner's key, bound to the row's id.
+func (db *DB) sealPosition(ctx context.Context, secrets *kinwatch.PositionSecrets, owner, id string, p *kinwatch.Position) ([]byte, error) {
+	plain, err := secrets.Plaintext(p)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := db.keys.Seal(ctx, owner, []byte(id), plain)
+	return sealed, kinwatch.SealError(err)
+}
+
+// sealedPosition is a row as read: the position and its sealed part, still closed.
+type sealedPosition struct {
+	p      *kinwatch.Position
+	sealed []byte
+}
+
+func scanPosition(s scanner) (sealedPosition, error) {
 	var (
 		p        kinwatch.Position
 		t        int64
@@ -67,11 +57,12 @@ func scanPosition(s scanner) (*kinwatch.Position, error) {
 		worn     sql.NullBool
 		alarms   int64
 		net      []byte
+		sealed   []byte
 	)
 	if err := s.Scan(&p.ID, &p.DeviceID, &p.Type, &t, &received, &p.Valid, &p.Source, &p.Lat, &p.Lon,
 		&p.HasCoords, &p.Speed, &p.Course, &p.Altitude, &p.Accuracy, &p.Satellites, &p.Signal, &p.Battery,
-		&p.Steps, &p.Rolls, &p.Status, &alarms, &worn, &p.Static, &net); err != nil {
-		return nil, err
+		&p.Steps, &p.Rolls, &p.Status, &alarms, &worn, &p.Static, &net, &sealed); err != nil {
+		return sealedPosition{}, err
 	}
 	p.Time, p.Received = fromNanos(t), fromNullNanos(received)
 	p.Alarms = kinwatch.Alarms(alarms)
@@ -81,24 +72,70 @@ func scanPosition(s scanner) (*kinwatch.Position, error) {
 	if len(net) > 0 {
 		var n network
 		if err := json.Unmarshal(net, &n); err != nil {
-			return nil, fmt.Errorf("position %s: network column: %w", p.ID, err)
+			return sealedPosition{}, fmt.Errorf("position %s: network column: %w", p.ID, err)
 		}
 		p.Cells, p.WiFi = n.Cells, n.WiFi
 	}
-	return &p, nil
+	return sealedPosition{&p, sealed}, nil
+}
+
+// scanPositions reads rows and opens their sealed parts: the owner of a watch's positions is the
+// family it is bound into (positions of an earlier binding were deleted when it ended).
+func (db *DB) scanPositions(ctx context.Context, rows *sql.Rows) ([]*kinwatch.Position, error) {
+	defer rows.Close()
+	var read []sealedPosition
+	for rows.Next() {
+		sp, err := scanPosition(rows)
+		if err != nil {
+			return nil, err
+		}
+		read = append(read, sp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	out := make([]*kinwatch.Position, len(read))
+	owners := map[string]string{}
+	for i, sp := range read {
+		out[i] = sp.p
+		if sp.sealed == nil {
+			continue
+		}
+		owner, ok := owners[sp.p.DeviceID]
+		if !ok {
+			var family sql.NullString
+			if err := db.read.QueryRowContext(ctx, `SELECT family_id FROM devices WHERE id = ?`, sp.p.DeviceID).Scan(&family); err != nil {
+				return nil, err
+			}
+			owner = kinwatch.FamilyOwner(family.String)
+			owners[sp.p.DeviceID] = owner
+		}
+		plain, err := db.keys.Open(ctx, owner, []byte(sp.p.ID), sp.sealed)
+		if err != nil {
+			return nil, kinwatch.Errorf(kinwatch.EUNAVAILABLE, "position %s does not open (its watch changed family meanwhile, or its key was shredded): %v", sp.p.ID, err)
+		}
+		if err := kinwatch.OpenPositionSecret(plain, sp.p); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // LatestPosition returns the device's position with the newest watch time.
 func (db *DB) LatestPosition(ctx context.Context, deviceID string) (*kinwatch.Position, error) {
-	p, err := scanPosition(db.read.QueryRowContext(ctx,
-		`SELECT `+positionColumns+` FROM positions WHERE device_id = ? ORDER BY time DESC LIMIT 1`, deviceID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("position")
-	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+positionColumns+` FROM positions WHERE device_id = ? ORDER BY time DESC LIMIT 1`, deviceID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: latest position: %w", err)
 	}
-	return p, nil
+	ps, err := db.scanPositions(ctx, rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: latest position: %w", err)
+	}
+	if len(ps) == 0 {
+		return nil, notFound("position")
+	}
+	return ps[0], nil
 }
 
 // LatestPositions returns the newest position of each listed device that has one. Each device's
@@ -117,16 +154,12 @@ func (db *DB) LatestPositions(ctx context.Context, deviceIDs []string) (map[stri
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: latest positions: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		p, err := scanPosition(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: latest positions: %w", err)
-		}
-		out[p.DeviceID] = p
-	}
-	if err := rows.Err(); err != nil {
+	ps, err := db.scanPositions(ctx, rows)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: latest positions: %w", err)
+	}
+	for _, p := range ps {
+		out[p.DeviceID] = p
 	}
 	return out, nil
 }
@@ -146,16 +179,8 @@ func (db *DB) AccountLatestPositions(ctx context.Context, accountID string) ([]*
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: account latest positions: %w", err)
 	}
-	defer rows.Close()
-	var out []*kinwatch.Position
-	for rows.Next() {
-		p, err := scanPosition(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: account latest positions: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := db.scanPositions(ctx, rows)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: account latest positions: %w", err)
 	}
 	return out, nil
@@ -173,16 +198,8 @@ func (db *DB) Positions(ctx context.Context, f kinwatch.PositionFilter) ([]*kinw
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: positions: %w", err)
 	}
-	defer rows.Close()
-	var out []*kinwatch.Position
-	for rows.Next() {
-		p, err := scanPosition(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: positions: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := db.scanPositions(ctx, rows)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: positions: %w", err)
 	}
 	return out, nil
@@ -199,4 +216,60 @@ func window(from, to time.Time) (int64, int64) {
 		hi = to.UnixNano()
 	}
 	return lo, hi
+}
+
+// sealLegacyPositions seals the positions written before positions were sealed, in batches, with
+// their family's key.
+func (db *DB) sealLegacyPositions(ctx context.Context) error {
+	var secrets kinwatch.PositionSecrets
+	for {
+		n := 0
+		err := db.inTx(ctx, "seal positions", func(tx *sql.Tx) error {
+			rows, err := tx.QueryContext(ctx, `SELECT p.id, d.family_id, p.lat, p.lon, p.altitude, p.accuracy, p.network
+				FROM positions p JOIN devices d ON d.id = p.device_id
+				WHERE p.sealed IS NULL AND d.family_id IS NOT NULL LIMIT 1000`)
+			if err != nil {
+				return err
+			}
+			type row struct {
+				id, family string
+				p          kinwatch.Position
+				net        []byte
+			}
+			var todo []row
+			for rows.Next() {
+				var r row
+				if err := rows.Scan(&r.id, &r.family, &r.p.Lat, &r.p.Lon, &r.p.Altitude, &r.p.Accuracy, &r.net); err != nil {
+					rows.Close()
+					return err
+				}
+				todo = append(todo, r)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, r := range todo {
+				if len(r.net) > 0 {
+					var nw network
+					if err := json.Unmarshal(r.net, &nw); err != nil {
+						return fmt.Errorf("position %s: network column: %w", r.id, err)
+					}
+					r.p.Cells, r.p.WiFi = nw.Cells, nw.WiFi
+				}
+				sealed, err := db.sealPosition(ctx, &secrets, kinwatch.FamilyOwner(r.family), r.id, &r.p)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE positions SET sealed = ?, lat = 0, lon = 0, altitude = 0, accuracy = 0, network = NULL WHERE id = ?`, sealed, r.id); err != nil {
+					return err
+				}
+			}
+			n = len(todo)
+			return nil
+		})
+		if err != nil || n == 0 {
+			return err
+		}
+	}
 }

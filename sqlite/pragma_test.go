@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"kinwatch/envelope"
 	"path/filepath"
 	"testing"
 )
@@ -12,7 +13,7 @@ func TestPragmas(t *testing.T) {
 	for _, tc := range []struct {
 		option, sync string
 	}{{"", "1"}, {"?sync=full", "2"}} {
-		db, err := Open(t.Context(), filepath.Join(dir, "p.db")+tc.option)
+		db, err := Open(t.Context(), filepath.Join(dir, "p.db")+tc.option, envelope.NewMaster())
 		if err != nil {
 			t.Fatal(err)
 		}

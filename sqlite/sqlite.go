@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"kinwatch/envelope"
 	"net/url"
 	"strings"
 	"sync"
@@ -40,18 +41,25 @@ type DB struct {
 	mu    sync.Mutex // guards stmts and reads
 	stmts *batchStmts
 	reads map[string]*sql.Stmt // hot read queries, prepared once (see readStmt)
+
+	keys *envelope.Keyring // seals precise locations with the family's key
 }
 
 var _ kinwatch.Store = (*DB)(nil)
 
 // Open opens (creating if needed) the database file at path. It does not migrate; call Migrate.
+// master wraps the data keys that seal sensitive data; without it nothing sealed can be read, so
+// it must be the same master (or a rotation of it) every time.
 //
 // path may end in "?sync=full". The default, synchronous=NORMAL in WAL mode, fsyncs only at
 // checkpoints: a committed batch survives a crash of the process but the last commits before a
 // power loss or kernel panic may be lost (the file itself stays consistent). sync=full fsyncs the
 // WAL on every commit, which makes every acknowledged write survive power loss at the price of
 // one fsync per batch.
-func Open(ctx context.Context, path string) (*DB, error) {
+func Open(ctx context.Context, path string, master *envelope.Master) (*DB, error) {
+	if master == nil {
+		return nil, kinwatch.Errorf(kinwatch.EINVALID, "sqlite: a master key is required")
+	}
 	name, query, _ := strings.Cut(path, "?")
 	if name == "" || name == ":memory:" || strings.HasPrefix(name, "file::memory:") {
 		// The writer and the read pool are separate connections; each would see its own empty
@@ -111,7 +119,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", name, err)
 	}
-	return &DB{write: write, read: read}, nil
+	db := &DB{write: write, read: read}
+	db.keys = envelope.NewKeyring(master, db.loadKeys)
+	return db, nil
 }
 
 // Ping checks both pools can reach the file.

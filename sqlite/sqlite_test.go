@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"kinwatch"
+	"kinwatch/envelope"
 	"kinwatch/sqlite"
 	"kinwatch/storetest"
 )
 
 func open(t testing.TB, path string) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), path)
+	db, err := sqlite.Open(t.Context(), path, envelope.NewMaster())
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -65,7 +66,7 @@ func TestOpenOptions(t *testing.T) {
 		{":memory:", "in-memory"},
 		{"", "path is required"},
 	} {
-		db, err := sqlite.Open(t.Context(), tc.path)
+		db, err := sqlite.Open(t.Context(), tc.path, envelope.NewMaster())
 		if tc.wantErr == "" {
 			if err != nil {
 				t.Errorf("Open(%q): %v", tc.path, err)

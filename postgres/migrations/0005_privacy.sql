@@ -25,3 +25,20 @@ CREATE TABLE consents (
 
 CREATE INDEX consents_account ON consents (account_id, time DESC) WHERE device_id IS NULL;
 CREATE INDEX consents_device ON consents (device_id, time DESC) WHERE device_id IS NOT NULL;
+
+-- Envelope encryption (package envelope): every family's (and account's) data keys, each wrapped
+-- by the operator's master key, which is never stored here. Deleting an owner's rows makes its
+-- sealed data unreadable, in backups too (crypto-shredding).
+CREATE TABLE data_keys (
+	owner      text NOT NULL,
+	version    integer NOT NULL CHECK (version > 0),
+	master_id  text NOT NULL,
+	wrapped    bytea NOT NULL,
+	created_at timestamptz NOT NULL,
+	PRIMARY KEY (owner, version)
+);
+
+-- The precise part of a position (coordinates, altitude, accuracy, Wi-Fi and cells), sealed with
+-- the family's key; lat, lon, altitude, accuracy and network are then 0 and NULL. Positions
+-- written before this migration keep them in the clear until Migrate seals them.
+ALTER TABLE positions ADD COLUMN sealed bytea;

@@ -1,0 +1,108 @@
+package kinwatch
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+
+	"kinwatch/envelope"
+)
+
+// Owners of encryption keys: every family's children's data is sealed with the family's key, an
+// account's own sensitive data with the account's (see package envelope).
+
+// FamilyOwner names a family's key.
+func FamilyOwner(familyID string) string { return "family:" + familyID }
+
+// AccountOwner names an account's key.
+func AccountOwner(accountID string) string { return "account:" + accountID }
+
+// What of a position is precise location, and sealed at rest: the coordinates, altitude and
+// accuracy, and the Wi-Fi access points and cells heard (which locate a child as well as a fix
+// does). The rest (time, speed, battery, alarms …) stays readable for queries.
+//
+// Plaintext layout: byte 0 = 1 (layout version), then lat, lon, altitude, accuracy as
+// little-endian float64 bits, then the network as JSON {"cells":[…],"wifi":[…]} or nothing.
+const positionSecretV1 = 1
+
+// PositionSecrets encodes and decodes the sealed part of positions, reusing its buffers: one per
+// batch, not safe for concurrent use.
+type PositionSecrets struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+type positionNetwork struct {
+	Cells []Cell `json:"cells,omitempty"`
+	WiFi  []WiFi `json:"wifi,omitempty"`
+}
+
+// Plaintext returns p's sealed part; the slice is valid until the next call.
+func (s *PositionSecrets) Plaintext(p *Position) ([]byte, error) {
+	if s.enc == nil {
+		s.enc = json.NewEncoder(&s.buf)
+		s.enc.SetEscapeHTML(false)
+	}
+	s.buf.Reset()
+	var head [33]byte
+	head[0] = positionSecretV1
+	for i, f := range [4]float64{p.Lat, p.Lon, p.Altitude, p.Accuracy} {
+		binary.LittleEndian.PutUint64(head[1+8*i:], math.Float64bits(f))
+	}
+	s.buf.Write(head[:])
+	if len(p.Cells) > 0 || len(p.WiFi) > 0 {
+		if err := s.enc.Encode(positionNetwork{Cells: p.Cells, WiFi: p.WiFi}); err != nil {
+			return nil, err
+		}
+		s.buf.Truncate(s.buf.Len() - 1) // Encode's newline
+	}
+	return s.buf.Bytes(), nil
+}
+
+// OpenPositionSecret fills p's sealed fields from a plaintext made by Plaintext.
+func OpenPositionSecret(b []byte, p *Position) error {
+	if len(b) < 33 || b[0] != positionSecretV1 {
+		return fmt.Errorf("position %s: sealed part has an unknown layout", p.ID)
+	}
+	f := func(i int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b[1+8*i:])) }
+	p.Lat, p.Lon, p.Altitude, p.Accuracy = f(0), f(1), f(2), f(3)
+	p.Cells, p.WiFi = nil, nil
+	if len(b) > 33 {
+		var n positionNetwork
+		if err := json.Unmarshal(b[33:], &n); err != nil {
+			return fmt.Errorf("position %s: sealed network: %w", p.ID, err)
+		}
+		p.Cells, p.WiFi = n.Cells, n.WiFi
+	}
+	return nil
+}
+
+// KeyStore keeps the data keys that seal sensitive data (envelope encryption).
+type KeyStore interface {
+	// Keys is the keyring that seals this store's sensitive data; what services keep outside the
+	// database (media content, pictures) is sealed with it too.
+	Keys() *envelope.Keyring
+	// RotateKey gives owner a new data key version: new data is sealed with it, older data still
+	// opens with the older versions.
+	RotateKey(ctx context.Context, owner string) error
+	// ShredKeys deletes every data key of owner: whatever was sealed with them is unreadable from
+	// then on, wherever a copy of it lives (crypto-shredding).
+	ShredKeys(ctx context.Context, owner string) error
+	// RewrapKeys re-wraps with the current master key every data key another master key wrapped,
+	// and returns how many it changed.
+	RewrapKeys(ctx context.Context) (int, error)
+}
+
+// SealError maps a sealing failure for storage: an owner without keys (shredded) makes the record
+// unstorable (EINVALID, so the writer drops it instead of retrying the batch forever); anything
+// else is returned as it is.
+func SealError(err error) error {
+	if errors.Is(err, envelope.ErrNoKey) {
+		return Errorf(EINVALID, "the owner's keys were shredded: %v", err)
+	}
+	return err
+}
