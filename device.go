@@ -33,6 +33,9 @@ type Device struct {
 	Encrypted    bool // the watch speaks the vendor-encrypted AQSH framing and cannot be understood
 	// Consent is what the child's guardians consented to (ConsentStore); none while pending.
 	Consent Purposes
+	// FamilyID is the family the watch is bound into ("" while pending): its key seals the
+	// child's data.
+	FamilyID string
 }
 
 // DeviceUpdate carries what the gateway learned about a device; empty strings and nil pointers are

@@ -95,6 +95,9 @@ type KeyStore interface {
 	// RewrapKeys re-wraps with the current master key every data key another master key wrapped,
 	// and returns how many it changed.
 	RewrapKeys(ctx context.Context) (int, error)
+	// EnsureKey creates owner's first data key if it has none (accounts get theirs when they
+	// first seal something).
+	EnsureKey(ctx context.Context, owner string) error
 }
 
 // SealError maps a sealing failure for storage: an owner without keys (shredded) makes the record
@@ -105,4 +108,38 @@ func SealError(err error) error {
 		return Errorf(EINVALID, "the owner's keys were shredded: %v", err)
 	}
 	return err
+}
+
+// sealedBlobFormat is the first byte of sealed content (envelope's format version). Content
+// stored before blobs were sealed starts with its own magic (AMR "#!AMR", JPEG 0xFF, PNG 0x89) and
+// is returned as it is.
+const sealedBlobFormat = 1
+
+// PutSealed stores data under key sealed with owner's key; the key name is bound into the seal,
+// so content copied under another key does not open.
+func PutSealed(ctx context.Context, blobs BlobStore, keys *envelope.Keyring, owner, key string, data []byte) error {
+	sealed, err := keys.Seal(ctx, owner, []byte(key), data)
+	if err != nil {
+		return SealError(err)
+	}
+	return blobs.Put(ctx, key, sealed)
+}
+
+// GetSealed returns the content stored under key, opened with owner's key.
+func GetSealed(ctx context.Context, blobs BlobStore, keys *envelope.Keyring, owner, key string) ([]byte, error) {
+	data, err := blobs.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) == 0 || data[0] != sealedBlobFormat {
+		return data, nil // stored before sealing
+	}
+	plain, err := keys.Open(ctx, owner, []byte(key), data)
+	if errors.Is(err, envelope.ErrNoKey) {
+		return nil, Errorf(ENOTFOUND, "the content was deleted (its keys were shredded)")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", key, err)
+	}
+	return plain, nil
 }

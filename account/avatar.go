@@ -23,7 +23,11 @@ func (s *Service) SetAvatar(ctx context.Context, accountID string, data []byte, 
 	}
 	// A fresh key for each picture (its last part is the picture's ETag), under the account's id.
 	key := "avatars/" + accountID + "/" + kinwatch.NewID()
-	if err := s.Blobs.Put(ctx, key, data); err != nil {
+	// Sealed with the account's own key: cancelling the account shreds it, backups included.
+	if err := s.Store.EnsureKey(ctx, kinwatch.AccountOwner(accountID)); err != nil {
+		return nil, err
+	}
+	if err := kinwatch.PutSealed(ctx, s.Blobs, s.Store.Keys(), kinwatch.AccountOwner(accountID), key, data); err != nil {
 		return nil, err
 	}
 	old, err := s.Store.SetAccountAvatar(ctx, accountID, key)
@@ -54,7 +58,7 @@ func (s *Service) Avatar(ctx context.Context, accountID string) ([]byte, string,
 	if a.Profile.Avatar == "" || s.Blobs == nil {
 		return nil, "", kinwatch.Errorf(kinwatch.ENOTFOUND, "no profile picture")
 	}
-	data, err := s.Blobs.Get(ctx, a.Profile.Avatar)
+	data, err := kinwatch.GetSealed(ctx, s.Blobs, s.Store.Keys(), kinwatch.AccountOwner(accountID), a.Profile.Avatar)
 	return data, a.Profile.Avatar, err
 }
 

@@ -24,7 +24,7 @@ func (s *Service) SetChildAvatar(ctx context.Context, accountID, deviceID string
 	}
 	// Under the watch's id, a fresh key each time (its last part is the picture's ETag).
 	key := "children/" + deviceID + "/" + kinwatch.NewID()
-	if err := s.Blobs.Put(ctx, key, data); err != nil {
+	if err := kinwatch.PutSealed(ctx, s.Blobs, s.Store.Keys(), kinwatch.FamilyOwner(acc.FamilyID), key, data); err != nil {
 		return nil, err
 	}
 	old, err := s.Store.SetChildAvatar(ctx, acc.FamilyID, deviceID, key)
@@ -63,11 +63,15 @@ func (s *Service) DeleteChildAvatar(ctx context.Context, accountID, deviceID str
 // ChildAvatar returns the picture of the child's profile, and its key, to anyone in the watch's
 // family; ENOTFOUND when there is none.
 func (s *Service) ChildAvatar(ctx context.Context, accountID, deviceID string) ([]byte, string, error) {
+	acc, err := s.Require(ctx, accountID, deviceID, false)
+	if err != nil {
+		return nil, "", err
+	}
 	cp, err := s.ChildProfile(ctx, accountID, deviceID)
 	if err != nil {
 		return nil, "", err
 	}
-	return s.picture(ctx, cp.Avatar, "the child's profile has no picture")
+	return s.picture(ctx, kinwatch.FamilyOwner(acc.FamilyID), cp.Avatar, "the child's profile has no picture")
 }
 
 // MemberAvatar returns the profile picture of a member of the family, and its key, to another
@@ -88,14 +92,15 @@ func (s *Service) MemberAvatar(ctx context.Context, callerID, familyID, accountI
 	if err != nil {
 		return nil, "", err
 	}
-	return s.picture(ctx, a.Profile.Avatar, "no profile picture")
+	return s.picture(ctx, kinwatch.AccountOwner(accountID), a.Profile.Avatar, "no profile picture")
 }
 
-func (s *Service) picture(ctx context.Context, key, none string) ([]byte, string, error) {
+// picture reads a picture sealed with owner's key.
+func (s *Service) picture(ctx context.Context, owner, key, none string) ([]byte, string, error) {
 	if key == "" {
 		return nil, "", kinwatch.Errorf(kinwatch.ENOTFOUND, "%s", none)
 	}
-	data, err := s.Blobs.Get(ctx, key)
+	data, err := kinwatch.GetSealed(ctx, s.Blobs, s.Store.Keys(), owner, key)
 	return data, key, err
 }
 

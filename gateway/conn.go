@@ -56,7 +56,8 @@ type conn struct {
 	mfr         string
 	hasIndex    bool
 	state       kinwatch.DeviceState
-	consent     kinwatch.Purposes // what the child's guardians consented to (state and consent are re-read together)
+	consent     kinwatch.Purposes // what the child's guardians consented to (state, consent and family are re-read together)
+	family      string            // the family the watch is bound into: its key seals the child's media
 	stateAt     time.Time
 	handshaken  bool // the first LK was answered: the watch now accepts other traffic
 	writeFailed bool // the watch can no longer be written to; what it sent is still read and stored
@@ -321,7 +322,7 @@ func (c *conn) register(m *watchproto.Message, now time.Time) error {
 		c.s.Metrics.ConnectionsRefused.WithLabelValues("blocked_device").Inc()
 		return errClose{"device is blocked"}
 	default:
-		c.state, c.consent = d.State, d.Consent
+		c.state, c.consent, c.family = d.State, d.Consent, d.FamilyID
 	}
 	c.stateAt = now
 	c.device = m.Device
@@ -408,7 +409,7 @@ func (c *conn) refreshState(now time.Time) error {
 	ctx, cancel := c.ctx()
 	defer cancel()
 	if d, err := c.s.Store.Device(ctx, c.device); err == nil {
-		c.state, c.consent = d.State, d.Consent
+		c.state, c.consent, c.family = d.State, d.Consent, d.FamilyID
 		c.stateAt = now
 	}
 	if c.state == kinwatch.DeviceBlocked {
@@ -693,7 +694,12 @@ func (c *conn) saveMedia(kind, contentType, ext string, data []byte, at time.Tim
 	key := c.device + "/" + kind + "/" + id + ext
 	ctx, cancel := c.ctx()
 	defer cancel()
-	if err := c.s.Blobs.Put(ctx, key, data); err != nil {
+	if c.family == "" {
+		return errors.New("the watch's family is not known")
+	}
+	// Sealed with the family's key; a family changed meanwhile drops the record at the store,
+	// and the writer then deletes this content.
+	if err := kinwatch.PutSealed(ctx, c.s.Blobs, c.s.Store.Keys(), kinwatch.FamilyOwner(c.family), key, data); err != nil {
 		return err
 	}
 	c.recs = append(c.recs, kinwatch.Record{Media: &kinwatch.Media{

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -456,7 +457,12 @@ func TestVoiceMessageStoredBeforeAcknowledged(t *testing.T) {
 	if err != nil || len(ms) != 1 {
 		t.Fatalf("media %v %v", ms, err)
 	}
-	data, err := s.blobs.Get(context.Background(), ms[0].Key)
+	// The content is sealed with the family's key at rest.
+	if raw, err := s.blobs.Get(context.Background(), ms[0].Key); err != nil || bytes.Contains(raw, []byte("#!AMR")) {
+		t.Fatalf("stored content %q %v: want it sealed", raw, err)
+	}
+	d, _ := s.store.Device(context.Background(), "1000000016")
+	data, err := kinwatch.GetSealed(context.Background(), s.blobs, s.store.Keys(), kinwatch.FamilyOwner(d.FamilyID), ms[0].Key)
 	if err != nil || string(data) != string(amr) {
 		t.Fatalf("blob %q %v", data, err)
 	}

@@ -520,16 +520,22 @@ func (s *Server) mediaList(w http.ResponseWriter, r *http.Request, c *caller) {
 
 // mediaOf resolves {media} within the caller's {watch}; another watch's media is not found.
 func (s *Server) mediaOf(w http.ResponseWriter, r *http.Request, c *caller) *kinwatch.Media {
+	m, _ := s.mediaAccess(w, r, c)
+	return m
+}
+
+// mediaAccess is mediaOf with the caller's access to the watch.
+func (s *Server) mediaAccess(w http.ResponseWriter, r *http.Request, c *caller) (*kinwatch.Media, *kinwatch.WatchAccess) {
 	acc := s.access(w, r, c, false)
 	if acc == nil {
-		return nil
+		return nil, nil
 	}
 	m, err := s.Store.Media(ctx(r), r.PathValue("media"))
 	if err != nil || m.DeviceID != acc.DeviceID {
 		s.writeError(w, r, kinwatch.Errorf(kinwatch.ENOTFOUND, "no such media"))
-		return nil
+		return nil, nil
 	}
-	return m
+	return m, acc
 }
 
 func (s *Server) media(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -539,11 +545,11 @@ func (s *Server) media(w http.ResponseWriter, r *http.Request, c *caller) {
 }
 
 func (s *Server) mediaContent(w http.ResponseWriter, r *http.Request, c *caller) {
-	m := s.mediaOf(w, r, c)
+	m, acc := s.mediaAccess(w, r, c)
 	if m == nil {
 		return
 	}
-	data, err := s.Blobs.Get(ctx(r), m.Key)
+	data, err := kinwatch.GetSealed(ctx(r), s.Blobs, s.Store.Keys(), kinwatch.FamilyOwner(acc.FamilyID), m.Key)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

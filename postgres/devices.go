@@ -14,13 +14,16 @@ import (
 
 const deviceColumns = `id, state, manufacturer, has_index, online, first_seen, last_seen, battery, signal, steps, firmware, iccid, encrypted, consent`
 
+// deviceRead is what reads select: the columns and the family.
+const deviceRead = deviceColumns + `, coalesce(family_id, '')`
+
 func scanDevice(s scanner) (*kinwatch.Device, error) {
 	var (
 		d     kinwatch.Device
 		state string
 	)
 	if err := s.Scan(&d.ID, &state, &d.Manufacturer, &d.HasIndex, &d.Online, &d.FirstSeen, &d.LastSeen,
-		&d.Battery, &d.Signal, &d.Steps, &d.Firmware, &d.ICCID, &d.Encrypted, &d.Consent); err != nil {
+		&d.Battery, &d.Signal, &d.Steps, &d.Firmware, &d.ICCID, &d.Encrypted, &d.Consent, &d.FamilyID); err != nil {
 		return nil, err
 	}
 	d.State = kinwatch.DeviceState(state)
@@ -30,7 +33,7 @@ func scanDevice(s scanner) (*kinwatch.Device, error) {
 
 // Device returns the registry entry of the watch with the given id.
 func (db *DB) Device(ctx context.Context, id string) (*kinwatch.Device, error) {
-	d, err := scanDevice(db.pool.QueryRow(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = $1`, id))
+	d, err := scanDevice(db.pool.QueryRow(ctx, `SELECT `+deviceRead+` FROM devices WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("device")
 	}
@@ -42,7 +45,7 @@ func (db *DB) Device(ctx context.Context, id string) (*kinwatch.Device, error) {
 
 // Devices lists devices in id order, which makes After a stable cursor.
 func (db *DB) Devices(ctx context.Context, f kinwatch.DeviceFilter) ([]*kinwatch.Device, error) {
-	q := `SELECT ` + deviceColumns + ` FROM devices WHERE id > $1`
+	q := `SELECT ` + deviceRead + ` FROM devices WHERE id > $1`
 	args := []any{f.After}
 	if f.State != "" {
 		args = append(args, string(f.State))

@@ -136,3 +136,17 @@ func (db *DB) ensureFamilyKeys(ctx context.Context) error {
 		return nil
 	})
 }
+
+// EnsureKey creates owner's first data key if it has none.
+func (db *DB) EnsureKey(ctx context.Context, owner string) error {
+	return db.inTx(ctx, "ensure data key", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('kinwatch.data_key.' || $1))`, owner); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM data_keys WHERE owner = $1`, owner).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		return db.createKey(ctx, tx, owner)
+	})
+}

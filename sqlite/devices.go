@@ -12,13 +12,16 @@ import (
 
 const deviceColumns = `id, state, manufacturer, has_index, online, first_seen, last_seen, battery, signal, steps, firmware, iccid, encrypted, consent`
 
+// deviceRead is what reads select: the columns and the family.
+const deviceRead = deviceColumns + `, coalesce(family_id, '')`
+
 func scanDevice(s scanner) (*kinwatch.Device, error) {
 	var (
 		d           kinwatch.Device
 		first, last int64
 	)
 	if err := s.Scan(&d.ID, &d.State, &d.Manufacturer, &d.HasIndex, &d.Online, &first, &last,
-		&d.Battery, &d.Signal, &d.Steps, &d.Firmware, &d.ICCID, &d.Encrypted, &d.Consent); err != nil {
+		&d.Battery, &d.Signal, &d.Steps, &d.Firmware, &d.ICCID, &d.Encrypted, &d.Consent, &d.FamilyID); err != nil {
 		return nil, err
 	}
 	d.FirstSeen, d.LastSeen = fromNanos(first), fromNanos(last)
@@ -27,7 +30,7 @@ func scanDevice(s scanner) (*kinwatch.Device, error) {
 
 // Device returns the registry entry of the watch with the given id.
 func (db *DB) Device(ctx context.Context, id string) (*kinwatch.Device, error) {
-	d, err := scanDevice(db.read.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = ?`, id))
+	d, err := scanDevice(db.read.QueryRowContext(ctx, `SELECT `+deviceRead+` FROM devices WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("device")
 	}
@@ -39,7 +42,7 @@ func (db *DB) Device(ctx context.Context, id string) (*kinwatch.Device, error) {
 
 // Devices lists devices in id order, which makes After a stable cursor.
 func (db *DB) Devices(ctx context.Context, f kinwatch.DeviceFilter) ([]*kinwatch.Device, error) {
-	q := `SELECT ` + deviceColumns + ` FROM devices WHERE id > ?`
+	q := `SELECT ` + deviceRead + ` FROM devices WHERE id > ?`
 	args := []any{f.After}
 	if f.State != "" {
 		q += ` AND state = ?`

@@ -144,3 +144,14 @@ func (db *DB) ensureFamilyKeys(ctx context.Context) error {
 		return nil
 	})
 }
+
+// EnsureKey creates owner's first data key if it has none.
+func (db *DB) EnsureKey(ctx context.Context, owner string) error {
+	return db.inTx(ctx, "ensure data key", func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM data_keys WHERE owner = ?`, owner).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		return db.createKey(ctx, tx, owner)
+	})
+}

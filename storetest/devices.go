@@ -23,7 +23,7 @@ func testDeviceFoldingWithinBatch(t *testing.T, s kinwatch.Store) {
 	const id = "3004010002"
 	// Bound with consent, so the store keeps what describes the child (battery, signal, steps, SIM).
 	write(t, s, update(kinwatch.DeviceUpdate{ID: id, Time: t0.Add(time.Second)}))
-	BoundWatches(t, s, id)
+	fam := BoundWatches(t, s, id)
 	write(t, s,
 		update(kinwatch.DeviceUpdate{ID: id, Time: t0.Add(time.Second), Manufacturer: "3G", Online: ptr(true),
 			Battery: ptr(80), Signal: ptr(60), Steps: ptr(int64(100)), Firmware: "fw1"}),
@@ -40,7 +40,7 @@ func testDeviceFoldingWithinBatch(t *testing.T, s kinwatch.Store) {
 	same(t, "folded device", mustDevice(t, s, id), &kinwatch.Device{
 		ID: id, State: kinwatch.DeviceBound, Manufacturer: "ZJ", HasIndex: true, Online: true,
 		FirstSeen: t0.Add(time.Second), LastSeen: t0.Add(4 * time.Second), Battery: 75, Signal: 60, Steps: 150,
-		Firmware: "fw1", ICCID: "89860000000000000001", Encrypted: true, Consent: allChild,
+		Firmware: "fw1", ICCID: "89860000000000000001", Encrypted: true, Consent: allChild, FamilyID: fam,
 	})
 	// A new watch is pending: its signal report is not kept.
 	same(t, "second device", mustDevice(t, s, "3004010003"), &kinwatch.Device{
@@ -58,9 +58,9 @@ func testDeviceFoldingAcrossBatches(t *testing.T, s kinwatch.Store) {
 	same(t, "pending device", mustDevice(t, s, id), &want)
 
 	// Bound with consent: all of it.
-	BoundWatches(t, s, id)
+	fam := BoundWatches(t, s, id)
 	write(t, s, update(kinwatch.DeviceUpdate{ID: id, Time: t0, Battery: ptr(90), Signal: ptr(50), Steps: ptr(int64(10)), ICCID: "i"}))
-	want.State, want.Battery, want.Signal, want.Steps, want.ICCID, want.Consent = kinwatch.DeviceBound, 90, 50, 10, "i", allChild
+	want.State, want.Battery, want.Signal, want.Steps, want.ICCID, want.Consent, want.FamilyID = kinwatch.DeviceBound, 90, 50, 10, "i", allChild, fam
 	same(t, "bound device", mustDevice(t, s, id), &want)
 
 	// Unreported fields keep their values; Online false is a report, not an absence.

@@ -1621,7 +1621,7 @@ func testUnbindResetsWatch(t *testing.T, s kinwatch.Store) {
 		t.Fatalf("Unbind: %v", err)
 	}
 	want := *before1
-	want.State, want.Battery, want.Signal, want.Steps, want.ICCID, want.Consent = kinwatch.DevicePending, -1, -1, 0, "", 0
+	want.State, want.Battery, want.Signal, want.Steps, want.ICCID, want.Consent, want.FamilyID = kinwatch.DevicePending, -1, -1, 0, "", 0, ""
 	same(t, "unbound watch", mustDevice(t, s, w1), &want)
 	same(t, "the family's other watch", mustDevice(t, s, w2), before2)
 	for name, r := range requests {
