@@ -17,6 +17,7 @@ import (
 	"kinwatch/account"
 	"kinwatch/app"
 	"kinwatch/config"
+	"kinwatch/envelope"
 )
 
 func init() {
@@ -32,6 +33,11 @@ Tasks:
   disable --account ID                     disable an account and end its sessions
   enable --account ID                      enable a disabled account
   pending [--limit N]                      list watches that connected but nobody bound
+  master-key-rotate                        put a new master key in front of the key file and
+                                           re-wrap every family's data key with it; the old key
+                                           stays in the file until master-key-retire
+  master-key-retire                        once every process runs with the rotated file: re-wrap
+                                           what was made meanwhile and drop the old keys
 
 Every task also takes the server's configuration flags (--data-dir, --database-url, …).`
 
@@ -60,6 +66,23 @@ func runAdmin(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	if *limit < 1 || *limit > 100000 {
 		return usageErrorf("--limit %d: want 1..100000", *limit)
+	}
+	if task == "master-key-rotate" {
+		// The new key goes into the file first: if re-wrapping fails, the file still unwraps
+		// every key (old and new are both in it), and running the task again finishes the job.
+		path := app.MasterKeyPath(cfg)
+		m, err := envelope.LoadMasterFile(path)
+		if err != nil {
+			return err
+		}
+		rotated, err := m.WithNewKey()
+		if err != nil {
+			return err
+		}
+		if err := envelope.ReplaceMasterFile(path, rotated); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Out, "master key file %s: new current key %s\n", path, rotated.CurrentID())
 	}
 	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
@@ -102,6 +125,22 @@ func runAdmin(ctx context.Context, args []string, stdio Stdio) error {
 			return nil
 		}
 		fmt.Fprintf(stdio.Out, "%s enabled\n", a.ID)
+		return nil
+	case "master-key-rotate", "master-key-retire":
+		n, err := st.RewrapKeys(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Out, "%d data keys re-wrapped with master key %s\n", n, st.Keys().Master().CurrentID())
+		if task == "master-key-rotate" {
+			fmt.Fprintln(stdio.Out, "Restart every kinwatch process of this deployment with the new file, then run master-key-retire.")
+			return nil
+		}
+		path := app.MasterKeyPath(cfg)
+		if err := envelope.ReplaceMasterFile(path, st.Keys().Master().CurrentOnly()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Out, "master key file %s now holds only %s\n", path, st.Keys().Master().CurrentID())
 		return nil
 	case "pending":
 		ds, err := st.Devices(ctx, kinwatch.DeviceFilter{State: kinwatch.DevicePending, Limit: *limit})

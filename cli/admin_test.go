@@ -3,13 +3,18 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"kinwatch"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"kinwatch/account"
+	"kinwatch/app"
 	"kinwatch/cli"
+	"kinwatch/config"
 	"kinwatch/envelope"
 	"kinwatch/sqlite"
 )
@@ -97,5 +102,71 @@ func TestAdmin(t *testing.T) {
 	}
 	if code, _, _ = runIn(ctx, "", "admin", "frobnicate", "--data-dir", dir); code != 2 {
 		t.Fatalf("unknown task: exit %d", code)
+	}
+}
+
+// TestMasterKeyRotation: rotating puts a new master key in front and re-wraps every data key with
+// it; retiring drops the old key. Sealed data stays readable throughout, and the old key alone no
+// longer opens anything afterwards.
+func TestMasterKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.BindDevices(ctx, st, []string{"5500000001"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if err := st.WriteBatch(ctx, []kinwatch.Record{{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: "5500000001", Time: now, Lat: 52.52, Lon: 13.4, HasCoords: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	keyFile := filepath.Join(dir, "master.key")
+	old, err := envelope.LoadMasterFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readable := func(m *envelope.Master) error {
+		db, err := sqlite.Open(ctx, filepath.Join(dir, "kinwatch.db"), m)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		p, err := db.LatestPosition(ctx, "5500000001")
+		if err == nil && p.Lat != 52.52 {
+			err = fmt.Errorf("latitude %v", p.Lat)
+		}
+		return err
+	}
+
+	code, out, errOut := runIn(ctx, "", "admin", "master-key-rotate", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "1 data keys re-wrapped") {
+		t.Fatalf("rotate: %d %s %s", code, out, errOut)
+	}
+	rotated, err := envelope.LoadMasterFile(keyFile)
+	if err != nil || rotated.CurrentID() == old.CurrentID() || strings.Count(rotated.KeyFileText(), "\n") != 2 {
+		t.Fatalf("after rotate the file holds %v (%v); want a new current key and the old one", rotated, err)
+	}
+	if err := readable(rotated); err != nil {
+		t.Fatalf("after rotate: %v", err)
+	}
+
+	code, out, errOut = runIn(ctx, "", "admin", "master-key-retire", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "0 data keys re-wrapped") || !strings.Contains(out, "now holds only "+rotated.CurrentID()) {
+		t.Fatalf("retire: %d %s %s", code, out, errOut)
+	}
+	retired, err := envelope.LoadMasterFile(keyFile)
+	if err != nil || retired.KeyFileText() != rotated.CurrentOnly().KeyFileText() {
+		t.Fatalf("after retire the file holds %v (%v); want only %s", retired, err, rotated.CurrentID())
+	}
+	if err := readable(retired); err != nil {
+		t.Fatalf("after retire: %v", err)
+	}
+	if err := readable(old); err == nil {
+		t.Fatal("the retired master key still opens the data")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -200,14 +201,52 @@ func GenerateMasterFile(path string) (*Master, error) {
 	return m, nil
 }
 
+// ReplaceMasterFile writes m to path in place of what it holds: a temporary file (mode 0600) in
+// the same directory, synced, then renamed over path, so a crash leaves the old file or the new
+// one, never half of either.
+func ReplaceMasterFile(path string, m *Master) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".master-key-*")
+	if err != nil {
+		return fmt.Errorf("envelope: writing master key file: %w", err)
+	}
+	tmp := f.Name()
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.WriteString(masterFileHeader + m.KeyFileText())
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("envelope: writing master key file: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync() // the rename itself survives a crash
+		d.Close()
+	}
+	return nil
+}
+
+// CurrentOnly returns m without its old keys: the last step of a rotation, once every data key
+// is wrapped by the current one.
+func (m *Master) CurrentOnly() *Master { return &Master{keys: m.keys[:1:1]} }
+
 // NewMaster returns a Master holding one fresh random key.
 func NewMaster() *Master {
 	return &Master{keys: []*masterKey{randomMasterKey(nil)}}
 }
 
 // WithNewKey returns a copy of m whose current key is fresh and random, m's keys kept after it to
-// unwrap what they wrapped. It is the first step of a rotation: write its String to the key file,
-// restart with it, Rewrap every data key, then drop the old keys from the file.
+// unwrap what they wrapped. It is the first step of a rotation: write it to the key file
+// (ReplaceMasterFile), Rewrap every data key, restart every process with the file, Rewrap again
+// (keys made meanwhile), then drop the old keys from the file (CurrentOnly).
 func (m *Master) WithNewKey() (*Master, error) {
 	n := &Master{keys: make([]*masterKey, 0, len(m.keys)+1)}
 	n.keys = append(n.keys, randomMasterKey(m))
