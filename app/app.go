@@ -35,6 +35,7 @@ import (
 	"kinwatch/metrics"
 	"kinwatch/oidc"
 	"kinwatch/postgres"
+	"kinwatch/retention"
 	"kinwatch/sqlite"
 	"kinwatch/stream"
 )
@@ -54,7 +55,9 @@ type App struct {
 	Families *family.Service
 	Commands *commands.Service
 	Consent  *consent.Service
-	Hub      *stream.Hub
+	// Retention deletes what outlived its retention (started with the server).
+	Retention *retention.Job
+	Hub       *stream.Hub
 	// Mailer sends the accounts' mail; nil picks SMTP or the outbox directory from the config.
 	Mailer account.Mailer
 	// HTTPClient is used for OpenID Connect providers and the breached-password API.
@@ -210,9 +213,20 @@ func (a *App) Start(ctx context.Context) (err error) {
 	mctx, stopMaintenance := context.WithCancel(runCtx)
 	a.maintenanceDone = make(chan struct{})
 	a.stopMaintenance = stopMaintenance
+	policy, err := kinwatch.ParseRetention(cfg.Retention)
+	if err != nil {
+		return err
+	}
+	a.Retention = &retention.Job{Store: a.Store, Blobs: a.Blobs, Policy: policy, Log: a.Log,
+		Deleted: func(c kinwatch.RetentionClass, n int) {
+			a.Metrics.RetentionDeleted.WithLabelValues(string(c)).Add(float64(n))
+		}}
 	go func() {
 		defer close(a.maintenanceDone)
+		var wg sync.WaitGroup
+		wg.Go(func() { a.Retention.Run(mctx) })
 		a.Gateway.RunMaintenance(mctx, 30*time.Second)
+		wg.Wait()
 	}()
 	a.ready.Store(true)
 	a.Log.Info("kinwatch started", "watch_addr", a.WatchAddr().String(), "http_addr", a.HTTPAddr().String(),
@@ -273,9 +287,13 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 	if err := a.Accounts.Init(); err != nil {
 		return nil, err
 	}
+	retentionPolicy, err := kinwatch.ParseRetention(cfg.Retention)
+	if err != nil {
+		return nil, err
+	}
 	a.Families = &family.Service{
 		Store: a.Store, Commands: a.Commands, Blobs: a.Blobs, Devices: a.Gateway, Access: a.Hub,
-		BaseURL: cfg.PublicURL, Log: a.Log, CodeTTL: cfg.BindingCodeTTL,
+		BaseURL: cfg.PublicURL, Log: a.Log, CodeTTL: cfg.BindingCodeTTL, Retention: retentionPolicy,
 	}
 	a.Consent = &consent.Service{Store: a.Store, Accounts: a.Accounts, Watches: a.Families, Devices: a.Gateway, PolicyVersion: cfg.PolicyVersion}
 	providers, err := cfg.Providers()

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"kinwatch"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -71,6 +72,7 @@ type Config struct {
 	StreamRecheck  time.Duration // how often an open stream re-checks its session
 	BindingCodeTTL time.Duration
 	TrustedProxies string // comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed
+	Retention      string // class=period,… over kinwatch.DefaultRetention
 }
 
 // maxPolicy bounds the policy file: a document people read, not a data dump.
@@ -244,6 +246,7 @@ func (c *Config) fields() []field {
 		{"stream-window", "live-stream messages kept so reconnecting clients miss nothing", (*intValue)(&c.StreamWindow)},
 		{"stream-recheck", "how often an open live stream re-checks that its session is still valid (a session ended in this process ends its streams at once)", (*durationValue)(&c.StreamRecheck)},
 		{"binding-code-ttl", "how long the code shown on a watch for binding stays valid", (*durationValue)(&c.BindingCodeTTL)},
+		{"retention", "how long each kind of data is kept, over the defaults location_history=90d,health=90d,voice=30d,photos=90d,events=180d,commands=90d,login_records=180d (e.g. location_history=30d,voice=7d); families may choose shorter", (*stringValue)(&c.Retention)},
 		{"trusted-proxies", "reverse proxies (addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client, for rate limits and session lists; empty: none", (*stringValue)(&c.TrustedProxies)},
 	}
 }
@@ -422,6 +425,9 @@ func (c *Config) Validate() error {
 		if _, err := c.Policy(); err != nil {
 			bad("%v", err)
 		}
+	}
+	if _, err := kinwatch.ParseRetention(c.Retention); err != nil {
+		bad("%v", err)
 	}
 	if c.SMTPTLS != "starttls" && c.SMTPTLS != "tls" && c.SMTPTLS != "none" {
 		bad("smtp-tls %q: want starttls, tls or none", c.SMTPTLS)

@@ -55,6 +55,8 @@ type Service struct {
 	CodeTTL     time.Duration // how long an on-screen binding code is valid (default 10 min)
 	MaxAttempts int           // wrong codes before a binding must start again (default 5)
 	InviteTTL   time.Duration // default 7 days
+	// Retention is the operator's retention; a family may choose shorter (nil: the defaults).
+	Retention kinwatch.Retention
 
 	limitsOnce sync.Once
 	limits     *ratelimit.Limiter

@@ -555,3 +555,37 @@ func TestMemberAvatarOnlyOfMembers(t *testing.T) {
 		t.Fatalf("a member's picture for someone outside the family: %v", err)
 	}
 }
+
+// TestFamilyRetention: the admin chooses shorter periods within the operator's; members read them.
+func TestFamilyRetention(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mum, gran := e.account("mum", true), e.account("gran", true)
+	acc := e.bound(mum, "8800000031")
+	_, inviteCode, _ := e.svc.Invite(ctx, mum.ID, acc.FamilyID, kinwatch.RoleViewer, 1, 0)
+	if _, err := e.svc.Accept(ctx, gran, inviteCode, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		who  *kinwatch.Account
+		days map[kinwatch.RetentionClass]int
+		code string
+	}{
+		{gran, map[kinwatch.RetentionClass]int{kinwatch.RetainLocation: 7}, kinwatch.EFORBIDDEN},
+		{mum, map[kinwatch.RetentionClass]int{kinwatch.RetainLocation: 91}, kinwatch.EINVALID},
+		{mum, map[kinwatch.RetentionClass]int{kinwatch.RetainLocation: 0}, kinwatch.EINVALID},
+		{mum, map[kinwatch.RetentionClass]int{kinwatch.RetainLoginRecords: 7}, kinwatch.EINVALID},
+		{mum, map[kinwatch.RetentionClass]int{"everything": 7}, kinwatch.EINVALID},
+	} {
+		if _, err := e.svc.SetRetention(ctx, tc.who.ID, acc.FamilyID, tc.days); code(err) != tc.code {
+			t.Errorf("%s sets %v: %v, want %s", tc.who.Profile.Nickname, tc.days, err, tc.code)
+		}
+	}
+	if _, err := e.svc.SetRetention(ctx, mum.ID, acc.FamilyID, map[kinwatch.RetentionClass]int{kinwatch.RetainLocation: 7, kinwatch.RetainVoice: 3}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.svc.FamilyRetention(ctx, gran.ID, acc.FamilyID)
+	if err != nil || v.Effective[kinwatch.RetainLocation] != 7 || v.Operator[kinwatch.RetainLocation] != 90 || v.Effective[kinwatch.RetainHealth] != 90 || v.Effective[kinwatch.RetainVoice] != 3 {
+		t.Fatalf("retention as the viewer sees it: %+v %v", v, err)
+	}
+}

@@ -270,3 +270,36 @@ func (s *Server) declineJoin(w http.ResponseWriter, r *http.Request, c *caller) 
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+type retentionJSON struct {
+	Operator  map[kinwatch.RetentionClass]int `json:"operator"`
+	Chosen    map[kinwatch.RetentionClass]int `json:"chosen"`
+	Effective map[kinwatch.RetentionClass]int `json:"effective"`
+}
+
+func toRetention(v *family.RetentionView) retentionJSON {
+	return retentionJSON{v.Operator, v.Chosen, v.Effective}
+}
+
+func (s *Server) familyRetention(w http.ResponseWriter, r *http.Request, c *caller) {
+	v, err := s.Families.FamilyRetention(ctx(r), c.account.ID, r.PathValue("family"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toRetention(v))
+}
+
+func (s *Server) setFamilyRetention(w http.ResponseWriter, r *http.Request, c *caller) {
+	var days map[kinwatch.RetentionClass]int
+	if err := decode(r, &days); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v, err := s.Families.SetRetention(ctx(r), c.account.ID, r.PathValue("family"), days)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toRetention(v))
+}

@@ -77,6 +77,8 @@ func (s *Server) routes() []Route {
 		auth("GET", v+"/families", s.families),
 		auth("GET", v+"/families/{family}", s.family),
 		auth("PATCH", v+"/families/{family}", s.renameFamily),
+		auth("GET", v+"/families/{family}/retention", s.familyRetention),
+		auth("PUT", v+"/families/{family}/retention", s.setFamilyRetention),
 		auth("GET", v+"/families/{family}/members", s.members),
 		auth("PATCH", v+"/families/{family}/members/{account}", s.updateMember),
 		auth("DELETE", v+"/families/{family}/members/{account}", s.removeMember),

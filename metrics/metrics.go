@@ -28,6 +28,8 @@ type Metrics struct {
 	// NotCollected counts a watch's data not collected, by the purpose whose consent was missing
 	// ("unbound" for a watch no guardian bound; "store" for records the store dropped on writing).
 	NotCollected *prometheus.CounterVec
+	// RetentionDeleted counts records the retention job deleted, by retention class.
+	RetentionDeleted *prometheus.CounterVec
 
 	// Storage writer.
 	QueueDepth    prometheus.GaugeFunc
@@ -55,13 +57,14 @@ func New(depth func() float64) *Metrics {
 	m.RateLimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "kinwatch_gateway_rate_limited_total", Help: "Frames dropped because a watch exceeded its frame rate."})
 	m.CommandsSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "kinwatch_commands_sent_total", Help: "Command frames written to watches (including resends)."})
 	m.NotCollected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kinwatch_records_not_collected_total", Help: "Watch data not collected for want of a binding or consent, by the purpose missing."}, []string{"purpose"})
+	m.RetentionDeleted = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kinwatch_retention_deleted_total", Help: "Records deleted because they outlived their retention, by class."}, []string{"class"})
 	m.CommandResults = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kinwatch_commands_finished_total", Help: "Commands that reached a final state, by state."}, []string{"state"})
 	m.QueueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kinwatch_ingest_queue_depth", Help: "Records waiting for the storage writer."}, depth)
 	m.BatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kinwatch_ingest_batch_records", Help: "Records per storage transaction.", Buckets: prometheus.ExponentialBuckets(1, 4, 8)})
 	m.BatchLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kinwatch_ingest_batch_seconds", Help: "Time to commit one storage batch.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
 	m.BatchErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "kinwatch_ingest_batch_errors_total", Help: "Storage batches that failed (each is retried before publishers are failed)."})
 	m.RecordsStored = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kinwatch_ingest_records_total", Help: "Records committed, by kind."}, []string{"kind"})
-	for _, c := range []prometheus.Collector{m.Connections, m.ConnectionsTotal, m.ConnectionsRefused, m.FramesIn, m.FramesOut, m.DecodeErrors, m.LengthMismatches, m.BytesIn, m.BytesOut, m.RateLimited, m.CommandsSent, m.CommandResults, m.NotCollected, m.QueueDepth, m.BatchSize, m.BatchLatency, m.BatchErrors, m.RecordsStored} {
+	for _, c := range []prometheus.Collector{m.Connections, m.ConnectionsTotal, m.ConnectionsRefused, m.FramesIn, m.FramesOut, m.DecodeErrors, m.LengthMismatches, m.BytesIn, m.BytesOut, m.RateLimited, m.CommandsSent, m.CommandResults, m.NotCollected, m.RetentionDeleted, m.QueueDepth, m.BatchSize, m.BatchLatency, m.BatchErrors, m.RecordsStored} {
 		f(c)
 	}
 	return m

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
 	tests = append(tests, familyTests...)
 	tests = append(tests, consentTests...)
 	tests = append(tests, keyTests...)
+	tests = append(tests, retentionTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

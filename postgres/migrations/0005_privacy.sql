@@ -42,3 +42,6 @@ CREATE TABLE data_keys (
 -- the family's key; lat, lon, altitude, accuracy and network are then 0 and NULL. Positions
 -- written before this migration keep them in the clear until Migrate seals them.
 ALTER TABLE positions ADD COLUMN sealed bytea;
+
+-- Retention a family chose, shorter than the operator's: {"location_history": 30, …} in days.
+ALTER TABLE families ADD COLUMN retention jsonb NOT NULL DEFAULT '{}';
