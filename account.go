@@ -46,6 +46,15 @@ type Preferences struct {
 	MapStyle string // "standard", "satellite", "dark"
 }
 
+// Cancellation is what cancelling an account did.
+type Cancellation struct {
+	BlobKeys  []string          // content of deleted media and pictures, to remove from the blob store
+	Unbound   []string          // watches unbound with all their data (nobody else was left in the family)
+	Deleted   []string          // families deleted
+	Left      []string          // families the account left, which go on
+	Handovers map[string]string // family → the member who became its admin
+}
+
 // AccountFilter selects accounts for operators, ordered by ID.
 type AccountFilter struct {
 	Query string // substring of email, phone or nickname
@@ -118,6 +127,12 @@ type AccountStore interface {
 	LoginSucceeded(ctx context.Context, id string) error
 	// DeleteAccount removes the account with its sessions, tokens, identities and memberships.
 	DeleteAccount(ctx context.Context, id string) error
+	// CancelAccount deletes the account and everything that is only its, in one transaction: a
+	// family it shares hands the admin role to the member who joined first and keeps its
+	// children's data, minus the commands the account sent; a family it was alone in is deleted
+	// with its watches' data, the watches unbound and the family's keys shredded; the account's
+	// own keys are shredded. The caller deletes the returned blob keys.
+	CancelAccount(ctx context.Context, id string) (*Cancellation, error)
 
 	CreateSession(ctx context.Context, s *Session) error
 	// SessionByToken finds a session by the SHA-256 of its token, expired or not.

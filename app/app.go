@@ -36,6 +36,7 @@ import (
 	"kinwatch/oidc"
 	"kinwatch/postgres"
 	"kinwatch/retention"
+	"kinwatch/rights"
 	"kinwatch/sqlite"
 	"kinwatch/stream"
 )
@@ -55,6 +56,7 @@ type App struct {
 	Families *family.Service
 	Commands *commands.Service
 	Consent  *consent.Service
+	Rights   *rights.Service
 	// Retention deletes what outlived its retention (started with the server).
 	Retention *retention.Job
 	Hub       *stream.Hub
@@ -295,6 +297,7 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 		Store: a.Store, Commands: a.Commands, Blobs: a.Blobs, Devices: a.Gateway, Access: a.Hub,
 		BaseURL: cfg.PublicURL, Log: a.Log, CodeTTL: cfg.BindingCodeTTL, Retention: retentionPolicy,
 	}
+	a.Rights = &rights.Service{Store: a.Store, Blobs: a.Blobs, Accounts: a.Accounts, Live: a.Hub, Access: a.Hub, Devices: a.Gateway, Log: a.Log}
 	a.Consent = &consent.Service{Store: a.Store, Accounts: a.Accounts, Watches: a.Families, Devices: a.Gateway, PolicyVersion: cfg.PolicyVersion}
 	providers, err := cfg.Providers()
 	if err != nil {
@@ -302,7 +305,7 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 	}
 	api := &httpapi.Server{
 		Store: a.Store, Metrics: a.Metrics, Log: a.Log, Ready: a.ready.Load,
-		Accounts: a.Accounts, Families: a.Families, Commands: a.Commands, Consent: a.Consent, Blobs: a.Blobs, Stream: a.Hub,
+		Accounts: a.Accounts, Families: a.Families, Commands: a.Commands, Consent: a.Consent, Rights: a.Rights, Blobs: a.Blobs, Stream: a.Hub,
 		InsecureCookies: strings.HasPrefix(cfg.PublicURL, "http://"),
 	}
 	if api.TrustedProxies, err = cfg.Proxies(); err != nil {

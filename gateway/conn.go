@@ -292,6 +292,12 @@ func (c *conn) handleFrame(frame []byte, m *watchproto.Message) error {
 		c.mfr, c.hasIndex = m.Manufacturer, m.Index != ""
 		c.recs = append(c.recs, kinwatch.Record{Device: &kinwatch.DeviceUpdate{ID: c.device, Time: now, Manufacturer: c.mfr, HasIndex: ptr(c.hasIndex)}})
 	}
+	// A binding or consent that changed before this frame arrived applies to it, even when the
+	// frame was read in one piece with earlier ones, before the loop looked at the wake flags.
+	if c.wakeFlags.Load()&wakeDevice != 0 {
+		c.wakeFlags.And(^uint32(wakeDevice))
+		c.stateAt = time.Time{}
+	}
 	if err := c.refreshState(now); err != nil {
 		return err
 	}

@@ -271,6 +271,8 @@ func (w *world) cases() map[string]authzCase {
 		"GET /api/v1/me/sessions":                                        {},
 		"DELETE /api/v1/me/sessions":                                     {},
 		"DELETE /api/v1/me/sessions/{session}":                           {scoped: true},
+		"GET /api/v1/me/cancellation":                                    {},
+		"POST /api/v1/me/cancellation":                                   {body: map[string]any{"password": "wrong password", "confirm": "delete my account"}},
 		"GET /api/v1/me/consent":                                         {},
 		"PUT /api/v1/me/consent":                                         {body: map[string]any{"withdraw": []string{"marketing"}}},
 		"GET /api/v1/me/consent/history":                                 {},

@@ -68,6 +68,8 @@ func (s *Server) routes() []Route {
 		auth("GET", v+"/me/sessions", s.sessions),
 		auth("DELETE", v+"/me/sessions", s.revokeAllSessions),
 		auth("DELETE", v+"/me/sessions/{session}", s.revokeSession),
+		auth("GET", v+"/me/cancellation", s.cancellationPlan),
+		auth("POST", v+"/me/cancellation", s.cancelAccount),
 		auth("GET", v+"/me/consent", s.myConsent),
 		auth("PUT", v+"/me/consent", s.changeMyConsent),
 		auth("GET", v+"/me/consent/history", s.myConsentHistory),

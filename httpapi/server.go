@@ -21,6 +21,7 @@ import (
 	"kinwatch/consent"
 	"kinwatch/family"
 	"kinwatch/metrics"
+	"kinwatch/rights"
 	"kinwatch/stream"
 )
 
@@ -37,6 +38,7 @@ type Server struct {
 	Families *family.Service
 	Commands *commands.Service
 	Consent  *consent.Service
+	Rights   *rights.Service
 	Blobs    kinwatch.BlobStore
 	Stream   *stream.Hub
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header names the client.

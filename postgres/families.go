@@ -560,39 +560,46 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 func (db *DB) Unbind(ctx context.Context, deviceID string) ([]string, error) {
 	var keys []string
 	err := db.inTx(ctx, "unbind", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE devices SET state = 'pending', family_id = NULL, bound_at = NULL, consent = 0,
-			battery = -1, signal = -1, steps = 0, iccid = '' WHERE id = $1`, deviceID)
-		if err != nil {
-			return err
-		}
-		if err := affected(tag, "device"); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `DELETE FROM media WHERE device_id = $1 RETURNING key`, deviceID)
-		if err != nil {
-			return err
-		}
-		keys, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		var picture string
-		err = tx.QueryRow(ctx, `DELETE FROM child_profiles WHERE device_id = $1 RETURNING avatar`, deviceID).Scan(&picture)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		if picture != "" {
-			keys = append(keys, picture)
-		}
-		for _, table := range []string{"positions", "events", "health_readings", "commands", "bind_challenges", "join_requests", "consents"} {
-			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE device_id = $1`, deviceID); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		keys, err = unbind(ctx, tx, deviceID)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return keys, nil
+}
+
+// unbind does Unbind's work in tx and returns the blob keys to delete.
+func unbind(ctx context.Context, tx pgx.Tx, deviceID string) ([]string, error) {
+	tag, err := tx.Exec(ctx, `UPDATE devices SET state = 'pending', family_id = NULL, bound_at = NULL, consent = 0,
+		battery = -1, signal = -1, steps = 0, iccid = '' WHERE id = $1`, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	if err := affected(tag, "device"); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, `DELETE FROM media WHERE device_id = $1 RETURNING key`, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	var picture string
+	err = tx.QueryRow(ctx, `DELETE FROM child_profiles WHERE device_id = $1 RETURNING avatar`, deviceID).Scan(&picture)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	if picture != "" {
+		keys = append(keys, picture)
+	}
+	for _, table := range []string{"positions", "events", "health_readings", "commands", "bind_challenges", "join_requests", "consents"} {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE device_id = $1`, deviceID); err != nil {
+			return nil, err
+		}
 	}
 	return keys, nil
 }

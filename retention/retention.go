@@ -67,6 +67,11 @@ func (j *Job) log() *slog.Logger {
 // each class it deleted.
 func (j *Job) RunOnce(ctx context.Context) (map[kinwatch.RetentionClass]int, error) {
 	now := j.now()
+	// Sessions, tokens and binding codes that no longer work hold devices, addresses and IPs
+	// for nothing.
+	if err := j.Store.DeleteExpired(ctx, now); err != nil {
+		return nil, err
+	}
 	chosen, err := j.Store.FamilyRetentions(ctx)
 	if err != nil {
 		return nil, err

@@ -106,7 +106,7 @@ func testRetention(t *testing.T, st kinwatch.Store) {
 	}
 	// Defaults: location and health 90 days, events 180, voice 30; family A keeps location 7 days.
 	for _, tc := range []struct {
-		dev                          string
+		dev                        string
 		pos, health, events, voice int
 	}{
 		{"a1", 1, 3, 4, 2},

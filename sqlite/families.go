@@ -625,49 +625,62 @@ func (db *DB) Bind(ctx context.Context, b *kinwatch.Binding) error {
 func (db *DB) Unbind(ctx context.Context, deviceID string) ([]string, error) {
 	var keys []string
 	err := db.inTx(ctx, "unbind", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE devices SET state = 'pending', family_id = NULL, bound_at = NULL, consent = 0,
-			battery = -1, signal = -1, steps = 0, iccid = '' WHERE id = ?`, deviceID)
-		if err != nil {
-			return err
-		}
-		if err := affected(res, "device"); err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, `DELETE FROM media WHERE device_id = ? RETURNING key`, deviceID)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return err
-			}
-			keys = append(keys, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		var picture string
-		err = tx.QueryRowContext(ctx, `DELETE FROM child_profiles WHERE device_id = ? RETURNING avatar`, deviceID).Scan(&picture)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if picture != "" {
-			keys = append(keys, picture)
-		}
-		for _, table := range []string{"positions", "events", "health_readings", "commands", "bind_challenges", "join_requests", "consents"} {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE device_id = ?`, deviceID); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		keys, err = unbind(ctx, tx, deviceID)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return keys, nil
+}
+
+// unbind does Unbind's work in tx and returns the blob keys to delete.
+func unbind(ctx context.Context, tx *sql.Tx, deviceID string) ([]string, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE devices SET state = 'pending', family_id = NULL, bound_at = NULL, consent = 0,
+		battery = -1, signal = -1, steps = 0, iccid = '' WHERE id = ?`, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	if err := affected(res, "device"); err != nil {
+		return nil, err
+	}
+	keys, err := queryStrings(ctx, tx, `DELETE FROM media WHERE device_id = ? RETURNING key`, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	var picture string
+	err = tx.QueryRowContext(ctx, `DELETE FROM child_profiles WHERE device_id = ? RETURNING avatar`, deviceID).Scan(&picture)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	if picture != "" {
+		keys = append(keys, picture)
+	}
+	for _, table := range []string{"positions", "events", "health_readings", "commands", "bind_challenges", "join_requests", "consents"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE device_id = ?`, deviceID); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
+}
+
+// queryStrings returns the one text column of a query's rows.
+func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // WatchAccess returns the account's access to a watch of one of its families.
