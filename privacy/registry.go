@@ -1,0 +1,204 @@
+package privacy
+
+// The declarations. Deletion says what the code does today; "(in progress)" marks what issue 4
+// still has to build. After a change here, run go test ./privacy -update to rewrite
+// docs/privacy-registry.md.
+
+const (
+	unbound = "the watch unbound (Store.Unbind deletes every row of the watch)"
+	expiredKept = "expired rows are deleted by the retention job's next run (Store.DeleteExpired)"
+	cancelled   = "account cancellation (Store.CancelAccount)"
+	shortened   = ", or the shorter period the family chose"
+)
+
+// Tables declares every table of the schema, in the order the migrations create them.
+var Tables = []Table{
+	{
+		Name: "devices", Owner: OwnerChild, OwnerColumn: "id",
+		Classes: []Class{ClassDevice, ClassConsent}, Personal: true,
+		Export: "each of the family's watches: id, state, when bound, first and last seen, battery, signal, steps, " +
+			"firmware, SIM (ICCID), the child's current consent",
+		Deletion: "the watch unbound: family, bound time, consent, battery, signal, steps and ICCID are cleared; " +
+			"the registry entry (id, manufacturer, firmware, first and last seen, online) stays as a pending watch, " +
+			"which is never deleted",
+		Retention: []Retention{RetentionWhileBound},
+	},
+	{
+		Name: "positions", Owner: OwnerChild, OwnerColumn: "device_id",
+		Classes: []Class{ClassLocation, ClassDevice}, Personal: true, Sealed: []string{"sealed"},
+		Export: "every position: time, coordinates, altitude, accuracy, Wi-Fi and cells heard (opened with the " +
+			"family's key), speed, course, satellites, signal, battery, steps, status, alarms",
+		Deletion: unbound + "; the retention job, after location_history" + shortened + "; shredding the family's " +
+			"keys makes the sealed part unreadable, backups included",
+		Retention: []Retention{RetentionLocation},
+	},
+	{
+		Name: "events", Owner: OwnerChild, OwnerColumn: "device_id",
+		Classes: []Class{ClassDevice}, Personal: true,
+		Export:    "every event: time, type, alarm (SOS, fall …), detail",
+		Deletion:  unbound + "; the retention job, after events" + shortened,
+		Retention: []Retention{RetentionEvents},
+	},
+	{
+		Name: "health_readings", Owner: OwnerChild, OwnerColumn: "device_id",
+		Classes: []Class{ClassHealth}, Personal: true,
+		Export:    "every reading: time, heart rate, blood pressure, SpO₂, temperature",
+		Deletion:  unbound + "; the retention job, after health" + shortened,
+		Retention: []Retention{RetentionHealth},
+	},
+	{
+		Name: "commands", Owner: OwnerChild, OwnerColumn: "device_id",
+		Classes: []Class{ClassDevice, ClassContacts}, Personal: true,
+		Export: "every command: what was asked (with the phone numbers and phone-book names it carried), " +
+			"by which account, its state and the watch's answer",
+		Deletion: unbound + "; the retention job, commands after they finished (acknowledged, failed or expired)" +
+			shortened + "; " + cancelled + " deletes the commands the account sent, in every family",
+		Retention: []Retention{RetentionCommands},
+	},
+	{
+		Name: "media", Owner: OwnerChild, OwnerColumn: "device_id",
+		Classes: []Class{ClassVoice, ClassPhoto}, Personal: true,
+		Export: "every voice message and photo: time, kind, type, with its content (the blobs below)",
+		Deletion: unbound + ", then their content; the retention job, voice messages after voice and photos after " +
+			"photos" + shortened + ", then their content",
+		Retention: []Retention{RetentionVoice, RetentionPhotos},
+	},
+	{
+		Name: "accounts", Owner: OwnerAccount, OwnerColumn: "id",
+		Classes: []Class{ClassIdentity, ClassProfile, ClassCredentials, ClassSecurityLog, ClassConsent}, Personal: true,
+		Export: "the account: email, phone, nickname, gender, birthday, region, bio, preferences, " +
+			"policy accepted, current consent, created and updated; not the password hash",
+		Deletion: cancelled + ": the row with its sessions, tokens, identities, memberships, join requests, bind " +
+			"challenges and the invitations it created (ON DELETE CASCADE), its own consent entries and commands, its " +
+			"picture, and its keys (shredded); families it shares go on with a new admin, families nobody else is in " +
+			"are deleted with their children's data",
+		Retention: []Retention{RetentionAccount},
+	},
+	{
+		Name: "sessions", Owner: OwnerAccount, OwnerColumn: "account_id",
+		Classes: []Class{ClassSecurityLog, ClassCredentials}, Personal: true,
+		Export: "each session: kind, user agent, IP address, created, last used, expiry; not the token hash",
+		Deletion: "sign-out and revocation, a password change (the other sessions) or reset (all), the account " +
+			"deleted (cascade); the retention job, after login_records from the last use; a session expires 30 days " +
+			"after sign-in, and " + expiredKept,
+		Retention: []Retention{RetentionLoginRecords},
+	},
+	{
+		Name: "tokens", Owner: OwnerAccount, OwnerColumn: "account_id",
+		Classes: []Class{ClassCredentials, ClassIdentity}, Personal: true,
+		Export: "nothing: hashes of single-use secrets mailed to the account, valid one to 48 hours " +
+			"(the new address of an email change, in data, is the account's own input)",
+		Deletion:  "used, a newer one of the same purpose sent, the account deleted (cascade); " + expiredKept,
+		Retention: []Retention{RetentionUntilExpiry},
+	},
+	{
+		Name: "identities", Owner: OwnerAccount, OwnerColumn: "account_id",
+		Classes: []Class{ClassIdentity}, Personal: true,
+		Export:    "each linked provider: provider, subject, the email address it reported, when linked",
+		Deletion:  "unlinking, a password reset (every link), the account deleted (cascade)",
+		Retention: []Retention{RetentionAccount},
+	},
+	{
+		Name: "families", Owner: OwnerFamily, OwnerColumn: "id",
+		Classes: []Class{ClassProfile}, Personal: true,
+		Export: "the family: name, created, the retention it chose",
+		Deletion: cancelled + " of its last member deletes it with its watches' data and shreds its keys; a family " +
+			"whose last watch is unbound stays with its members",
+		Retention: []Retention{RetentionFamily},
+	},
+	{
+		Name: "members", Owner: OwnerAccount, OwnerColumn: "account_id",
+		Classes: []Class{ClassProfile}, Personal: true,
+		Export: "the account's memberships: family, role, relation to the child, joined (a family's export lists " +
+			"its members)",
+		Deletion:  "leaving or removal from the family, the account deleted (cascade)",
+		Retention: []Retention{RetentionAccount},
+	},
+	{
+		Name: "invitations", Owner: OwnerFamily, OwnerColumn: "family_id",
+		Classes: []Class{ClassCredentials}, Personal: true,
+		Export: "the family's open invitations: role, created by, created, expiry, uses left; not the code hash",
+		Deletion: "its last use taken, an admin revoking it, its creator's account or its family deleted (cascade); " +
+			"expired invitations stay until their family goes",
+		Retention: []Retention{RetentionUntilExpiry},
+	},
+	{
+		Name: "join_requests", Owner: OwnerAccount, OwnerColumn: "account_id",
+		Classes: []Class{ClassProfile}, Personal: true,
+		Export: "the account's requests: family, watch, note to the admin, created",
+		Deletion: "accepted or declined by the admin, the watch it names unbound, the requester's account deleted " +
+			"(cascade); an unanswered request does not expire",
+		Retention: []Retention{RetentionAccount},
+	},
+	{
+		Name: "bind_challenges", Owner: OwnerAccount, OwnerColumn: "account_id",
+		Classes: []Class{ClassCredentials}, Personal: true,
+		Export: "nothing: the hash of a 6-digit code shown on the watch, valid 10 minutes",
+		Deletion: "used, used up by wrong codes, or found expired when tried; the watch unbound; the account " +
+			"deleted (cascade); " + expiredKept,
+		Retention: []Retention{RetentionUntilExpiry},
+	},
+	{
+		Name: "child_profiles", Owner: OwnerChild, OwnerColumn: "device_id",
+		Classes: []Class{ClassIdentity, ClassProfile, ClassHealth}, Personal: true,
+		Export: "the child's profile: name, birthday, gender, height, weight, school, grade, the watch's phone " +
+			"number, and its picture",
+		Deletion:  "the watch unbound (the row and its picture)",
+		Retention: []Retention{RetentionWhileBound},
+	},
+	{
+		// account_id is the subject of an account's own entries (device_id NULL); on a child's
+		// entries device_id names the child and account_id the guardian who acted.
+		Name: "consents", Owner: OwnerAccount, OwnerColumn: "account_id",
+		Classes: []Class{ClassConsent}, Personal: true,
+		Export: "the account's own ledger, and for a family each child's ledger (device_id): purpose, given or " +
+			"withdrawn, policy version, method, statement, time, who acted",
+		Deletion: "an account's own entries with the account (" + cancelled + "); a child's entries with the " +
+			"watch unbound; on a child's entries the acting guardian's account_id is cleared when that account is " +
+			"deleted, and the family keeps the entry",
+		Retention: []Retention{RetentionAccount, RetentionWhileBound},
+	},
+	{
+		Name: "data_keys", Owner: OwnerFamily, OwnerColumn: "owner",
+		Classes: []Class{ClassKeys}, Personal: true,
+		Export: "nothing: wrapped keys open nothing outside this server; an export holds the data they seal, opened",
+		Deletion: "Store.ShredKeys deletes an owner's keys (owner \"family:<id>\", or \"account:<id>\" for an " +
+			"account's picture), which makes everything sealed with them unreadable, backups included; " + cancelled +
+			" shreds the account's keys and those of the families it leaves empty",
+		Retention: []Retention{RetentionFamily, RetentionAccount},
+	},
+	{
+		Name: "schema_migrations", Owner: OwnerNone,
+		Why: "the schema versions applied and when; created by Migrate, not by a migration",
+	},
+}
+
+// Blobs declares every class of content in the blob store (fileblob, under DATA_DIR/media).
+var Blobs = []Blob{
+	{
+		Prefix: "<device id>/audio/", Owner: OwnerChild, Classes: []Class{ClassVoice}, Sealed: true,
+		Export: "the voice messages (AMR)",
+		Deletion: "with their media rows (the watch unbound, the retention job); the content of a record the " +
+			"store does not keep (no consent, another family) is deleted by the storage writer",
+		Retention: RetentionVoice,
+	},
+	{
+		Prefix: "<device id>/image/", Owner: OwnerChild, Classes: []Class{ClassPhoto}, Sealed: true,
+		Export: "the photos (JPEG)",
+		Deletion: "with their media rows (the watch unbound, the retention job); the content of a record the " +
+			"store does not keep (no consent, another family) is deleted by the storage writer",
+		Retention: RetentionPhotos,
+	},
+	{
+		Prefix: "avatars/<account id>/", Owner: OwnerAccount, Classes: []Class{ClassPhoto, ClassProfile}, Sealed: true,
+		Export:    "the account's profile picture",
+		Deletion:  "replaced or removed; " + cancelled + " (and the account's key is shredded)",
+		Retention: RetentionAccount,
+	},
+	{
+		Prefix: "children/<device id>/", Owner: OwnerChild, Classes: []Class{ClassPhoto, ClassProfile}, Sealed: true,
+		Export:    "the child's profile picture",
+		Deletion:  "replaced or removed; the watch unbound",
+		Retention: RetentionWhileBound,
+	},
+}
