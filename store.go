@@ -54,6 +54,7 @@ type Store interface {
 	ConsentStore
 	KeyStore
 	RetentionStore
+	ExportStore
 
 	// WriteBatch commits records in one transaction, in order: either all are stored or none. Device
 	// updates are folded so a batch touches each device row once. The data records (positions,

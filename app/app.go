@@ -227,6 +227,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		defer close(a.maintenanceDone)
 		var wg sync.WaitGroup
 		wg.Go(func() { a.Retention.Run(mctx) })
+		wg.Go(func() { a.Rights.RunExports(mctx, time.Minute) })
 		a.Gateway.RunMaintenance(mctx, 30*time.Second)
 		wg.Wait()
 	}()
@@ -297,7 +298,8 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 		Store: a.Store, Commands: a.Commands, Blobs: a.Blobs, Devices: a.Gateway, Access: a.Hub,
 		BaseURL: cfg.PublicURL, Log: a.Log, CodeTTL: cfg.BindingCodeTTL, Retention: retentionPolicy,
 	}
-	a.Rights = &rights.Service{Store: a.Store, Blobs: a.Blobs, Accounts: a.Accounts, Live: a.Hub, Access: a.Hub, Devices: a.Gateway, Log: a.Log}
+	a.Rights = &rights.Service{Store: a.Store, Blobs: a.Blobs, Accounts: a.Accounts, Live: a.Hub, Access: a.Hub, Devices: a.Gateway,
+		Mailer: a.Mailer, BaseURL: cfg.PublicURL, Log: a.Log}
 	a.Consent = &consent.Service{Store: a.Store, Accounts: a.Accounts, Watches: a.Families, Devices: a.Gateway, PolicyVersion: cfg.PolicyVersion}
 	providers, err := cfg.Providers()
 	if err != nil {

@@ -124,6 +124,14 @@ func cancelLeavesNothing(t *testing.T, cfg config.Config) {
 		return len(ms) == 1
 	})
 
+	// An export waits to be downloaded.
+	if code := api.call(anna, "POST", "/api/v1/me/exports", nil, nil); code != 202 {
+		t.Fatalf("export: %d", code)
+	}
+	if m := smtp.Wait(t, "anna.zq7@example.org", 20*time.Second); !exportLink.MatchString(m.Text) {
+		t.Fatalf("export mail: %q", m.Text)
+	}
+
 	db := openDump(t, cfg)
 	markers := []string{"zq7", "15100000777", "15100000888", "15100000999", me.ID, fam1}
 	if found := db.search(t, markers); len(found) == 0 {

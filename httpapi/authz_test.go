@@ -34,11 +34,11 @@ type world struct {
 	base string
 
 	// Family A's objects; family B's admin tries to reach each of them.
-	aWatch, aFamily, aCommand, aMedia, aInvitation, aRequest, aChallenge, aSession string
-	aAdmin, aViewer, aGuardian, outsider                                           *kinwatch.Account
-	bWatch, bFamily                                                                string
-	bAdmin                                                                         *kinwatch.Account
-	tokens                                                                         map[string]string // account id → bearer token
+	aWatch, aFamily, aCommand, aMedia, aInvitation, aRequest, aChallenge, aSession, aExport string
+	aAdmin, aViewer, aGuardian, outsider                                                    *kinwatch.Account
+	bWatch, bFamily                                                                         string
+	bAdmin                                                                                  *kinwatch.Account
+	tokens                                                                                  map[string]string // account id → bearer token
 }
 
 func startWorld(t *testing.T, databaseURL string) *world {
@@ -112,6 +112,11 @@ func startWorld(t *testing.T, databaseURL string) *world {
 		CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
 	must(st.CreateBindChallenge(ctx, ch))
 	w.aChallenge = ch.ID
+	// A ready export of A's admin, whose link B does not hold.
+	exp := &kinwatch.ExportJob{ID: kinwatch.NewID(), AccountID: w.aAdmin.ID, State: kinwatch.ExportReady, TokenHash: make([]byte, 32),
+		BlobKey: "exports/" + w.aAdmin.ID + "/x.zip", CreatedAt: now, FinishedAt: now, ExpiresAt: now.Add(time.Hour)}
+	must(st.CreateExportJob(ctx, exp))
+	w.aExport = exp.ID
 
 	for _, acc := range []*kinwatch.Account{w.aAdmin, w.aViewer, w.aGuardian, w.outsider, w.bAdmin} {
 		var out struct {
@@ -208,7 +213,7 @@ func (w *world) fill(path string) string {
 	return strings.NewReplacer(
 		"{watch}", w.aWatch, "{family}", w.aFamily, "{command}", w.aCommand, "{media}", w.aMedia,
 		"{invitation}", w.aInvitation, "{request}", w.aRequest, "{binding}", w.aChallenge,
-		"{session}", w.aSession, "{account}", w.aViewer.ID, "{provider}", "mock",
+		"{session}", w.aSession, "{account}", w.aViewer.ID, "{provider}", "mock", "{export}", w.aExport,
 	).Replace(path)
 }
 
@@ -271,6 +276,11 @@ func (w *world) cases() map[string]authzCase {
 		"GET /api/v1/me/sessions":                                        {},
 		"DELETE /api/v1/me/sessions":                                     {},
 		"DELETE /api/v1/me/sessions/{session}":                           {scoped: true},
+		"POST /api/v1/me/exports":                                        {},
+		"GET /api/v1/me/exports":                                         {},
+		"GET /api/v1/me/exports/{export}":                                {scoped: true},
+		"POST /api/v1/me/exports/{export}/link":                          {scoped: true},
+		"GET /api/v1/exports/{export}/download":                          {public: true},
 		"GET /api/v1/me/cancellation":                                    {},
 		"POST /api/v1/me/cancellation":                                   {body: map[string]any{"password": "wrong password", "confirm": "delete my account"}},
 		"GET /api/v1/me/consent":                                         {},

@@ -25,7 +25,16 @@ func (db *DB) CancelAccount(ctx context.Context, id string) (*kinwatch.Cancellat
 		if avatar != "" {
 			c.BlobKeys = append(c.BlobKeys, avatar)
 		}
-		rows, err := tx.Query(ctx, `SELECT family_id FROM members WHERE account_id = $1 ORDER BY family_id`, id)
+		rows, err := tx.Query(ctx, `SELECT blob_key FROM export_jobs WHERE account_id = $1 AND blob_key != ''`, id)
+		if err != nil {
+			return err
+		}
+		exports, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		c.BlobKeys = append(c.BlobKeys, exports...)
+		rows, err = tx.Query(ctx, `SELECT family_id FROM members WHERE account_id = $1 ORDER BY family_id`, id)
 		if err != nil {
 			return err
 		}

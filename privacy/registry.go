@@ -5,7 +5,7 @@ package privacy
 // docs/privacy-registry.md.
 
 const (
-	unbound = "the watch unbound (Store.Unbind deletes every row of the watch)"
+	unbound     = "the watch unbound (Store.Unbind deletes every row of the watch)"
 	expiredKept = "expired rows are deleted by the retention job's next run (Store.DeleteExpired)"
 	cancelled   = "account cancellation (Store.CancelAccount)"
 	shortened   = ", or the shorter period the family chose"
@@ -168,6 +168,14 @@ var Tables = []Table{
 		Retention: []Retention{RetentionFamily, RetentionAccount},
 	},
 	{
+		Name: "export_jobs", Owner: OwnerAccount, OwnerColumn: "account_id",
+		Classes: []Class{ClassSecurityLog}, Personal: true,
+		Export: "nothing: the exports themselves (state and times are shown by GET /me/exports)",
+		Deletion: "the account cancelled (cascade, and the ZIP it points to); a ready export's ZIP is deleted when " +
+			"downloaded or 7 days after it was made, the row stays as the record of the request",
+		Retention: []Retention{RetentionAccount},
+	},
+	{
 		Name: "schema_migrations", Owner: OwnerNone,
 		Why: "the schema versions applied and when; created by Migrate, not by a migration",
 	},
@@ -194,6 +202,12 @@ var Blobs = []Blob{
 		Export:    "the account's profile picture",
 		Deletion:  "replaced or removed; " + cancelled + " (and the account's key is shredded)",
 		Retention: RetentionAccount,
+	},
+	{
+		Prefix: "exports/<account id>/", Owner: OwnerAccount, Classes: []Class{ClassIdentity, ClassProfile, ClassLocation, ClassHealth, ClassVoice, ClassPhoto, ClassContacts, ClassConsent}, Sealed: true,
+		Export:    "it is an export: a ZIP of everything kept about the account and its families' children",
+		Deletion:  "downloaded once, or 7 days after it was made, or the account cancelled",
+		Retention: RetentionUntilExpiry,
 	},
 	{
 		Prefix: "children/<device id>/", Owner: OwnerChild, Classes: []Class{ClassPhoto, ClassProfile}, Sealed: true,

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"kinwatch"
@@ -43,7 +44,33 @@ type Service struct {
 	Live     SessionEnder    // nil: nothing open to close
 	Access   AccessRefresher // nil: no live stream
 	Devices  DeviceNotifier  // nil: no gateway in this process
+	Mailer   Mailer          // mails export links; nil: none
+	BaseURL  string          // mailed links point here
 	Log      *slog.Logger
+	Now      func() time.Time
+
+	wakeOnce sync.Once
+	wake     chan struct{}
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC().Truncate(time.Microsecond)
+	}
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+func (s *Service) exportWake() chan struct{} {
+	s.wakeOnce.Do(func() { s.wake = make(chan struct{}, 1) })
+	return s.wake
+}
+
+// wakeExports tells the export worker a job is queued.
+func (s *Service) wakeExports() {
+	select {
+	case s.exportWake() <- struct{}{}:
+	default:
+	}
 }
 
 func (s *Service) log() *slog.Logger {

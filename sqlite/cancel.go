@@ -21,6 +21,11 @@ func (db *DB) CancelAccount(ctx context.Context, id string) (*kinwatch.Cancellat
 		if avatar != "" {
 			c.BlobKeys = append(c.BlobKeys, avatar)
 		}
+		exports, err := queryStrings(ctx, tx, `SELECT blob_key FROM export_jobs WHERE account_id = ? AND blob_key != ''`, id)
+		if err != nil {
+			return err
+		}
+		c.BlobKeys = append(c.BlobKeys, exports...)
 		families, err := queryStrings(ctx, tx, `SELECT family_id FROM members WHERE account_id = ? ORDER BY family_id`, id)
 		if err != nil {
 			return err

@@ -45,3 +45,23 @@ ALTER TABLE positions ADD COLUMN sealed bytea;
 
 -- Retention a family chose, shorter than the operator's: {"location_history": 30, …} in days.
 ALTER TABLE families ADD COLUMN retention jsonb NOT NULL DEFAULT '{}';
+
+-- Exports of everything kept about an account and the children in its families (GDPR Art.
+-- 15/20): a background job builds a ZIP in the blob store, sealed with the account's key, and it
+-- is downloaded once through a link carrying a secret whose SHA-256 is token_hash.
+CREATE TABLE export_jobs (
+	id          text PRIMARY KEY,
+	account_id  text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	state       text NOT NULL CHECK (state IN ('queued', 'running', 'ready', 'downloaded', 'failed', 'expired')),
+	token_hash  bytea,
+	blob_key    text NOT NULL DEFAULT '',
+	size        bigint NOT NULL DEFAULT 0,
+	error       text NOT NULL DEFAULT '',
+	created_at  timestamptz NOT NULL,
+	started_at  timestamptz,
+	finished_at timestamptz,
+	expires_at  timestamptz
+);
+
+CREATE INDEX export_jobs_account ON export_jobs (account_id, created_at DESC);
+CREATE INDEX export_jobs_open ON export_jobs (created_at) WHERE state IN ('queued', 'running');

@@ -45,3 +45,23 @@ ALTER TABLE positions ADD COLUMN sealed BLOB;
 
 -- Retention a family chose, shorter than the operator's: {"location_history": 30, …} in days.
 ALTER TABLE families ADD COLUMN retention TEXT NOT NULL DEFAULT '{}';
+
+-- Exports of everything kept about an account and the children in its families (GDPR Art.
+-- 15/20): a background job builds a ZIP in the blob store, sealed with the account's key, and it
+-- is downloaded once through a link carrying a secret whose SHA-256 is token_hash.
+CREATE TABLE export_jobs (
+	id          TEXT PRIMARY KEY,
+	account_id  TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	state       TEXT NOT NULL CHECK (state IN ('queued', 'running', 'ready', 'downloaded', 'failed', 'expired')),
+	token_hash  BLOB,
+	blob_key    TEXT NOT NULL DEFAULT '',
+	size        INTEGER NOT NULL DEFAULT 0,
+	error       TEXT NOT NULL DEFAULT '',
+	created_at  INTEGER NOT NULL,
+	started_at  INTEGER,
+	finished_at INTEGER,
+	expires_at  INTEGER
+) STRICT;
+
+CREATE INDEX export_jobs_account ON export_jobs (account_id, created_at DESC);
+CREATE INDEX export_jobs_open ON export_jobs (created_at) WHERE state IN ('queued', 'running');
