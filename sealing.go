@@ -143,3 +143,42 @@ func GetSealed(ctx context.Context, blobs BlobStore, keys *envelope.Keyring, own
 	}
 	return plain, nil
 }
+
+// childSecret is what of a child's profile is sealed: everything that describes the child.
+type childSecret struct {
+	Name     string  `json:"name,omitempty"`
+	Birthday string  `json:"birthday,omitempty"`
+	Gender   string  `json:"gender,omitempty"`
+	HeightCM int     `json:"height_cm,omitempty"`
+	WeightKG float64 `json:"weight_kg,omitempty"`
+	School   string  `json:"school,omitempty"`
+	Grade    string  `json:"grade,omitempty"`
+	Phone    string  `json:"phone,omitempty"`
+}
+
+func childAAD(deviceID string) []byte { return []byte("child_profiles:" + deviceID) }
+
+// SealChildProfile seals what describes the child (name, birthday, gender, height, weight,
+// school, grade, the watch's phone number) with the family's key, bound to the watch.
+func SealChildProfile(ctx context.Context, keys *envelope.Keyring, familyID string, p *ChildProfile) ([]byte, error) {
+	plain, err := json.Marshal(childSecret{p.Name, p.Birthday, p.Gender, p.HeightCM, p.WeightKG, p.School, p.Grade, p.Phone})
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := keys.Seal(ctx, FamilyOwner(familyID), childAAD(p.DeviceID), plain)
+	return sealed, SealError(err)
+}
+
+// OpenChildProfile fills p from a value SealChildProfile made.
+func OpenChildProfile(ctx context.Context, keys *envelope.Keyring, familyID string, sealed []byte, p *ChildProfile) error {
+	plain, err := keys.Open(ctx, FamilyOwner(familyID), childAAD(p.DeviceID), sealed)
+	if err != nil {
+		return Errorf(EUNAVAILABLE, "the child's profile does not open (its watch changed family meanwhile, or its key was shredded): %v", err)
+	}
+	var s childSecret
+	if err := json.Unmarshal(plain, &s); err != nil {
+		return fmt.Errorf("child profile of %s: %w", p.DeviceID, err)
+	}
+	p.Name, p.Birthday, p.Gender, p.HeightCM, p.WeightKG, p.School, p.Grade, p.Phone = s.Name, s.Birthday, s.Gender, s.HeightCM, s.WeightKG, s.School, s.Grade, s.Phone
+	return nil
+}

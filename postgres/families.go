@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // inTx runs fn in a transaction and commits it; what names the operation in errors. Coded errors
@@ -673,10 +674,15 @@ func (db *DB) strings(ctx context.Context, what, query string, args ...any) ([]s
 
 // ChildProfile returns the profile of the child wearing the watch.
 func (db *DB) ChildProfile(ctx context.Context, deviceID string) (*kinwatch.ChildProfile, error) {
-	var p kinwatch.ChildProfile
-	err := db.pool.QueryRow(ctx, `SELECT device_id, name, avatar, birthday, gender, height_cm, weight_kg, school, grade, phone, updated_at
-		FROM child_profiles WHERE device_id = $1`, deviceID).Scan(&p.DeviceID, &p.Name, &p.Avatar, &p.Birthday, &p.Gender,
-		&p.HeightCM, &p.WeightKG, &p.School, &p.Grade, &p.Phone, &p.UpdatedAt)
+	var (
+		p      kinwatch.ChildProfile
+		sealed []byte
+		family pgtype.Text
+	)
+	err := db.pool.QueryRow(ctx, `SELECT c.device_id, c.name, c.avatar, c.birthday, c.gender, c.height_cm, c.weight_kg,
+			c.school, c.grade, c.phone, c.updated_at, c.sealed, d.family_id
+		FROM child_profiles c JOIN devices d ON d.id = c.device_id WHERE c.device_id = $1`, deviceID).Scan(&p.DeviceID, &p.Name, &p.Avatar, &p.Birthday, &p.Gender,
+		&p.HeightCM, &p.WeightKG, &p.School, &p.Grade, &p.Phone, &p.UpdatedAt, &sealed, &family)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("child profile")
 	}
@@ -684,6 +690,11 @@ func (db *DB) ChildProfile(ctx context.Context, deviceID string) (*kinwatch.Chil
 		return nil, fmt.Errorf("postgres: child profile: %w", err)
 	}
 	p.UpdatedAt = p.UpdatedAt.UTC()
+	if sealed != nil {
+		if err := kinwatch.OpenChildProfile(ctx, db.keys, family.String, sealed, &p); err != nil {
+			return nil, err
+		}
+	}
 	return &p, nil
 }
 
@@ -695,16 +706,20 @@ func (db *DB) PutChildProfile(ctx context.Context, familyID string, p *kinwatch.
 	if p.UpdatedAt.IsZero() {
 		p.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	}
+	// Sealed before the transaction (loading the family's key takes a connection of its own);
+	// the lock then makes sure familyID is still the watch's family.
+	sealed, err := kinwatch.SealChildProfile(ctx, db.keys, familyID, p)
+	if err != nil {
+		return err
+	}
 	return db.inTx(ctx, "put child profile", func(tx pgx.Tx) error {
 		if err := lockFamilyWatch(ctx, tx, familyID, p.DeviceID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO child_profiles (device_id, name, birthday, gender, height_cm, weight_kg, school, grade, phone, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-			ON CONFLICT (device_id) DO UPDATE SET name = excluded.name, birthday = excluded.birthday,
-				gender = excluded.gender, height_cm = excluded.height_cm, weight_kg = excluded.weight_kg, school = excluded.school,
-				grade = excluded.grade, phone = excluded.phone, updated_at = excluded.updated_at`,
-			p.DeviceID, p.Name, p.Birthday, p.Gender, p.HeightCM, p.WeightKG, p.School, p.Grade, p.Phone, p.UpdatedAt)
+		_, err := tx.Exec(ctx, `INSERT INTO child_profiles (device_id, sealed, updated_at) VALUES ($1, $2, $3)
+			ON CONFLICT (device_id) DO UPDATE SET name = '', birthday = '', gender = '', height_cm = 0, weight_kg = 0, school = '',
+				grade = '', phone = '', sealed = excluded.sealed, updated_at = excluded.updated_at`,
+			p.DeviceID, sealed, p.UpdatedAt)
 		return err
 	})
 }
@@ -747,4 +762,39 @@ func utcOrZero(t *time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
+}
+
+// sealLegacyChildProfiles seals the profiles written before profiles were sealed.
+func (db *DB) sealLegacyChildProfiles(ctx context.Context) error {
+	type row struct {
+		family string
+		p      kinwatch.ChildProfile
+	}
+	rows, err := db.pool.Query(ctx, `SELECT c.device_id, d.family_id, c.name, c.birthday, c.gender, c.height_cm, c.weight_kg, c.school, c.grade, c.phone
+		FROM child_profiles c JOIN devices d ON d.id = c.device_id WHERE c.sealed IS NULL AND d.family_id IS NOT NULL
+		AND (c.name != '' OR c.birthday != '' OR c.gender != '' OR c.height_cm != 0 OR c.weight_kg != 0 OR c.school != '' OR c.grade != '' OR c.phone != '')`)
+	if err != nil {
+		return err
+	}
+	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		err := r.Scan(&x.p.DeviceID, &x.family, &x.p.Name, &x.p.Birthday, &x.p.Gender, &x.p.HeightCM, &x.p.WeightKG, &x.p.School, &x.p.Grade, &x.p.Phone)
+		return x, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range todo {
+		sealed, err := kinwatch.SealChildProfile(ctx, db.keys, r.family, &r.p)
+		if err != nil {
+			return err
+		}
+		// Only if it is still the unsealed profile read above.
+		if _, err := db.pool.Exec(ctx, `UPDATE child_profiles SET name = '', birthday = '', gender = '', height_cm = 0, weight_kg = 0,
+			school = '', grade = '', phone = '', sealed = $1 WHERE device_id = $2 AND sealed IS NULL AND name = $3 AND phone = $4`,
+			sealed, r.p.DeviceID, r.p.Name, r.p.Phone); err != nil {
+			return err
+		}
+	}
+	return nil
 }

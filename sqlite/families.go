@@ -765,10 +765,13 @@ func (db *DB) ChildProfile(ctx context.Context, deviceID string) (*kinwatch.Chil
 	var (
 		p       kinwatch.ChildProfile
 		updated int64
+		sealed  []byte
+		family  sql.NullString
 	)
-	err := db.read.QueryRowContext(ctx, `SELECT device_id, name, avatar, birthday, gender, height_cm, weight_kg, school, grade, phone, updated_at
-		FROM child_profiles WHERE device_id = ?`, deviceID).Scan(&p.DeviceID, &p.Name, &p.Avatar, &p.Birthday, &p.Gender,
-		&p.HeightCM, &p.WeightKG, &p.School, &p.Grade, &p.Phone, &updated)
+	err := db.read.QueryRowContext(ctx, `SELECT c.device_id, c.name, c.avatar, c.birthday, c.gender, c.height_cm, c.weight_kg,
+			c.school, c.grade, c.phone, c.updated_at, c.sealed, d.family_id
+		FROM child_profiles c JOIN devices d ON d.id = c.device_id WHERE c.device_id = ?`, deviceID).Scan(&p.DeviceID, &p.Name, &p.Avatar, &p.Birthday, &p.Gender,
+		&p.HeightCM, &p.WeightKG, &p.School, &p.Grade, &p.Phone, &updated, &sealed, &family)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("child profile")
 	}
@@ -776,6 +779,11 @@ func (db *DB) ChildProfile(ctx context.Context, deviceID string) (*kinwatch.Chil
 		return nil, fmt.Errorf("sqlite: child profile: %w", err)
 	}
 	p.UpdatedAt = fromNanos(updated)
+	if sealed != nil {
+		if err := kinwatch.OpenChildProfile(ctx, db.keys, family.String, sealed, &p); err != nil {
+			return nil, err
+		}
+	}
 	return &p, nil
 }
 
@@ -789,12 +797,16 @@ func (db *DB) PutChildProfile(ctx context.Context, familyID string, p *kinwatch.
 	if p.UpdatedAt.IsZero() {
 		p.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	}
-	res, err := db.write.ExecContext(ctx, `INSERT INTO child_profiles (device_id, name, birthday, gender, height_cm, weight_kg, school, grade, phone, updated_at)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?1 AND family_id = ?11)
-		ON CONFLICT (device_id) DO UPDATE SET name = excluded.name, birthday = excluded.birthday,
-			gender = excluded.gender, height_cm = excluded.height_cm, weight_kg = excluded.weight_kg, school = excluded.school,
-			grade = excluded.grade, phone = excluded.phone, updated_at = excluded.updated_at`,
-		p.DeviceID, p.Name, p.Birthday, p.Gender, p.HeightCM, p.WeightKG, p.School, p.Grade, p.Phone, nanos(p.UpdatedAt), familyID)
+	// Sealed with familyID's key: the insert's condition makes sure that is the watch's family.
+	sealed, err := kinwatch.SealChildProfile(ctx, db.keys, familyID, p)
+	if err != nil {
+		return err
+	}
+	res, err := db.write.ExecContext(ctx, `INSERT INTO child_profiles (device_id, sealed, updated_at)
+		SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?1 AND family_id = ?4)
+		ON CONFLICT (device_id) DO UPDATE SET name = '', birthday = '', gender = '', height_cm = 0, weight_kg = 0, school = '',
+			grade = '', phone = '', sealed = excluded.sealed, updated_at = excluded.updated_at`,
+		p.DeviceID, sealed, nanos(p.UpdatedAt), familyID)
 	if err != nil {
 		return fmt.Errorf("sqlite: put child profile: %w", constraint(err))
 	}
@@ -825,4 +837,47 @@ func (db *DB) SetChildAvatar(ctx context.Context, familyID, deviceID, key string
 		return err
 	})
 	return old, err
+}
+
+// legacyChildWhere finds profiles written before profiles were sealed that hold something.
+const legacyChildWhere = `c.sealed IS NULL AND d.family_id IS NOT NULL AND (c.name != '' OR c.birthday != '' OR c.gender != ''
+	OR c.height_cm != 0 OR c.weight_kg != 0 OR c.school != '' OR c.grade != '' OR c.phone != '')`
+
+// sealLegacyChildProfiles seals the profiles written before profiles were sealed.
+func (db *DB) sealLegacyChildProfiles(ctx context.Context) error {
+	return db.inTx(ctx, "seal child profiles", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT c.device_id, d.family_id, c.name, c.birthday, c.gender, c.height_cm, c.weight_kg, c.school, c.grade, c.phone
+			FROM child_profiles c JOIN devices d ON d.id = c.device_id WHERE `+legacyChildWhere)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			family string
+			p      kinwatch.ChildProfile
+		}
+		var todo []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.p.DeviceID, &r.family, &r.p.Name, &r.p.Birthday, &r.p.Gender, &r.p.HeightCM, &r.p.WeightKG, &r.p.School, &r.p.Grade, &r.p.Phone); err != nil {
+				rows.Close()
+				return err
+			}
+			todo = append(todo, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range todo {
+			sealed, err := kinwatch.SealChildProfile(ctx, db.keys, r.family, &r.p)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE child_profiles SET name = '', birthday = '', gender = '', height_cm = 0, weight_kg = 0,
+				school = '', grade = '', phone = '', sealed = ? WHERE device_id = ?`, sealed, r.p.DeviceID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -59,7 +59,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err := db.ensureFamilyKeys(ctx); err != nil {
 		return err
 	}
-	return db.sealLegacyPositions(ctx)
+	if err := db.sealLegacyPositions(ctx); err != nil {
+		return err
+	}
+	return db.sealLegacyChildProfiles(ctx)
 }
 
 func (db *DB) apply(ctx context.Context, m migration.File) error {

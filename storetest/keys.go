@@ -49,6 +49,15 @@ func testKeyRotationAndShredding(t *testing.T, s kinwatch.Store) {
 		return kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: dev, Time: at, Lat: 48.2, Lon: 16.37, HasCoords: true}}
 	}
 	write(t, s, pos("w1", t0), pos("w2", t0))
+	child := &kinwatch.ChildProfile{DeviceID: "w1", Name: "Mia", Phone: "+4915112345678", School: "North", HeightCM: 120, UpdatedAt: t0}
+	if err := s.PutChildProfile(ctx, fam, child); err != nil {
+		t.Fatalf("PutChildProfile: %v", err)
+	}
+	if got, err := s.ChildProfile(ctx, "w1"); err != nil {
+		t.Fatalf("ChildProfile: %v", err)
+	} else {
+		same(t, "sealed child profile", got, child)
+	}
 	if err := s.RotateKey(ctx, kinwatch.FamilyOwner(fam)); err != nil {
 		t.Fatalf("RotateKey: %v", err)
 	}
@@ -70,6 +79,9 @@ func testKeyRotationAndShredding(t *testing.T, s kinwatch.Store) {
 	}
 	if _, err := s.Keys().Open(ctx, kinwatch.FamilyOwner(fam), []byte("aad"), sealed); err == nil {
 		t.Error("a value sealed with the family's key still opens after shredding")
+	}
+	if _, err := s.ChildProfile(ctx, "w1"); err == nil {
+		t.Error("the child's profile still opens after shredding")
 	}
 	if p, err := s.LatestPosition(ctx, "w2"); err != nil || p.Lat != 48.2 {
 		t.Errorf("another family's position after shredding: %+v, %v", p, err)

@@ -65,3 +65,8 @@ CREATE TABLE export_jobs (
 
 CREATE INDEX export_jobs_account ON export_jobs (account_id, created_at DESC);
 CREATE INDEX export_jobs_open ON export_jobs (created_at) WHERE state IN ('queued', 'running');
+
+-- What describes the child (name, birthday, gender, height, weight, school, grade, the watch's
+-- phone number), sealed with the family's key; those columns then hold their defaults. Profiles
+-- written before this migration are sealed by Migrate.
+ALTER TABLE child_profiles ADD COLUMN sealed BLOB;
