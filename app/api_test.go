@@ -22,6 +22,7 @@ import (
 	"github.com/coder/websocket"
 
 	"kinwatch/account"
+	"kinwatch/commands"
 	"kinwatch/config"
 	"kinwatch/mail/smtptest"
 	"kinwatch/postgres/pgtest"
@@ -174,6 +175,11 @@ func apiEndToEnd(t *testing.T, cfg config.Config) {
 	if code := api.callH(admin, "POST", "/api/v1/watches/8800000001/commands", hdr, map[string]any{"type": "locate_now"}, &again); code != 200 || again.ID != cmd.ID {
 		t.Fatalf("idempotent retry: status %d, id %q want %q", code, again.ID, cmd.ID)
 	}
+	// The child is told first (once, despite the retry), then the watch is asked.
+	if shown := decodeUTF16Hex(t, strings.TrimPrefix(w.expect("MESSAGE"), "MESSAGE,")); shown != commands.LocateNotice {
+		t.Fatalf("the watch showed %q before locating", shown)
+	}
+	w.send("MESSAGE")
 	w.expect("CR")
 	w.send("CR")
 	w.send(udFrame(time.Now().Add(time.Second), 52.521, 13.405))
@@ -213,7 +219,7 @@ func apiEndToEnd(t *testing.T, cfg config.Config) {
 		}
 		path = "/api/v1/watches/8800000001/commands?limit=1&cursor=" + *page.NextCursor
 	}
-	if strings.Join(types, ",") != "locate_now,message" {
+	if strings.Join(types, ",") != "locate_now,message,message" {
 		t.Fatalf("commands paged as %v", types)
 	}
 	if code := api.call(viewer, "GET", "/api/v1/watches/8800000001/commands?cursor=bogus", nil, nil); code != 400 {

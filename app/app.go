@@ -273,7 +273,8 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 			}
 		}
 	}
-	a.Commands = &commands.Service{Store: a.Store, Bus: a.Bus, Notifier: a.Gateway, TTL: cfg.CommandTTL, Log: a.Log}
+	a.Commands = &commands.Service{Store: a.Store, Bus: a.Bus, Notifier: a.Gateway, TTL: cfg.CommandTTL, Log: a.Log,
+		Transparency: cfg.TransparencyNotice}
 	policy, err := cfg.Policy()
 	if err != nil {
 		return nil, err

@@ -21,6 +21,29 @@ type Service struct {
 	TTL      time.Duration // a command not delivered by then expires
 	Now      func() time.Time
 	Log      *slog.Logger
+	// Transparency shows the child a notice on the watch when a guardian asks where it is (locate
+	// now) or calls it back to listen (monitor): the child is told, not watched in secret.
+	Transparency bool
+}
+
+// Notices the watch shows the child (short: watch screens are small).
+const (
+	LocateNotice  = "Your family asked where you are."
+	MonitorNotice = "Your family is calling back to listen."
+)
+
+// notice is what the child is shown when a guardian queues cmd, "" for nothing.
+func (s *Service) notice(cmd watchproto.Command, req Request) string {
+	if !s.Transparency || req.AccountID == "" {
+		return ""
+	}
+	switch cmd.(type) {
+	case watchproto.LocateNow, *watchproto.LocateNow:
+		return LocateNotice
+	case watchproto.Monitor, *watchproto.Monitor:
+		return MonitorNotice
+	}
+	return ""
 }
 
 // Request says who queues a command. With an IdempotencyKey, a retry of the same request (a client
@@ -57,6 +80,21 @@ func (s *Service) SendFor(ctx context.Context, deviceID string, cmd watchproto.C
 	}
 	if d.State == kinwatch.DeviceBlocked {
 		return nil, false, kinwatch.Errorf(kinwatch.ECONFLICT, "the watch is blocked")
+	}
+	if text := s.notice(cmd, req); text != "" {
+		// The notice goes first, so the watch shows it before it acts, and without it the command
+		// is not sent at all. A retry of a request already queued shows no second notice.
+		if req.IdempotencyKey != "" {
+			if prev, err := s.Store.CommandByIdempotencyKey(ctx, deviceID, req.AccountID, req.IdempotencyKey); err == nil {
+				if prev.Keyword != cmd.Keyword() || !bytes.Equal(prev.Content, cmd.AppendContent(nil)) {
+					return nil, false, kinwatch.Errorf(kinwatch.ECONFLICT, "this Idempotency-Key was used for a different command")
+				}
+				return prev, false, nil
+			}
+		}
+		if _, _, err := s.SendFor(ctx, deviceID, watchproto.TextMessage{Text: text}, Request{}); err != nil {
+			return nil, false, err
+		}
 	}
 	now := time.Now()
 	if s.Now != nil {

@@ -3,6 +3,7 @@ package commands_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -110,5 +111,43 @@ func TestSendRefuses(t *testing.T) {
 	}
 	if len(n.ids) != 0 {
 		t.Fatalf("refused commands woke the gateway: %v", n.ids)
+	}
+}
+
+// TestTransparencyNotice: when a guardian asks where the child is or calls back to listen, the
+// watch first shows the child a notice; a retry of the same request shows none again; other
+// commands and operators' commands show none; with the switch off, none either.
+func TestTransparencyNotice(t *testing.T) {
+	svc, db, _, _ := setup(t)
+	ctx := context.Background()
+	svc.Transparency = true
+	guardian := commands.Request{AccountID: "acc1", IdempotencyKey: "k1"}
+	if _, _, err := svc.SendFor(ctx, "w1", watchproto.LocateNow{}, guardian); err != nil {
+		t.Fatal(err)
+	}
+	if _, created, err := svc.SendFor(ctx, "w1", watchproto.LocateNow{}, guardian); err != nil || created {
+		t.Fatalf("retry: created %v, %v", created, err)
+	}
+	if _, _, err := svc.SendFor(ctx, "w1", watchproto.Monitor{Phone: "+4915112345678"}, commands.Request{AccountID: "acc1"}); err != nil {
+		t.Fatal(err)
+	}
+	svc.SendFor(ctx, "w1", watchproto.Upload{Interval: time.Minute}, commands.Request{AccountID: "acc1"})
+	svc.Send(ctx, "w1", watchproto.LocateNow{}) // an operator's, from the CLI
+	svc.Transparency = false
+	svc.SendFor(ctx, "w1", watchproto.LocateNow{}, commands.Request{AccountID: "acc1"})
+	pending, err := db.PendingCommands(ctx, "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range pending {
+		got = append(got, c.Keyword)
+	}
+	want := []string{"MESSAGE", "CR", "MESSAGE", "MONITOR", "UPLOAD", "CR", "CR"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("queued %v, want %v", got, want)
+	}
+	if msg := string(pending[0].Content); msg != string(watchproto.TextMessage{Text: commands.LocateNotice}.AppendContent(nil)) {
+		t.Errorf("notice %q", msg)
 	}
 }

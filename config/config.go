@@ -73,6 +73,9 @@ type Config struct {
 	BindingCodeTTL time.Duration
 	TrustedProxies string // comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed
 	Retention      string // class=period,… over kinwatch.DefaultRetention
+	// TransparencyNotice shows the child a notice on the watch when a guardian locates it now or
+	// calls it back to listen.
+	TransparencyNotice bool
 }
 
 // maxPolicy bounds the policy file: a document people read, not a data dump.
@@ -176,30 +179,31 @@ func (c *Config) Providers() ([]OIDCProvider, error) {
 // Default returns the documented defaults.
 func Default() Config {
 	return Config{
-		DataDir:           "./data",
-		HTTPAddr:          ":8080",
-		WatchAddr:         ":5093",
-		Region:            "local",
-		LogLevel:          "info",
-		LogFormat:         "text",
-		MaxFrame:          256 << 10,
-		ReadTimeout:       20 * time.Minute,
-		WriteTimeout:      10 * time.Second,
-		MaxFramesPerSec:   50,
-		MaxConnsPerIP:     0,
-		AllowUnknown:      true,
-		CommandTTL:        7 * 24 * time.Hour,
-		CommandAckTimeout: 2 * time.Minute,
-		BatchSize:         1000,
-		BatchInterval:     5 * time.Millisecond,
-		ShutdownTimeout:   20 * time.Second,
-		PublicURL:         "http://localhost:8080",
-		PolicyVersion:     "2026-11-01",
-		PolicyURL:         "/privacy-policy",
-		SMTPTLS:           "starttls",
-		StreamWindow:      10000,
-		StreamRecheck:     time.Minute,
-		BindingCodeTTL:    10 * time.Minute,
+		DataDir:            "./data",
+		TransparencyNotice: true,
+		HTTPAddr:           ":8080",
+		WatchAddr:          ":5093",
+		Region:             "local",
+		LogLevel:           "info",
+		LogFormat:          "text",
+		MaxFrame:           256 << 10,
+		ReadTimeout:        20 * time.Minute,
+		WriteTimeout:       10 * time.Second,
+		MaxFramesPerSec:    50,
+		MaxConnsPerIP:      0,
+		AllowUnknown:       true,
+		CommandTTL:         7 * 24 * time.Hour,
+		CommandAckTimeout:  2 * time.Minute,
+		BatchSize:          1000,
+		BatchInterval:      5 * time.Millisecond,
+		ShutdownTimeout:    20 * time.Second,
+		PublicURL:          "http://localhost:8080",
+		PolicyVersion:      "2026-11-01",
+		PolicyURL:          "/privacy-policy",
+		SMTPTLS:            "starttls",
+		StreamWindow:       10000,
+		StreamRecheck:      time.Minute,
+		BindingCodeTTL:     10 * time.Minute,
 	}
 }
 
@@ -246,6 +250,7 @@ func (c *Config) fields() []field {
 		{"stream-window", "live-stream messages kept so reconnecting clients miss nothing", (*intValue)(&c.StreamWindow)},
 		{"stream-recheck", "how often an open live stream re-checks that its session is still valid (a session ended in this process ends its streams at once)", (*durationValue)(&c.StreamRecheck)},
 		{"binding-code-ttl", "how long the code shown on a watch for binding stays valid", (*durationValue)(&c.BindingCodeTTL)},
+		{"transparency-notice", "show the child a notice on the watch when a guardian asks where it is (locate now) or calls it back to listen; switch it off only where the law of the region served does not expect it", (*boolValue)(&c.TransparencyNotice)},
 		{"retention", "how long each kind of data is kept, over the defaults location_history=90d,health=90d,voice=30d,photos=90d,events=180d,commands=90d,login_records=180d (e.g. location_history=30d,voice=7d); families may choose shorter", (*stringValue)(&c.Retention)},
 		{"trusted-proxies", "reverse proxies (addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client, for rate limits and session lists; empty: none", (*stringValue)(&c.TrustedProxies)},
 	}
