@@ -21,12 +21,13 @@ const (
 	RetainEvents       RetentionClass = "events"           // alarms, connections, command events
 	RetainCommands     RetentionClass = "commands"         // finished commands
 	RetainLoginRecords RetentionClass = "login_records"    // sessions (device, IP) by last use, and expired ones
+	RetainAccessLog    RetentionClass = "access_log"       // who read a child's sensitive data
 )
 
 // RetentionClasses lists the classes in a fixed order; FamilyRetentionClasses those a family may
 // shorten (its children's data).
 var (
-	RetentionClasses       = []RetentionClass{RetainLocation, RetainHealth, RetainVoice, RetainPhotos, RetainEvents, RetainCommands, RetainLoginRecords}
+	RetentionClasses       = []RetentionClass{RetainLocation, RetainHealth, RetainVoice, RetainPhotos, RetainEvents, RetainCommands, RetainLoginRecords, RetainAccessLog}
 	FamilyRetentionClasses = []RetentionClass{RetainLocation, RetainHealth, RetainVoice, RetainPhotos, RetainEvents, RetainCommands}
 )
 
@@ -44,6 +45,7 @@ func DefaultRetention() Retention {
 		RetainEvents:       180 * day,
 		RetainCommands:     90 * day,
 		RetainLoginRecords: 180 * day,
+		RetainAccessLog:    365 * day,
 	}
 }
 

@@ -55,6 +55,9 @@ type Store interface {
 	KeyStore
 	RetentionStore
 	ExportStore
+	AccessStore
+	DeletionStore
+	NoticeStore
 
 	// WriteBatch commits records in one transaction, in order: either all are stored or none. Device
 	// updates are folded so a batch touches each device row once. The data records (positions,

@@ -43,6 +43,9 @@ type SessionEnder interface {
 
 // Policy is the privacy policy in force; sign-up must accept exactly this version.
 type Policy struct {
+	// MinAge is the youngest age at which one may create an account (MinAgeFor the region served,
+	// unless the operator sets it); a child's watch is set up by a parent or guardian.
+	MinAge  int
 	Version string
 	URL     string // where it is published
 	Text    string // its text (Markdown), served at GET /api/v1/policy and /privacy-policy
@@ -232,4 +235,43 @@ func (s *Service) Close() { s.mails.Wait() }
 
 func (s *Service) link(path, token string) string {
 	return strings.TrimRight(s.BaseURL, "/") + path + "?token=" + token
+}
+
+// minAges are the ages of digital consent by region (ISO 3166-1 alpha-2, or "eu"): GDPR Art. 8 as
+// each member state set it, COPPA in the US, PIPL in China, the UK's. Self-registration below
+// them would need a parent's consent, which kinwatch takes for children's watches only.
+var minAges = map[string]int{
+	"at": 14, "be": 13, "bg": 14, "hr": 16, "cy": 14, "cz": 15, "dk": 13, "ee": 13, "fi": 13, "fr": 15,
+	"de": 16, "gr": 15, "hu": 16, "ie": 16, "it": 14, "lv": 13, "lt": 14, "lu": 16, "mt": 13, "nl": 16,
+	"pl": 16, "pt": 13, "ro": 16, "sk": 16, "si": 15, "es": 14, "se": 13, "eu": 16,
+	"us": 13, "gb": 13, "uk": 13, "cn": 14, "kr": 14,
+}
+
+// DefaultMinAge is the age used for a region not in the table: the highest the GDPR allows.
+const DefaultMinAge = 16
+
+// MinAgeFor returns the youngest age at which one may create an account in region.
+func MinAgeFor(region string) int {
+	if n, ok := minAges[strings.ToLower(strings.TrimSpace(region))]; ok {
+		return n
+	}
+	return DefaultMinAge
+}
+
+// Acceptance is what a new account accepts: the policy version it was shown, and that its owner
+// is at least Policy.MinAge years old.
+type Acceptance struct {
+	Policy       string
+	AgeConfirmed bool
+}
+
+// check refuses an acceptance of another policy version or without the age confirmation.
+func (s *Service) checkAcceptance(a Acceptance, what string) error {
+	if a.Policy != s.Policy.Version {
+		return invalid("accept_policy: %saccept the current privacy policy (version %q) to sign up", what, s.Policy.Version)
+	}
+	if s.Policy.MinAge > 0 && !a.AgeConfirmed {
+		return invalid("age_confirmed: Kinwatch accounts are for parents and guardians aged %d or older; confirm your age to sign up (a child's watch is set up by a parent or guardian)", s.Policy.MinAge)
+	}
+	return nil
 }

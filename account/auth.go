@@ -16,6 +16,7 @@ type SignUp struct {
 	Phone        string
 	Password     string
 	AcceptPolicy string // the policy version the guardian was shown and accepted
+	AgeConfirmed bool   // the guardian confirmed being at least Policy.MinAge years old
 	Profile      ProfilePatch
 }
 
@@ -47,8 +48,8 @@ func (s *Service) SignUp(ctx context.Context, in SignUp, c Client) error {
 	if email == "" && phone == "" {
 		return invalid("email or phone: one is required to sign in")
 	}
-	if in.AcceptPolicy != s.Policy.Version {
-		return invalid("accept_policy: accept the current privacy policy (version %q) to sign up", s.Policy.Version)
+	if err := s.checkAcceptance(Acceptance{in.AcceptPolicy, in.AgeConfirmed}, ""); err != nil {
+		return err
 	}
 	now := s.now()
 	a := &kinwatch.Account{

@@ -19,10 +19,10 @@ type External struct {
 }
 
 // SignInExternal signs in the account linked to the provider subject. An unknown subject creates an
-// account when acceptPolicy is the current policy version; it is never silently attached to an
+// account when accept names the current policy version and confirms the age; it is never silently attached to an
 // existing account with the same email (whoever controls a provider account could otherwise take
 // over a kinwatch account): the guardian signs in and links the provider instead.
-func (s *Service) SignInExternal(ctx context.Context, e External, acceptPolicy, kind string, c Client) (*kinwatch.Session, string, error) {
+func (s *Service) SignInExternal(ctx context.Context, e External, accept Acceptance, kind string, c Client) (*kinwatch.Session, string, error) {
 	if err := s.limits.Allow("oidc-ip:"+c.network(), 60, 15*time.Minute); err != nil {
 		return nil, "", err
 	}
@@ -40,8 +40,8 @@ func (s *Service) SignInExternal(ctx context.Context, e External, acceptPolicy, 
 	if kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
 		return nil, "", err
 	}
-	if acceptPolicy != s.Policy.Version {
-		return nil, "", invalid("accept_policy: this %s account is new here: accept the current privacy policy (version %q) to sign up", e.Provider, s.Policy.Version)
+	if err := s.checkAcceptance(accept, "this "+e.Provider+" account is new here: "); err != nil {
+		return nil, "", err
 	}
 	// Only an address the provider verified becomes the account's: an unverified one would claim
 	// an address nobody proved to own (and block its owner from signing up).

@@ -84,7 +84,7 @@ var anna = account.Client{IP: "192.0.2.1", UserAgent: "test"}
 func signUp(t *testing.T, s *account.Service, email string) {
 	t.Helper()
 	nick := "Anna"
-	if err := s.SignUp(context.Background(), account.SignUp{Email: email, Password: "correct horse battery", AcceptPolicy: "v7",
+	if err := s.SignUp(context.Background(), account.SignUp{Email: email, Password: "correct horse battery", AcceptPolicy: "v7", AgeConfirmed: true,
 		Profile: account.ProfilePatch{Nickname: &nick}}, anna); err != nil {
 		t.Fatal(err)
 	}
@@ -126,10 +126,10 @@ func TestSignUpRefusals(t *testing.T) {
 	nick := "Anna"
 	for name, in := range map[string]account.SignUp{
 		"old policy":  {Email: "a@example.org", Password: "correct horse battery", AcceptPolicy: "v6", Profile: account.ProfilePatch{Nickname: &nick}},
-		"no login":    {Password: "correct horse battery", AcceptPolicy: "v7", Profile: account.ProfilePatch{Nickname: &nick}},
-		"no nickname": {Email: "a@example.org", Password: "correct horse battery", AcceptPolicy: "v7"},
-		"weak":        {Email: "a@example.org", Password: "password1", AcceptPolicy: "v7", Profile: account.ProfilePatch{Nickname: &nick}},
-		"bad phone":   {Phone: "12345", Password: "correct horse battery", AcceptPolicy: "v7", Profile: account.ProfilePatch{Nickname: &nick}},
+		"no login":    {Password: "correct horse battery", AcceptPolicy: "v7", AgeConfirmed: true, Profile: account.ProfilePatch{Nickname: &nick}},
+		"no nickname": {Email: "a@example.org", Password: "correct horse battery", AcceptPolicy: "v7", AgeConfirmed: true},
+		"weak":        {Email: "a@example.org", Password: "password1", AcceptPolicy: "v7", AgeConfirmed: true, Profile: account.ProfilePatch{Nickname: &nick}},
+		"bad phone":   {Phone: "12345", Password: "correct horse battery", AcceptPolicy: "v7", AgeConfirmed: true, Profile: account.ProfilePatch{Nickname: &nick}},
 	} {
 		if err := s.SignUp(ctx, in, anna); code(err) != kinwatch.EINVALID {
 			t.Errorf("%s: %v, want invalid", name, err)
@@ -380,7 +380,7 @@ func TestPreHijack(t *testing.T) {
 	if ids, err := db.Identities(ctx, a.ID); err != nil || len(ids) != 0 {
 		t.Fatalf("provider links after the owner's reset: %d %v", len(ids), err)
 	}
-	if _, _, err := s.SignInExternal(ctx, attacker, "v7", kinwatch.SessionBearer, anna); err != nil {
+	if _, _, err := s.SignInExternal(ctx, attacker, account.Acceptance{Policy: "v7", AgeConfirmed: true}, kinwatch.SessionBearer, anna); err != nil {
 		t.Fatal(err) // a new, separate account
 	}
 	if ss, _ := s.Sessions(ctx, a.ID); len(ss) != 0 {
@@ -394,7 +394,7 @@ func TestPreHijack(t *testing.T) {
 
 	// A provider account with an unverified address gets an account without that address, and
 	// the address stays free for its owner.
-	_, _, err = s.SignInExternal(ctx, account.External{Provider: "idp", Subject: "squatter", Email: "someone@example.org"}, "v7", kinwatch.SessionBearer, anna)
+	_, _, err = s.SignInExternal(ctx, account.External{Provider: "idp", Subject: "squatter", Email: "someone@example.org"}, account.Acceptance{Policy: "v7", AgeConfirmed: true}, kinwatch.SessionBearer, anna)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +508,7 @@ func TestPreHijackAfterVictimVerified(t *testing.T) {
 	if err := s.ResetPassword(ctx, mailedToken(t, smtp, "victim@example.org", "Reset"), "a passphrase of her own", anna); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := s.SignInExternal(ctx, attacker, "v7", kinwatch.SessionBearer, anna)
+	got, _, err := s.SignInExternal(ctx, attacker, account.Acceptance{Policy: "v7", AgeConfirmed: true}, kinwatch.SessionBearer, anna)
 	if err == nil && got.AccountID == ss.AccountID {
 		t.Fatal("after the victim's reset the attacker still signs in to her account through the provider link")
 	}
@@ -520,7 +520,7 @@ func TestLinkWithoutEmail(t *testing.T) {
 	s, _, _, db := newService(t)
 	ctx := context.Background()
 	nick := "Pat"
-	if err := s.SignUp(ctx, account.SignUp{Phone: "+4915112345678", Password: "correct horse battery", AcceptPolicy: "v7",
+	if err := s.SignUp(ctx, account.SignUp{Phone: "+4915112345678", Password: "correct horse battery", AcceptPolicy: "v7", AgeConfirmed: true,
 		Profile: account.ProfilePatch{Nickname: &nick}}, anna); err != nil {
 		t.Fatal(err)
 	}
@@ -621,5 +621,29 @@ func TestPasswordChangeKeepsANewPicture(t *testing.T) {
 	data, _, err := s.Avatar(ctx, a.ID)
 	if err != nil || !bytes.Equal(data, pic(48)) {
 		t.Fatalf("after a password change raced a new picture: %d bytes, %v; want the new picture", len(data), err)
+	}
+}
+
+// TestMinimumAge: where the region sets an age of digital consent, signing up (with a password or
+// through a provider) needs the confirmation of being that old.
+func TestMinimumAge(t *testing.T) {
+	if account.MinAgeFor("DE") != 16 || account.MinAgeFor("us") != 13 || account.MinAgeFor("fr") != 15 || account.MinAgeFor("atlantis") != account.DefaultMinAge {
+		t.Fatalf("ages: de %d us %d fr %d unknown %d", account.MinAgeFor("DE"), account.MinAgeFor("us"), account.MinAgeFor("fr"), account.MinAgeFor("atlantis"))
+	}
+	s, _, _, _ := newService(t)
+	s.Policy.MinAge = 16
+	ctx := context.Background()
+	nick := "Nina"
+	err := s.SignUp(ctx, account.SignUp{Email: "young@example.org", Password: "correct horse battery", AcceptPolicy: "v7", Profile: account.ProfilePatch{Nickname: &nick}}, anna)
+	if kinwatch.ErrorCode(err) != kinwatch.EINVALID || !strings.Contains(kinwatch.ErrorMessage(err), "16") {
+		t.Fatalf("sign-up without the age confirmation: %v", err)
+	}
+	if err := s.SignUp(ctx, account.SignUp{Email: "adult@example.org", Password: "correct horse battery", AcceptPolicy: "v7", AgeConfirmed: true,
+		Profile: account.ProfilePatch{Nickname: &nick}}, anna); err != nil {
+		t.Fatalf("sign-up with it: %v", err)
+	}
+	if _, _, err := s.SignInExternal(ctx, account.External{Provider: "idp", Subject: "new-person", Email: "n@example.org", EmailVerified: true},
+		account.Acceptance{Policy: "v7"}, kinwatch.SessionBearer, anna); kinwatch.ErrorCode(err) != kinwatch.EINVALID {
+		t.Fatalf("a provider sign-up without the age confirmation: %v", err)
 	}
 }

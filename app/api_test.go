@@ -315,7 +315,7 @@ var tokenInMail = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)
 // signUp creates a verified account through the API and returns a bearer token.
 func (c *client) signUp(smtp *smtptest.Server, email, nick, policy string) string {
 	c.t.Helper()
-	if code := c.call("", "POST", "/api/v1/auth/signup", map[string]any{"email": email, "password": "correct horse battery", "nickname": nick, "accept_policy": policy}, nil); code != 202 {
+	if code := c.call("", "POST", "/api/v1/auth/signup", map[string]any{"email": email, "password": "correct horse battery", "nickname": nick, "accept_policy": policy, "age_confirmed": true}, nil); code != 202 {
 		c.t.Fatalf("signup %s: %d", email, code)
 	}
 	m := smtp.Wait(c.t, email, 10*time.Second)

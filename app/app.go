@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 
 	"kinwatch"
 	"kinwatch/account"
+	"kinwatch/audit"
 	"kinwatch/commands"
 	"kinwatch/config"
 	"kinwatch/consent"
@@ -33,6 +35,7 @@ import (
 	"kinwatch/inproc"
 	"kinwatch/mail"
 	"kinwatch/metrics"
+	"kinwatch/notice"
 	"kinwatch/oidc"
 	"kinwatch/postgres"
 	"kinwatch/retention"
@@ -57,6 +60,7 @@ type App struct {
 	Commands *commands.Service
 	Consent  *consent.Service
 	Rights   *rights.Service
+	Notices  *notice.Service
 	// Retention deletes what outlived its retention (started with the server).
 	Retention *retention.Job
 	Hub       *stream.Hub
@@ -156,7 +160,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		}
 	}
 	if a.Blobs == nil {
-		if a.Blobs, err = fileblob.New(filepath.Join(cfg.DataDir, "media")); err != nil {
+		if a.Blobs, err = OpenBlobs(cfg); err != nil {
 			return err
 		}
 	}
@@ -228,6 +232,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		var wg sync.WaitGroup
 		wg.Go(func() { a.Retention.Run(mctx) })
 		wg.Go(func() { a.Rights.RunExports(mctx, time.Minute) })
+		wg.Go(func() { a.Notices.Run(mctx, time.Minute) })
 		a.Gateway.RunMaintenance(mctx, 30*time.Second)
 		wg.Wait()
 	}()
@@ -248,6 +253,20 @@ func (a *App) streamAccess(ctx context.Context, accountID string) ([]stream.Gran
 	return grants, err
 }
 
+// NewMailer is the mail the configuration names: through the SMTP relay when --smtp-addr is set,
+// else into DATA_DIR/outbox. The server and the admin commands that mail share it.
+func NewMailer(cfg config.Config) account.Mailer {
+	if cfg.SMTPAddr != "" {
+		return &mail.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS}
+	}
+	return &mail.Dir{Path: filepath.Join(cfg.DataDir, "outbox"), From: cfg.SMTPFrom}
+}
+
+// OpenBlobs opens the blob store the configuration names (DATA_DIR/media).
+func OpenBlobs(cfg config.Config) (kinwatch.BlobStore, error) {
+	return fileblob.New(filepath.Join(cfg.DataDir, "media"))
+}
+
 // api builds the account, family and command services, the live stream, and the HTTP API over them.
 func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 	client := a.HTTPClient
@@ -255,11 +274,7 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 		client = &http.Client{Timeout: 15 * time.Second}
 	}
 	if a.Mailer == nil {
-		if cfg.SMTPAddr != "" {
-			a.Mailer = &mail.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS}
-		} else {
-			a.Mailer = &mail.Dir{Path: filepath.Join(cfg.DataDir, "outbox"), From: cfg.SMTPFrom}
-		}
+		a.Mailer = NewMailer(cfg)
 	}
 	a.Hub = stream.New(stream.Options{
 		Window: cfg.StreamWindow, Recheck: cfg.StreamRecheck,
@@ -285,7 +300,7 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 	a.Accounts = &account.Service{
 		Store: a.Store, Blobs: a.Blobs, Mailer: a.Mailer, Argon2: a.Argon2, Log: a.Log,
 		Passwords: &account.PasswordChecker{RangeURL: cfg.BreachedURL, Client: client},
-		Policy:    account.Policy{Version: cfg.PolicyVersion, URL: cfg.PolicyURL, Text: policy},
+		Policy:    account.Policy{Version: cfg.PolicyVersion, URL: cfg.PolicyURL, Text: policy, MinAge: cmp.Or(cfg.MinAge, account.MinAgeFor(cfg.Region))},
 		BaseURL:   cfg.PublicURL, Live: a.Hub,
 	}
 	if err := a.Accounts.Init(); err != nil {
@@ -299,8 +314,9 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 		Store: a.Store, Commands: a.Commands, Blobs: a.Blobs, Devices: a.Gateway, Access: a.Hub,
 		BaseURL: cfg.PublicURL, Log: a.Log, CodeTTL: cfg.BindingCodeTTL, Retention: retentionPolicy,
 	}
-	a.Rights = &rights.Service{Store: a.Store, Blobs: a.Blobs, Accounts: a.Accounts, Live: a.Hub, Access: a.Hub, Devices: a.Gateway,
+	a.Rights = &rights.Service{Store: a.Store, Blobs: a.Blobs, Accounts: a.Accounts, Watches: a.Families, Live: a.Hub, Access: a.Hub, Devices: a.Gateway,
 		Mailer: a.Mailer, BaseURL: cfg.PublicURL, Log: a.Log}
+	a.Notices = &notice.Service{Store: a.Store, Blobs: a.Blobs, Mailer: a.Mailer, BaseURL: cfg.PublicURL, Log: a.Log}
 	a.Consent = &consent.Service{Store: a.Store, Accounts: a.Accounts, Watches: a.Families, Devices: a.Gateway, PolicyVersion: cfg.PolicyVersion}
 	providers, err := cfg.Providers()
 	if err != nil {
@@ -308,7 +324,7 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 	}
 	api := &httpapi.Server{
 		Store: a.Store, Metrics: a.Metrics, Log: a.Log, Ready: a.ready.Load,
-		Accounts: a.Accounts, Families: a.Families, Commands: a.Commands, Consent: a.Consent, Rights: a.Rights, Blobs: a.Blobs, Stream: a.Hub,
+		Accounts: a.Accounts, Families: a.Families, Commands: a.Commands, Consent: a.Consent, Rights: a.Rights, Notices: a.Notices, Audit: &audit.Service{Store: a.Store, Members: a.Families}, Blobs: a.Blobs, Stream: a.Hub,
 		InsecureCookies: strings.HasPrefix(cfg.PublicURL, "http://"),
 	}
 	if api.TrustedProxies, err = cfg.Proxies(); err != nil {

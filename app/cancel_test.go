@@ -39,29 +39,30 @@ func cancelLeavesNothing(t *testing.T, cfg config.Config) {
 	a, api, smtp, _ := startAPIWith(t, cfg)
 	ctx := context.Background()
 
-	// Everything Anna writes carries "zq7", so a dump can be searched for it.
-	anna := api.signUp(smtp, "anna.zq7@example.org", "Annabelle Zq7", cfg.PolicyVersion)
+	// Everything Anna writes carries "xulix", so a dump can be searched for it ("u", "l" and "i"
+	// are not in the ids' alphabet, so no random id can contain it).
+	anna := api.signUp(smtp, "anna.xulix@example.org", "Annabelle Xulix", cfg.PolicyVersion)
 	bert := api.signUp(smtp, "bert@example.org", "Bert", cfg.PolicyVersion)
 	var me struct {
 		ID string `json:"id"`
 	}
 	api.call(anna, "GET", "/api/v1/me", nil, &me)
-	if code := api.call(anna, "PATCH", "/api/v1/me", map[string]any{"bio": "bio-zq7 loves hiking", "birthday": "1990-07-07"}, nil); code != 200 {
+	if code := api.call(anna, "PATCH", "/api/v1/me", map[string]any{"bio": "bio-xulix loves hiking", "birthday": "1990-07-07"}, nil); code != 200 {
 		t.Fatalf("profile: %d", code)
 	}
 	if code, _, _ := api.raw(anna, "PUT", "/api/v1/me/avatar", "image/png", pictureOf(t, 33, 17)); code != 200 {
 		t.Fatalf("avatar: %d", code)
 	}
 	// A session from a browser whose user agent is recognisable.
-	req, _ := http.NewRequest("POST", api.base+"/api/v1/auth/login", strings.NewReader(`{"login":"anna.zq7@example.org","password":"correct horse battery","session":"bearer"}`))
+	req, _ := http.NewRequest("POST", api.base+"/api/v1/auth/login", strings.NewReader(`{"login":"anna.xulix@example.org","password":"correct horse battery","session":"bearer"}`))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "UA-zq7/1.0")
+	req.Header.Set("User-Agent", "UA-xulix/1.0")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("second sign-in: %v", err)
 	} else {
 		resp.Body.Close()
 	}
-	if code := api.call(anna, "POST", "/api/v1/me/email", map[string]any{"password": "correct horse battery", "email": "new.zq7@example.org"}, nil); code >= 300 {
+	if code := api.call(anna, "POST", "/api/v1/me/email", map[string]any{"password": "correct horse battery", "email": "new.xulix@example.org"}, nil); code >= 300 {
 		t.Fatalf("email change: %d", code)
 	}
 	var own struct {
@@ -77,8 +78,8 @@ func cancelLeavesNothing(t *testing.T, cfg config.Config) {
 	w1 := dialWatch(t, a.WatchAddr().String(), "8800000501")
 	w1.send("LK")
 	w1.expect("LK")
-	fam1 := api.bindWatch(anna, w1, "Family zq7")
-	if code := api.call(anna, "PATCH", "/api/v1/watches/"+w1.id+"/child", map[string]any{"name": "Kid zq7", "school": "School zq7", "phone": "+4915100000777"}, nil); code != 200 {
+	fam1 := api.bindWatch(anna, w1, "Family xulix")
+	if code := api.call(anna, "PATCH", "/api/v1/watches/"+w1.id+"/child", map[string]any{"name": "Kid xulix", "school": "School xulix", "phone": "+4915100000777"}, nil); code != 200 {
 		t.Fatalf("child profile: %d", code)
 	}
 	if code, _, _ := api.raw(anna, "PUT", "/api/v1/watches/"+w1.id+"/child/avatar", "image/png", pictureOf(t, 21, 34)); code != 200 {
@@ -87,7 +88,7 @@ func cancelLeavesNothing(t *testing.T, cfg config.Config) {
 	w1.send(udFrame(time.Now().Add(-time.Minute), 48.777777, 11.777777))
 	w1.send("AL,281126,101501,A,48.777777,N,11.777777,E,0,0,30,7,80,67,100,0,00010000,0,0")
 	w1.expect("AL")
-	w1.send(string(watchproto.AppendEscaped([]byte("TK,"), []byte("#!AMR\nzq7voice"))))
+	w1.send(string(watchproto.AppendEscaped([]byte("TK,"), []byte("#!AMR\nxulixvoice"))))
 	w1.expect("TK")
 	if code := api.call(anna, "POST", "/api/v1/watches/"+w1.id+"/commands", map[string]any{"type": "sos_number", "params": map[string]any{"slot": 1, "phone": "+4915100000888"}}, nil); code != 202 {
 		t.Fatalf("command: %d", code)
@@ -106,7 +107,7 @@ func cancelLeavesNothing(t *testing.T, cfg config.Config) {
 		Code string `json:"code"`
 	}
 	api.call(bert, "POST", "/api/v1/families/"+fam2+"/invitations", map[string]any{"role": "guardian"}, &inv)
-	if code := api.call(anna, "POST", "/api/v1/invitations/accept", map[string]any{"code": inv.Code, "relation": "aunt-zq7"}, nil); code != 200 {
+	if code := api.call(anna, "POST", "/api/v1/invitations/accept", map[string]any{"code": inv.Code, "relation": "aunt-xulix"}, nil); code != 200 {
 		t.Fatalf("accept: %d", code)
 	}
 	if code := api.call(anna, "POST", "/api/v1/watches/"+w2.id+"/commands", map[string]any{"type": "sos_number", "params": map[string]any{"slot": 2, "phone": "+4915100000999"}}, nil); code != 202 {
@@ -114,6 +115,10 @@ func cancelLeavesNothing(t *testing.T, cfg config.Config) {
 	}
 	w2.expect("SOS2")
 	w2.send(udFrame(time.Now(), 50.5, 8.5))
+	// Anna reads Bert's child's history: the family's access log names her.
+	if code := api.call(anna, "GET", "/api/v1/watches/"+w2.id+"/positions", nil, nil); code != 200 {
+		t.Fatalf("anna reads bert's watch: %d", code)
+	}
 	waitFor(t, "positions stored", func() bool {
 		p1, e1 := a.Store.LatestPosition(ctx, w1.id)
 		p2, e2 := a.Store.LatestPosition(ctx, w2.id)
@@ -128,12 +133,12 @@ func cancelLeavesNothing(t *testing.T, cfg config.Config) {
 	if code := api.call(anna, "POST", "/api/v1/me/exports", nil, nil); code != 202 {
 		t.Fatalf("export: %d", code)
 	}
-	if m := smtp.Wait(t, "anna.zq7@example.org", 20*time.Second); !exportLink.MatchString(m.Text) {
+	if m := smtp.Wait(t, "anna.xulix@example.org", 20*time.Second); !exportLink.MatchString(m.Text) {
 		t.Fatalf("export mail: %q", m.Text)
 	}
 
 	db := openDump(t, cfg)
-	markers := []string{"zq7", "15100000777", "15100000888", "15100000999", me.ID, fam1}
+	markers := []string{"xulix", "15100000777", "15100000888", "15100000999", me.ID, fam1}
 	if found := db.search(t, markers); len(found) == 0 {
 		t.Fatal("before cancelling, the dump shows none of Anna's values: the scan proves nothing")
 	}
@@ -197,7 +202,7 @@ func cancelLeavesNothing(t *testing.T, cfg config.Config) {
 		if strings.Contains(rel, me.ID) || strings.Contains(rel, w1.id) {
 			t.Errorf("blob %s survived the cancellation", rel)
 		}
-		if b, _ := os.ReadFile(path); strings.Contains(string(b), "zq7") {
+		if b, _ := os.ReadFile(path); strings.Contains(string(b), "xulix") {
 			t.Errorf("blob %s holds Anna's data", rel)
 		}
 		return nil
@@ -216,6 +221,9 @@ func cancelLeavesNothing(t *testing.T, cfg config.Config) {
 	}
 	if p, err := a.Store.ChildProfile(ctx, w2.id); err != nil || p.Name != "Bert's kid" {
 		t.Errorf("bert's child profile: %+v %v", p, err)
+	}
+	if log, err := a.Store.AccessLog(ctx, fam2, kinwatch.Page{}); err != nil || len(log) == 0 || log[len(log)-1].AccessorID != "" {
+		t.Errorf("bert's family's access log after anna left: %+v %v; want her read kept without her id", log, err)
 	}
 	members, _ := a.Store.Members(ctx, fam2)
 	if len(members) != 1 || members[0].Role != kinwatch.RoleAdmin {

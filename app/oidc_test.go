@@ -49,7 +49,7 @@ func TestOIDCSignIn(t *testing.T) {
 	if to := b.flow("/api/v1/auth/oidc/mock/start"); !strings.HasPrefix(to, "/#oidc_error=invalid") {
 		t.Fatalf("sign-up without accepting the policy went to %q", to)
 	}
-	if to := b.flow("/api/v1/auth/oidc/mock/start?accept_policy=" + url.QueryEscape(cfg.PolicyVersion)); to != "/" {
+	if to := b.flow("/api/v1/auth/oidc/mock/start?age_confirmed=true&accept_policy=" + url.QueryEscape(cfg.PolicyVersion)); to != "/" {
 		t.Fatalf("sign-up went to %q", to)
 	}
 	var me struct {
@@ -89,7 +89,7 @@ func TestOIDCSignIn(t *testing.T) {
 	// A password account's address at the provider is not taken over by signing in there.
 	bearer := api.signUp(smtp, "ben@example.org", "Ben", cfg.PolicyVersion)
 	provider.SetUser(oidctest.User{Subject: "sub-ben", Email: "ben@example.org", EmailVerified: true, Name: "Ben"})
-	if to := newBrowser(t, cfg.PublicURL).flow("/api/v1/auth/oidc/mock/start?accept_policy=" + url.QueryEscape(cfg.PolicyVersion)); !strings.HasPrefix(to, "/#oidc_error=conflict") {
+	if to := newBrowser(t, cfg.PublicURL).flow("/api/v1/auth/oidc/mock/start?age_confirmed=true&accept_policy=" + url.QueryEscape(cfg.PolicyVersion)); !strings.HasPrefix(to, "/#oidc_error=conflict") {
 		t.Fatalf("sign-in with a password account's email went to %q", to)
 	}
 
@@ -129,7 +129,7 @@ func TestOIDCSignIn(t *testing.T) {
 	if code := api.call(bearer, "DELETE", "/api/v1/me/identities/mock", nil, nil); code != 404 {
 		t.Fatalf("unlink again: %d, want 404", code)
 	}
-	if to := newBrowser(t, cfg.PublicURL).flow("/api/v1/auth/oidc/mock/start?accept_policy=" + url.QueryEscape(cfg.PolicyVersion)); !strings.HasPrefix(to, "/#oidc_error=conflict") {
+	if to := newBrowser(t, cfg.PublicURL).flow("/api/v1/auth/oidc/mock/start?age_confirmed=true&accept_policy=" + url.QueryEscape(cfg.PolicyVersion)); !strings.HasPrefix(to, "/#oidc_error=conflict") {
 		t.Fatalf("after unlinking, the provider still signs in as Ben: %q", to)
 	}
 }

@@ -18,10 +18,11 @@ import (
 	"kinwatch/app"
 	"kinwatch/config"
 	"kinwatch/envelope"
+	"kinwatch/notice"
 )
 
 func init() {
-	register("admin", "operators' account tasks: create operators, list/disable/enable accounts, list pending watches", runAdmin)
+	register("admin", "operators' tasks: create operators, list/disable/enable accounts, list pending watches, notices to users", runAdmin)
 }
 
 const adminUsage = `usage: kinwatch admin <task> [flags]
@@ -38,6 +39,22 @@ Tasks:
                                            stays in the file until master-key-retire
   master-key-retire                        once every process runs with the rotated file: re-wrap
                                            what was made meanwhile and drop the old keys
+
+Notices to users (recorded, shown in the app at once under GET /api/v1/me/notices, and mailed by
+the command itself; a mail that fails is retried by the running server every minute). There are
+no push notifications yet: kinwatch has no push channel. Write notices without personal data:
+they are kept after the accounts they reached are gone.
+  notify-incident --title T --happened TEXT --done TEXT --you-can TEXT [--accounts ID,ID]
+                                           tell the accounts a security incident affects (default:
+                                           everyone) what happened, what was done and what they
+                                           can do
+  cease-operations --at DATE [--text TEXT] tell everyone the server closes and every account is
+                                           deleted from DATE (YYYY-MM-DD, UTC)
+  cease-operations --execute               after DATE: cancel every account with everything only it
+                                           holds, unbind the watches, delete their files
+  publish-policy                           tell everyone the privacy policy changed to the
+                                           configured --policy-version (at --policy-url); new
+                                           purposes stay off until each user consents
 
 Every task also takes the server's configuration flags (--data-dir, --database-url, …).`
 
@@ -57,6 +74,16 @@ func runAdmin(ctx context.Context, args []string, stdio Stdio) error {
 	query := fs.String("query", "", "show accounts whose email, phone or nickname contains this")
 	accountID := fs.String("account", "", "account `id`")
 	limit := fs.Int("limit", 100, "most rows to list")
+	var nf noticeFlags
+	fs.StringVar(&nf.title, "title", "", "notify-incident: the notice's title (one line, the mail's subject)")
+	fs.StringVar(&nf.happened, "happened", "", "notify-incident: what happened, and what it may mean for users")
+	fs.StringVar(&nf.done, "done", "", "notify-incident: what was done about it, or will be")
+	fs.StringVar(&nf.youCan, "you-can", "", "notify-incident: what users can do to protect themselves")
+	fs.StringVar(&nf.accounts, "accounts", "", "notify-incident: the affected accounts, comma-separated `ids` (default: everyone)")
+	fs.StringVar(&nf.at, "at", "", "cease-operations: the `date` (YYYY-MM-DD, UTC, or an RFC 3339 time) from which every account is deleted")
+	fs.StringVar(&nf.text, "text", "", "cease-operations: the operator's own words, added to the notice")
+	fs.BoolVar(&nf.execute, "execute", false, "cease-operations: the notice period is over; cancel every account now")
+	fs.StringVar(&nf.by, "by", "operator", "notices: who publishes, recorded with the notice (a role rather than a person's name)")
 	cfg, err := config.Load(fs, args, os.Getenv)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -142,6 +169,8 @@ func runAdmin(ctx context.Context, args []string, stdio Stdio) error {
 		}
 		fmt.Fprintf(stdio.Out, "master key file %s now holds only %s\n", path, st.Keys().Master().CurrentID())
 		return nil
+	case "notify-incident", "cease-operations", "publish-policy":
+		return runNotice(ctx, task, st, cfg, nf, stdio)
 	case "pending":
 		ds, err := st.Devices(ctx, kinwatch.DeviceFilter{State: kinwatch.DevicePending, Limit: *limit})
 		if err != nil {
@@ -205,4 +234,106 @@ func createOperator(ctx context.Context, st kinwatch.Store, email, nickname stri
 		fmt.Fprintf(stdio.Out, "password: %s\n(shown once: store it in your password manager)\n", password)
 	}
 	return nil
+}
+
+// noticeFlags are the flags of the notice tasks.
+type noticeFlags struct {
+	title, happened, done, youCan, accounts string
+	at, text                                string
+	execute                                 bool
+	by                                      string
+}
+
+// runNotice publishes a notice (or carries out ceasing operations) and mails what is queued, with
+// the server's own mail settings.
+func runNotice(ctx context.Context, task string, st kinwatch.Store, cfg config.Config, nf noticeFlags, stdio Stdio) error {
+	svc := &notice.Service{Store: st, Mailer: app.NewMailer(cfg), BaseURL: cfg.PublicURL, By: nf.by, Log: newLogger(cfg, stdio)}
+	var (
+		n   *kinwatch.Notice
+		err error
+	)
+	switch task {
+	case "notify-incident":
+		in := notice.Incident{Title: nf.title, WhatHappened: nf.happened, WhatWeDid: nf.done, WhatYouCanDo: nf.youCan}
+		if nf.accounts != "" {
+			for _, id := range strings.Split(nf.accounts, ",") {
+				if id = strings.TrimSpace(id); id != "" {
+					in.Accounts = append(in.Accounts, id)
+				}
+			}
+			if len(in.Accounts) == 0 {
+				return usageErrorf("--accounts names no account; leave it out to tell everyone")
+			}
+		}
+		if n, err = svc.NotifyIncident(ctx, in); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Out, "incident notice %s recorded for %d accounts (%s), shown in their app\n", n.ID, n.Recipients, audience(n))
+	case "cease-operations":
+		switch {
+		case nf.execute && nf.at != "":
+			return usageErrorf("--at publishes the notice, --execute carries it out later: give one")
+		case nf.execute:
+			// Only carrying it out deletes files: the accounts' pictures, media and exports.
+			if svc.Blobs, err = app.OpenBlobs(cfg); err != nil {
+				return err
+			}
+			c, err := svc.ExecuteCeaseOperations(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdio.Out, "notice %s carried out: %d accounts cancelled, %d families deleted, %d watches unbound, %d files deleted",
+				c.Notice.ID, c.Accounts, c.FamiliesDeleted, c.WatchesUnbound, c.Blobs)
+			if c.BlobsFailed > 0 {
+				fmt.Fprintf(stdio.Out, " (%d could not be deleted: see the log; their keys are destroyed, so they no longer open)", c.BlobsFailed)
+			}
+			fmt.Fprintln(stdio.Out)
+			return nil
+		case nf.at == "":
+			return usageErrorf("--at DATE (publish the notice) or --execute (after that date) is required")
+		}
+		at, err := time.Parse(time.DateOnly, nf.at)
+		if err != nil {
+			if at, err = time.Parse(time.RFC3339, nf.at); err != nil {
+				return usageErrorf("--at %q: a date such as 2027-01-31 or an RFC 3339 time", nf.at)
+			}
+		}
+		if n, err = svc.CeaseOperations(ctx, at, nf.text); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Out, "cease-operations notice %s recorded for %d accounts: every account is deleted from %s\n"+
+			"After that, run: kinwatch admin cease-operations --execute\n", n.ID, n.Recipients, n.EffectiveAt.Format(time.RFC3339))
+	case "publish-policy":
+		url := cfg.PolicyURL
+		if strings.HasPrefix(url, "/") {
+			// The default is served by kinwatch itself: mail needs the whole address.
+			url = strings.TrimRight(cfg.PublicURL, "/") + url
+		}
+		if n, err = svc.PublishPolicy(ctx, cfg.PolicyVersion, url); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Out, "policy notice %s (version %s, %s) recorded for %d accounts\n", n.ID, cfg.PolicyVersion, url, n.Recipients)
+	}
+	sent, failed, err := svc.DeliverEmail(ctx)
+	fmt.Fprintf(stdio.Out, "mail: %d sent, %d failed (accounts without an email address see it in the app only); push: none, kinwatch has no push channel yet\n", sent, failed)
+	if err != nil || failed > 0 {
+		// The notice is recorded: what was not mailed waits for the next delivery, not for this
+		// command to be run again (which would publish a second notice).
+		fmt.Fprintf(stdio.Err, "not every mail went out (%v): the running server retries them every minute\n", orNone(err))
+	}
+	return nil
+}
+
+func audience(n *kinwatch.Notice) string {
+	if n.Audience == kinwatch.AudienceAll {
+		return "everyone"
+	}
+	return "the accounts named"
+}
+
+func orNone(err error) string {
+	if err == nil {
+		return "see the log"
+	}
+	return err.Error()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"kinwatch"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"kinwatch/cli"
 	"kinwatch/config"
 	"kinwatch/envelope"
+	"kinwatch/mail/smtptest"
 	"kinwatch/sqlite"
 )
 
@@ -168,5 +170,177 @@ func TestMasterKeyRotation(t *testing.T) {
 	}
 	if err := readable(old); err == nil {
 		t.Fatal("the retired master key still opens the data")
+	}
+}
+
+// noticeAccounts creates accounts in the data directory's database, as sign-up would have.
+func noticeAccounts(t *testing.T, dir string, emails ...string) []string {
+	t.Helper()
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var ids []string
+	for _, e := range emails {
+		a := &kinwatch.Account{ID: kinwatch.NewID(), Email: e, Profile: kinwatch.Profile{Nickname: "N"}, CreatedAt: time.Now().UTC()}
+		if err := st.CreateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	return ids
+}
+
+// TestAdminNotices drives the notice tasks: an incident reaches the accounts named, in the app and
+// by mail through the configured relay, and nobody else; a policy version is announced to everyone
+// once; ceasing operations is announced with a date and refuses to delete anything before it.
+func TestAdminNotices(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	smtp := smtptest.Start(t)
+	ids := noticeAccounts(t, dir, "anna@example.org", "bert@example.org")
+	admin := func(args ...string) (int, string, string) {
+		return runIn(ctx, "", append([]string{"admin", args[0], "--data-dir", dir, "--smtp-addr", smtp.Addr(), "--smtp-tls", "none",
+			"--smtp-from", "kinwatch@example.org", "--log-level", "warn"}, args[1:]...)...)
+	}
+
+	code, out, errOut := admin("notify-incident", "--title", "Backup exposed", "--happened", "A backup was readable for two hours.",
+		"--done", "We removed it.", "--you-can", "Change your password.", "--accounts", ids[0]+", ")
+	id := regexp.MustCompile(`incident notice (\S+) recorded for 1 accounts`).FindStringSubmatch(out)
+	if code != 0 || id == nil || !strings.Contains(out, "mail: 1 sent, 0 failed") || !strings.Contains(out, "no push channel") {
+		t.Fatalf("notify-incident: %d %s %s", code, out, errOut)
+	}
+	m := smtp.Wait(t, "anna@example.org", 5*time.Second)
+	if !strings.Contains(m.Text, "What we have done\nWe removed it.") || !strings.Contains(m.Subject, "Backup exposed") {
+		t.Errorf("the incident mail: %s\n%s", m.Subject, m.Text)
+	}
+	for _, tc := range []struct {
+		args     []string
+		code     int
+		contains string
+	}{
+		{[]string{"notify-incident", "--title", "T", "--happened", "h", "--you-can", "y"}, 1, "what was done"},
+		{[]string{"notify-incident", "--title", "T", "--happened", "h", "--done", "d", "--you-can", "y", "--accounts", ids[0] + ",nobody"}, 1, "account nobody not found"},
+		{[]string{"notify-incident", "--title", "T", "--happened", "h", "--done", "d", "--you-can", "y", "--accounts", " , "}, 2, "--accounts"},
+		{[]string{"cease-operations"}, 2, "--at"},
+		{[]string{"cease-operations", "--at", "2020-01-01"}, 1, "has passed"},
+		{[]string{"cease-operations", "--at", "soon"}, 2, "2027-01-31"},
+		{[]string{"cease-operations", "--at", "2099-01-01", "--execute"}, 2, "give one"},
+		{[]string{"cease-operations", "--execute"}, 1, "no cease-operations notice"},
+	} {
+		if code, _, errOut := admin(tc.args...); code != tc.code || !strings.Contains(errOut, tc.contains) {
+			t.Errorf("%v: exit %d, %q; want %d and %q", tc.args, code, errOut, tc.code, tc.contains)
+		}
+	}
+
+	code, out, errOut = admin("publish-policy", "--policy-version", "2027-02", "--public-url", "https://kinwatch.example/")
+	if code != 0 || !strings.Contains(out, "(version 2027-02, https://kinwatch.example/privacy-policy) recorded for 2 accounts") ||
+		!strings.Contains(out, "mail: 2 sent") {
+		t.Fatalf("publish-policy: %d %s %s", code, out, errOut)
+	}
+	for _, to := range []string{"anna@example.org", "bert@example.org"} {
+		if m := smtp.Wait(t, to, 5*time.Second); !strings.Contains(m.Text, "https://kinwatch.example/privacy-policy") {
+			t.Errorf("the policy mail to %s: %s", to, m.Text)
+		}
+	}
+	if code, _, errOut := admin("publish-policy", "--policy-version", "2027-02"); code != 1 || !strings.Contains(errOut, "announced already") {
+		t.Errorf("the same version again: %d %s", code, errOut)
+	}
+
+	code, out, errOut = admin("cease-operations", "--at", "2099-01-31", "--text", "We could not find a successor.")
+	if code != 0 || !strings.Contains(out, "recorded for 2 accounts: every account is deleted from 2099-01-31T00:00:00Z") {
+		t.Fatalf("cease-operations --at: %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut := admin("cease-operations", "--execute"); code != 1 || !strings.Contains(errOut, "runs until 31 January 2099") {
+		t.Errorf("--execute during the notice period: %d %s", code, errOut)
+	}
+	if got := len(smtp.Messages()); got != 5 {
+		t.Errorf("%d mails in all, want 5 (an incident, two policy notices, two closing notices)", got)
+	}
+
+	// What each account was told, as the API shows it.
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "kinwatch.db"), mustMaster(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i, want := range []int{3, 2} {
+		ns, err := db.AccountNotices(ctx, ids[i], 0)
+		if err != nil || len(ns) != want {
+			t.Errorf("account %d has %d notices (%v), want %d", i, len(ns), err, want)
+		}
+	}
+	if as, _ := db.Accounts(ctx, kinwatch.AccountFilter{}); len(as) != 2 {
+		t.Errorf("%d accounts left during the notice period, want 2", len(as))
+	}
+}
+
+func mustMaster(t *testing.T, dir string) *envelope.Master {
+	t.Helper()
+	m, err := envelope.LoadMasterFile(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestAdminCeaseOperationsExecute: once the notice period is over, --execute cancels every
+// account; without a relay, the notices were mailed into DATA_DIR/outbox.
+func TestAdminCeaseOperationsExecute(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	noticeAccounts(t, dir, "anna@example.org", "bert@example.org")
+	cfg := config.Default()
+	cfg.DataDir = dir
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	family, err := app.BindDevices(ctx, st, []string{"5500000009"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A notice whose period ended yesterday, as if published a month ago.
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if err := st.CreateNotice(ctx, &kinwatch.Notice{ID: kinwatch.NewID(), Kind: kinwatch.NoticeCeaseOperations, Title: "Closing",
+		Body: "Everything is deleted.", CreatedAt: now.Add(-31 * 24 * time.Hour), EffectiveAt: now.Add(-24 * time.Hour)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	code, out, errOut := runIn(ctx, "", "admin", "cease-operations", "--execute", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "3 accounts cancelled, 1 families deleted, 1 watches unbound") {
+		t.Fatalf("--execute: %d %s %s", code, out, errOut)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "kinwatch.db"), mustMaster(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if as, err := db.Accounts(ctx, kinwatch.AccountFilter{}); err != nil || len(as) != 0 {
+		t.Errorf("accounts left: %d %v", len(as), err)
+	}
+	if _, err := db.Family(ctx, family); kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
+		t.Errorf("the family: %v", err)
+	}
+	if code, out, _ := runIn(ctx, "", "admin", "cease-operations", "--execute", "--data-dir", dir); code != 0 || !strings.Contains(out, "0 accounts cancelled") {
+		t.Errorf("again: %d %s", code, out)
+	}
+
+	// Mail without a relay lands in the outbox, as the server's does.
+	noticeAccounts(t, dir, "carla@example.org")
+	if code, out, errOut := runIn(ctx, "", "admin", "publish-policy", "--data-dir", dir, "--policy-version", "2028-01"); code != 0 || !strings.Contains(out, "mail: 1 sent") {
+		t.Fatalf("publish-policy: %d %s %s", code, out, errOut)
+	}
+	emls, _ := filepath.Glob(filepath.Join(dir, "outbox", "*.eml"))
+	if len(emls) != 1 {
+		t.Fatalf("outbox: %v", emls)
+	}
+	if b, _ := os.ReadFile(emls[0]); !strings.Contains(string(b), "carla@example.org") || !strings.Contains(string(b), "2028-01") {
+		t.Errorf("the mail in the outbox: %s", b)
 	}
 }

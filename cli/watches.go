@@ -12,6 +12,7 @@ import (
 
 	"kinwatch"
 	"kinwatch/app"
+	"kinwatch/audit"
 	"kinwatch/config"
 	"kinwatch/gateway"
 )
@@ -21,13 +22,16 @@ func init() {
 }
 
 // runWatches is an operator's view of the registry, read straight from the database. It shows no
-// personal data beyond what an operator already holds: device ids, connection state and, for one
-// watch asked for by id, its recent positions. It also maintains the allow-list: with
-// --allow-unknown=false the gateway serves only watches already in the registry.
+// personal data beyond what an operator already holds: device ids and connection state. A bound
+// watch's recent positions are a child's data: staff open them only with a stated reason, and the
+// access is recorded in the family's access log, which the family sees. It also maintains the
+// allow-list: with --allow-unknown=false the gateway serves only watches already in the registry.
 func runWatches(ctx context.Context, args []string, stdio Stdio) error {
 	fs := newFlagSet("watches", stdio)
 	positions := fs.String("positions", "", "show the recent positions of the watch with this `id`")
 	limit := fs.Int("limit", 20, "how many positions to show")
+	reason := fs.String("reason", "", "with --positions: why you open this child's data (the family sees it in its access log)")
+	operator := fs.String("operator", "", "with --positions: your name or account, recorded with the reason")
 	add := fs.String("add", "", "register these comma-separated watch `ids` as pending (the allow-list)")
 	block := fs.String("block", "", "block these comma-separated watch `ids`: the gateway refuses them")
 	unblock := fs.String("unblock", "", "unblock these comma-separated watch `ids` (they become pending)")
@@ -64,6 +68,12 @@ func runWatches(ctx context.Context, args []string, stdio Stdio) error {
 	tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
 	if *positions != "" {
+		if _, err := (&audit.Service{Store: st}).Staff(ctx, *positions, *operator, *reason, kinwatch.AccessLocationHistory); err != nil {
+			if kinwatch.ErrorCode(err) == kinwatch.EINVALID {
+				return usageErrorf("--positions: %v (use --reason and --operator)", kinwatch.ErrorMessage(err))
+			}
+			return err
+		}
 		ps, err := st.Positions(ctx, kinwatch.PositionFilter{DeviceID: *positions, Limit: *limit})
 		if err != nil {
 			return err

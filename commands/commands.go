@@ -32,6 +32,18 @@ const (
 	MonitorNotice = "Your family is calling back to listen."
 )
 
+// carriesContacts reports whether cmd puts contacts (names and numbers of the child's phone book
+// or whitelist) on the watch: that needs the contacts consent. SOS and center numbers are the
+// basic service's.
+func carriesContacts(cmd watchproto.Command) bool {
+	switch cmd.(type) {
+	case watchproto.PhoneBook, *watchproto.PhoneBook, watchproto.PhoneBookX, *watchproto.PhoneBookX,
+		watchproto.PhoneBookX2, *watchproto.PhoneBookX2, watchproto.WhiteList, *watchproto.WhiteList:
+		return true
+	}
+	return false
+}
+
 // notice is what the child is shown when a guardian queues cmd, "" for nothing.
 func (s *Service) notice(cmd watchproto.Command, req Request) string {
 	if !s.Transparency || req.AccountID == "" {
@@ -80,6 +92,9 @@ func (s *Service) SendFor(ctx context.Context, deviceID string, cmd watchproto.C
 	}
 	if d.State == kinwatch.DeviceBlocked {
 		return nil, false, kinwatch.Errorf(kinwatch.ECONFLICT, "the watch is blocked")
+	}
+	if carriesContacts(cmd) && req.AccountID != "" && !d.Consent.Child(kinwatch.PurposeContacts) {
+		return nil, false, kinwatch.Errorf(kinwatch.EFORBIDDEN, "the child's phone book needs the consent to %q first (PUT /watches/{watch}/consent)", kinwatch.PurposeContacts)
 	}
 	if text := s.notice(cmd, req); text != "" {
 		// The notice goes first, so the watch shows it before it acts, and without it the command

@@ -151,3 +151,27 @@ func TestTransparencyNotice(t *testing.T) {
 		t.Errorf("notice %q", msg)
 	}
 }
+
+// TestContactsNeedConsent: a guardian puts a phone book or whitelist on the watch only with the
+// contacts consent; SOS numbers are the basic service's.
+func TestContactsNeedConsent(t *testing.T) {
+	svc, db, _, _ := setup(t)
+	ctx := context.Background()
+	d, _ := db.Device(ctx, "w1")
+	members, _ := db.Members(ctx, d.FamilyID)
+	guardian := commands.Request{AccountID: "acc1"}
+	book := watchproto.PhoneBook{Part: 1, Entries: []watchproto.PhoneBookEntry{{Name: "Mum", Phone: "+4915112345678"}}}
+	if _, _, err := svc.SendFor(ctx, "w1", book, guardian); err != nil {
+		t.Fatalf("with every consent: %v", err)
+	}
+	if _, err := db.RecordConsents(ctx, []*kinwatch.Consent{{ID: kinwatch.NewID(), AccountID: members[0].AccountID, FamilyID: d.FamilyID, DeviceID: "w1",
+		Purpose: kinwatch.PurposeContacts, Granted: false, PolicyVersion: "v1", Method: kinwatch.ConsentSettings, Time: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.SendFor(ctx, "w1", book, guardian); kinwatch.ErrorCode(err) != kinwatch.EFORBIDDEN {
+		t.Fatalf("phone book without the contacts consent: %v", err)
+	}
+	if _, _, err := svc.SendFor(ctx, "w1", watchproto.SOSNumber{Slot: 1, Phone: "+4915112345678"}, guardian); err != nil {
+		t.Fatalf("an SOS number without the contacts consent: %v", err)
+	}
+}

@@ -73,6 +73,8 @@ type Config struct {
 	BindingCodeTTL time.Duration
 	TrustedProxies string // comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed
 	Retention      string // class=period,… over kinwatch.DefaultRetention
+	// MinAge is the youngest age at which one may create an account; 0 takes the region's.
+	MinAge int
 	// TransparencyNotice shows the child a notice on the watch when a guardian locates it now or
 	// calls it back to listen.
 	TransparencyNotice bool
@@ -250,8 +252,9 @@ func (c *Config) fields() []field {
 		{"stream-window", "live-stream messages kept so reconnecting clients miss nothing", (*intValue)(&c.StreamWindow)},
 		{"stream-recheck", "how often an open live stream re-checks that its session is still valid (a session ended in this process ends its streams at once)", (*durationValue)(&c.StreamRecheck)},
 		{"binding-code-ttl", "how long the code shown on a watch for binding stays valid", (*durationValue)(&c.BindingCodeTTL)},
+		{"min-age", "youngest age at which one may create an account; 0 takes the region's age of digital consent (--region as an ISO country code or eu: e.g. de 16, fr 15, us 13, cn 14; 16 for a region not known)", (*intValue)(&c.MinAge)},
 		{"transparency-notice", "show the child a notice on the watch when a guardian asks where it is (locate now) or calls it back to listen; switch it off only where the law of the region served does not expect it", (*boolValue)(&c.TransparencyNotice)},
-		{"retention", "how long each kind of data is kept, over the defaults location_history=90d,health=90d,voice=30d,photos=90d,events=180d,commands=90d,login_records=180d (e.g. location_history=30d,voice=7d); families may choose shorter", (*stringValue)(&c.Retention)},
+		{"retention", "how long each kind of data is kept, over the defaults location_history=90d,health=90d,voice=30d,photos=90d,events=180d,commands=90d,login_records=180d,access_log=365d (e.g. location_history=30d,voice=7d); families may choose shorter", (*stringValue)(&c.Retention)},
 		{"trusted-proxies", "reverse proxies (addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client, for rate limits and session lists; empty: none", (*stringValue)(&c.TrustedProxies)},
 	}
 }
@@ -430,6 +433,9 @@ func (c *Config) Validate() error {
 		if _, err := c.Policy(); err != nil {
 			bad("%v", err)
 		}
+	}
+	if c.MinAge < 0 || c.MinAge > 120 {
+		bad("min-age %d: want 0 (the region's) to 120", c.MinAge)
 	}
 	if _, err := kinwatch.ParseRetention(c.Retention); err != nil {
 		bad("%v", err)

@@ -75,7 +75,7 @@ func (p profileIn) patch() account.ProfilePatch {
 
 func (s *Server) policy(w http.ResponseWriter, r *http.Request, c *caller) {
 	p := s.Accounts.Policy
-	writeJSON(w, http.StatusOK, map[string]string{"version": p.Version, "url": p.URL, "text": p.Text})
+	writeJSON(w, http.StatusOK, map[string]any{"version": p.Version, "url": p.URL, "text": p.Text, "min_age": p.MinAge})
 }
 
 // policyPage serves the policy's text to people (the default --policy-url).
@@ -94,13 +94,14 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request, c *caller) {
 		Phone        string `json:"phone"`
 		Password     string `json:"password"`
 		AcceptPolicy string `json:"accept_policy"`
+		AgeConfirmed bool   `json:"age_confirmed"`
 	}
 	if err := decode(r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	err := s.Accounts.SignUp(ctx(r), account.SignUp{Email: in.Email, Phone: in.Phone, Password: in.Password,
-		AcceptPolicy: in.AcceptPolicy, Profile: in.patch()}, c.client)
+		AcceptPolicy: in.AcceptPolicy, AgeConfirmed: in.AgeConfirmed, Profile: in.patch()}, c.client)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

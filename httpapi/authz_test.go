@@ -34,11 +34,11 @@ type world struct {
 	base string
 
 	// Family A's objects; family B's admin tries to reach each of them.
-	aWatch, aFamily, aCommand, aMedia, aInvitation, aRequest, aChallenge, aSession, aExport string
-	aAdmin, aViewer, aGuardian, outsider                                                    *kinwatch.Account
-	bWatch, bFamily                                                                         string
-	bAdmin                                                                                  *kinwatch.Account
-	tokens                                                                                  map[string]string // account id → bearer token
+	aWatch, aFamily, aCommand, aMedia, aInvitation, aRequest, aChallenge, aSession, aExport, aNotice, aPosition, aEvent string
+	aAdmin, aViewer, aGuardian, outsider                                                                                *kinwatch.Account
+	bWatch, bFamily                                                                                                     string
+	bAdmin                                                                                                              *kinwatch.Account
+	tokens                                                                                                              map[string]string // account id → bearer token
 }
 
 func startWorld(t *testing.T, databaseURL string) *world {
@@ -79,12 +79,12 @@ func startWorld(t *testing.T, databaseURL string) *world {
 		}
 	}
 	// What family A's watch has: a position, an event, a photo, a command, a child profile.
-	w.aMedia = kinwatch.NewID()
+	w.aMedia, w.aPosition, w.aEvent = kinwatch.NewID(), kinwatch.NewTimeID(now), kinwatch.NewTimeID(now)
 	must(a.Blobs.Put(ctx, "test/"+w.aMedia, []byte("\xff\xd8photo")))
 	must(st.WriteBatch(ctx, []kinwatch.Record{
-		{Position: &kinwatch.Position{ID: kinwatch.NewTimeID(now), DeviceID: w.aWatch, Type: "UD", Time: now, Received: now, Valid: true,
+		{Position: &kinwatch.Position{ID: w.aPosition, DeviceID: w.aWatch, Type: "UD", Time: now, Received: now, Valid: true,
 			Source: kinwatch.SourceGPS, Lat: 52.5, Lon: 13.4, HasCoords: true}},
-		{Event: &kinwatch.Event{ID: kinwatch.NewTimeID(now), DeviceID: w.aWatch, Time: now, Type: kinwatch.EventAlarm, Alarm: "sos"}},
+		{Event: &kinwatch.Event{ID: w.aEvent, DeviceID: w.aWatch, Time: now, Type: kinwatch.EventAlarm, Alarm: "sos"}},
 		{Media: &kinwatch.Media{ID: w.aMedia, DeviceID: w.aWatch, Kind: kinwatch.MediaImage, ContentType: "image/jpeg",
 			Key: "test/" + w.aMedia, Size: 7, Time: now}},
 	}))
@@ -117,6 +117,11 @@ func startWorld(t *testing.T, databaseURL string) *world {
 		BlobKey: "exports/" + w.aAdmin.ID + "/x.zip", CreatedAt: now, FinishedAt: now, ExpiresAt: now.Add(time.Hour)}
 	must(st.CreateExportJob(ctx, exp))
 	w.aExport = exp.ID
+	// An incident notice addressed to A's admin only.
+	n := &kinwatch.Notice{ID: kinwatch.NewID(), Kind: kinwatch.NoticeIncident, Title: "Incident for A", Body: "What happened: only A's admin is told.",
+		CreatedAt: now, CreatedBy: "test"}
+	must(st.CreateNotice(ctx, n, []string{w.aAdmin.ID}))
+	w.aNotice = n.ID
 
 	for _, acc := range []*kinwatch.Account{w.aAdmin, w.aViewer, w.aGuardian, w.outsider, w.bAdmin} {
 		var out struct {
@@ -211,9 +216,10 @@ func (w *world) do(acc *kinwatch.Account, method, path string, body, out any) (i
 // fill substitutes family A's objects into a documented path.
 func (w *world) fill(path string) string {
 	return strings.NewReplacer(
-		"{watch}", w.aWatch, "{family}", w.aFamily, "{command}", w.aCommand, "{media}", w.aMedia,
+		"{watch}", w.aWatch, "{family}", w.aFamily, "{command}", w.aCommand, "{media}", w.aMedia, "{position}", w.aPosition, "{event}", w.aEvent,
 		"{invitation}", w.aInvitation, "{request}", w.aRequest, "{binding}", w.aChallenge,
 		"{session}", w.aSession, "{account}", w.aViewer.ID, "{provider}", "mock", "{export}", w.aExport,
+		"{notice}", w.aNotice,
 	).Replace(path)
 }
 
@@ -286,6 +292,8 @@ func (w *world) cases() map[string]authzCase {
 		"GET /api/v1/me/consent":                                         {},
 		"PUT /api/v1/me/consent":                                         {body: map[string]any{"withdraw": []string{"marketing"}}},
 		"GET /api/v1/me/consent/history":                                 {},
+		"GET /api/v1/me/notices":                                         {},
+		"POST /api/v1/me/notices/{notice}/read":                          {scoped: true},
 		"GET /api/v1/me/identities":                                      {},
 		"DELETE /api/v1/me/identities/{provider}":                        {scoped: true},
 		"GET /api/v1/families":                                           {},
@@ -327,6 +335,13 @@ func (w *world) cases() map[string]authzCase {
 		"GET /api/v1/watches/{watch}/commands/{command}":                 {scoped: true},
 		"GET /api/v1/watches/{watch}/media":                              {scoped: true},
 		"GET /api/v1/watches/{watch}/media/{media}":                      {scoped: true},
+		"DELETE /api/v1/watches/{watch}/media/{media}":                   {scoped: true},
+		"DELETE /api/v1/watches/{watch}/positions":                       {scoped: true},
+		"DELETE /api/v1/watches/{watch}/positions/{position}":            {scoped: true},
+		"DELETE /api/v1/watches/{watch}/events":                          {scoped: true},
+		"DELETE /api/v1/watches/{watch}/events/{event}":                  {scoped: true},
+		"DELETE /api/v1/watches/{watch}/health":                          {scoped: true},
+		"GET /api/v1/families/{family}/access-log":                       {scoped: true},
 		"GET /api/v1/watches/{watch}/media/{media}/content":              {scoped: true},
 		"GET /api/v1/stream":                                             {},
 		"GET /api/v1/admin/accounts":                                     {scoped: true},
@@ -348,7 +363,7 @@ func twoFamilies(t *testing.T, databaseURL string) {
 		t.Fatal("the OpenAPI document lists no operations")
 	}
 	secrets := []string{w.aWatch, w.aFamily, w.aCommand, w.aMedia, w.aInvitation, w.aRequest, w.aChallenge, w.aSession,
-		w.aAdmin.ID, w.aAdmin.Email, w.aViewer.ID, "Mia", "52.5"}
+		w.aAdmin.ID, w.aAdmin.Email, w.aViewer.ID, "Mia", "52.5", w.aNotice, "Incident for A"}
 	for _, op := range ops {
 		tc, ok := cases[op]
 		if !ok {
@@ -421,6 +436,15 @@ func (w *world) checkFamilyAIntact() {
 	if rs, err := st.JoinRequests(ctx, w.aFamily); err != nil || len(rs) != 1 {
 		t.Errorf("A's join requests: %d %v", len(rs), err)
 	}
+	if ps, err := st.Positions(ctx, kinwatch.PositionFilter{DeviceID: w.aWatch}); err != nil || len(ps) != 1 {
+		t.Errorf("A's positions: %d %v", len(ps), err)
+	}
+	if es, err := st.Events(ctx, kinwatch.EventFilter{DeviceID: w.aWatch, Type: kinwatch.EventAlarm}); err != nil || len(es) != 1 {
+		t.Errorf("A's alarms: %d %v", len(es), err)
+	}
+	if ms, err := st.MediaList(ctx, w.aWatch, kinwatch.Page{}); err != nil || len(ms) != 1 {
+		t.Errorf("A's media: %d %v", len(ms), err)
+	}
 	if d, err := st.Device(ctx, w.aWatch); err != nil || !slices.Equal(d.Consent.List(), kinwatch.ChildPurposes) {
 		t.Errorf("A's consent changed: %+v %v", d, err)
 	}
@@ -432,6 +456,9 @@ func (w *world) checkFamilyAIntact() {
 	}
 	if cs, err := st.Commands(ctx, w.aWatch, 0, 10); err != nil || len(cs) != 1 {
 		t.Errorf("A's commands: %d %v", len(cs), err)
+	}
+	if ns, err := st.AccountNotices(ctx, w.aAdmin.ID, 10); err != nil || len(ns) != 1 || !ns[0].ReadAt.IsZero() {
+		t.Errorf("A's notice was marked read by family B: %+v %v", ns, err)
 	}
 	if code, _ := w.do(w.aAdmin, "GET", "/api/v1/me", nil, nil); code != 200 {
 		t.Errorf("A's admin session was revoked by family B: %d", code)
@@ -499,6 +526,9 @@ func (w *world) checkRoles() {
 		{w.aViewer, "PATCH", "/api/v1/watches/{watch}/child", map[string]any{"name": "x"}, 403},
 		{w.aViewer, "PUT", "/api/v1/watches/{watch}/child/avatar", testPNG(w.t), 403},
 		{w.aViewer, "DELETE", "/api/v1/watches/{watch}/child/avatar", nil, 403},
+		{w.aViewer, "DELETE", "/api/v1/watches/{watch}/positions/{position}", nil, 403},
+		{w.aViewer, "DELETE", "/api/v1/watches/{watch}/media/{media}", nil, 403},
+		{w.aViewer, "GET", "/api/v1/families/{family}/access-log", nil, 200},
 		{w.aViewer, "PUT", "/api/v1/watches/{watch}/consent", map[string]any{"withdraw": []string{"location"}}, 403},
 		{w.aViewer, "GET", "/api/v1/watches/{watch}/consent/history", nil, 200},
 		{w.aViewer, "GET", "/api/v1/watches/{watch}/child/avatar", nil, 200},

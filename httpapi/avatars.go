@@ -87,6 +87,9 @@ func (s *Server) memberAvatar(w http.ResponseWriter, r *http.Request, c *caller)
 }
 
 func (s *Server) childAvatar(w http.ResponseWriter, r *http.Request, c *caller) {
+	if s.audited(w, r, c, kinwatch.AccessPhoto, "the child's picture") == nil {
+		return
+	}
 	data, key, err := s.Families.ChildAvatar(ctx(r), c.account.ID, r.PathValue("watch"))
 	if err != nil {
 		s.writeError(w, r, err)

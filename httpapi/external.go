@@ -77,9 +77,12 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	policy := q.Get("accept_policy")
-	if strings.ContainsAny(policy, "|;, ") || len(policy) > 40 {
+	if strings.ContainsAny(policy, "|;, +") || len(policy) > 40 {
 		s.writeError(w, r, kinwatch.Errorf(kinwatch.EINVALID, "accept_policy: a policy version"))
 		return
+	}
+	if q.Get("age_confirmed") == "true" {
+		policy += "+age" // travels with the policy through the provider's redirect
 	}
 	state, nonce, verifier := randomString(), randomString(), oidc.NewVerifier()
 	u, err := p.Client.AuthURL(ctx(r), state, nonce, verifier)
@@ -141,7 +144,8 @@ func (s *Server) finishOIDC(w http.ResponseWriter, r *http.Request, c *caller) (
 		}
 		return "/#linked=" + url.QueryEscape(p.Name), nil
 	}
-	ss, token, err := s.Accounts.SignInExternal(ctx(r), ext, policy, kinwatch.SessionCookie, c.client)
+	version, age := strings.CutSuffix(policy, "+age")
+	ss, token, err := s.Accounts.SignInExternal(ctx(r), ext, account.Acceptance{Policy: version, AgeConfirmed: age}, kinwatch.SessionCookie, c.client)
 	if err != nil {
 		return "", err
 	}

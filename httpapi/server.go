@@ -17,10 +17,12 @@ import (
 
 	"kinwatch"
 	"kinwatch/account"
+	"kinwatch/audit"
 	"kinwatch/commands"
 	"kinwatch/consent"
 	"kinwatch/family"
 	"kinwatch/metrics"
+	"kinwatch/notice"
 	"kinwatch/rights"
 	"kinwatch/stream"
 )
@@ -39,6 +41,8 @@ type Server struct {
 	Commands *commands.Service
 	Consent  *consent.Service
 	Rights   *rights.Service
+	Notices  *notice.Service
+	Audit    *audit.Service // records reads of children's sensitive data; nil records nothing
 	Blobs    kinwatch.BlobStore
 	Stream   *stream.Hub
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header names the client.

@@ -74,6 +74,22 @@ func (s *Server) access(w http.ResponseWriter, r *http.Request, c *caller, contr
 	return acc
 }
 
+// audited is access for a read of a child's sensitive data, recorded in the family's access log
+// first: without the record, nothing is read.
+func (s *Server) audited(w http.ResponseWriter, r *http.Request, c *caller, what, item string) *kinwatch.WatchAccess {
+	acc := s.access(w, r, c, false)
+	if acc == nil {
+		return nil
+	}
+	if s.Audit != nil {
+		if err := s.Audit.Read(ctx(r), acc, c.account.ID, what, item); err != nil {
+			s.writeError(w, r, err)
+			return nil
+		}
+	}
+	return acc
+}
+
 func (s *Server) watch(w http.ResponseWriter, r *http.Request, c *caller) {
 	acc := s.access(w, r, c, false)
 	if acc == nil {
@@ -168,6 +184,9 @@ func toChild(p *kinwatch.ChildProfile) childJSON {
 }
 
 func (s *Server) child(w http.ResponseWriter, r *http.Request, c *caller) {
+	if s.audited(w, r, c, kinwatch.AccessChildProfile, "") == nil {
+		return
+	}
 	p, err := s.Families.ChildProfile(ctx(r), c.account.ID, r.PathValue("watch"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -271,13 +290,13 @@ func (s *Server) latestPosition(w http.ResponseWriter, r *http.Request, c *calle
 }
 
 func (s *Server) positions(w http.ResponseWriter, r *http.Request, c *caller) {
-	acc := s.access(w, r, c, false)
-	if acc == nil {
-		return
-	}
 	from, to, before, limit, err := window(r, 100, 1000)
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	acc := s.audited(w, r, c, kinwatch.AccessLocationHistory, rangeItem(from, to))
+	if acc == nil {
 		return
 	}
 	ps, err := s.Store.Positions(ctx(r), kinwatch.PositionFilter{DeviceID: acc.DeviceID, From: from, To: to, BeforeID: before, Limit: limit})
@@ -336,7 +355,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c *caller) {
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request, c *caller) {
-	acc := s.access(w, r, c, false)
+	acc := s.audited(w, r, c, kinwatch.AccessHealth, "")
 	if acc == nil {
 		return
 	}
@@ -549,6 +568,16 @@ func (s *Server) mediaContent(w http.ResponseWriter, r *http.Request, c *caller)
 	if m == nil {
 		return
 	}
+	what := kinwatch.AccessPhoto
+	if m.Kind == kinwatch.MediaAudio {
+		what = kinwatch.AccessVoice
+	}
+	if s.Audit != nil {
+		if err := s.Audit.Read(ctx(r), acc, c.account.ID, what, m.ID); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	data, err := kinwatch.GetSealed(ctx(r), s.Blobs, s.Store.Keys(), kinwatch.FamilyOwner(acc.FamilyID), m.Key)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -558,4 +587,16 @@ func (s *Server) mediaContent(w http.ResponseWriter, r *http.Request, c *caller)
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.Header().Set("Cache-Control", "private, no-store")
 	w.Write(data)
+}
+
+// rangeItem describes a time range read, for the access log.
+func rangeItem(from, to time.Time) string {
+	f, t := "start", "now"
+	if !from.IsZero() {
+		f = from.UTC().Format(time.RFC3339)
+	}
+	if !to.IsZero() {
+		t = to.UTC().Format(time.RFC3339)
+	}
+	return f + " to " + t
 }

@@ -47,7 +47,9 @@ func (db *DB) CancelAccount(ctx context.Context, id string) (*kinwatch.Cancellat
 				return err
 			}
 		}
-		for _, q := range []string{`DELETE FROM commands WHERE requested_by = $1`, `DELETE FROM consents WHERE account_id = $1 AND device_id IS NULL`,
+		// Families it leaves keep the record of its reads, without naming it.
+		for _, q := range []string{`UPDATE access_log SET accessor_id = '' WHERE accessor_id = $1 AND NOT staff`,
+			`DELETE FROM commands WHERE requested_by = $1`, `DELETE FROM consents WHERE account_id = $1 AND device_id IS NULL`,
 			`DELETE FROM data_keys WHERE owner = 'account:' || $1`, `DELETE FROM accounts WHERE id = $1`} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return err

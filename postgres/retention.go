@@ -30,6 +30,7 @@ var purgeQueries = map[kinwatch.RetentionClass]struct{ table, ids string }{
 		WHERE device_id = d.id AND state IN ('acknowledged', 'failed', 'expired') AND coalesce(done_at, created_at) < $1 LIMIT $3) x
 		WHERE ($2 = '' OR d.family_id = $2) LIMIT $3`},
 	kinwatch.RetainLoginRecords: {"sessions", `SELECT id FROM sessions WHERE last_used_at < $1 AND $2 = '' LIMIT $3`},
+	kinwatch.RetainAccessLog:    {"access_log", `SELECT id FROM access_log WHERE time < $1 AND ($2 = '' OR family_id = $2) LIMIT $3`},
 }
 
 // Purge deletes at most limit records of class older than before, in one transaction.

@@ -93,6 +93,7 @@ const (
 	RetentionEvents       = Retention(kinwatch.RetainEvents)
 	RetentionCommands     = Retention(kinwatch.RetainCommands)
 	RetentionLoginRecords = Retention(kinwatch.RetainLoginRecords)
+	RetentionAccessLog    = Retention(kinwatch.RetainAccessLog)
 
 	RetentionWhileBound  Retention = "while_bound"      // kept while the watch is bound to its family
 	RetentionFamily      Retention = "family_lifetime"  // kept while the family exists
@@ -115,6 +116,7 @@ var Retentions = []RetentionClass{
 	{RetentionEvents, "a watch's alarms, connections and command changes"},
 	{RetentionCommands, "finished commands, counted from when they finished"},
 	{RetentionLoginRecords, "sessions (user agent, IP address), counted from their last use"},
+	{RetentionAccessLog, "who read a child's sensitive data"},
 	{RetentionWhileBound, "kept while the watch is bound to its family"},
 	{RetentionFamily, "kept while the family exists"},
 	{RetentionAccount, "kept while the account exists"},

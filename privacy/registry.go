@@ -140,7 +140,7 @@ var Tables = []Table{
 	},
 	{
 		Name: "child_profiles", Owner: OwnerChild, OwnerColumn: "device_id",
-		Classes: []Class{ClassIdentity, ClassProfile, ClassHealth}, Personal: true,
+		Classes: []Class{ClassIdentity, ClassProfile, ClassHealth}, Personal: true, Sealed: []string{"sealed"},
 		Export: "the child's profile: name, birthday, gender, height, weight, school, grade, the watch's phone " +
 			"number, and its picture",
 		Deletion:  "the watch unbound (the row and its picture)",
@@ -168,11 +168,33 @@ var Tables = []Table{
 		Retention: []Retention{RetentionFamily, RetentionAccount},
 	},
 	{
+		Name: "access_log", Owner: OwnerFamily, OwnerColumn: "family_id",
+		Classes: []Class{ClassSecurityLog}, Personal: true,
+		Export:    "each family's log: who read what of which watch, when, and staff's reason",
+		Deletion:  "the family deleted (cascade); the retention job, after access_log; a cancelled account's reads stay without its id",
+		Retention: []Retention{RetentionAccessLog},
+	},
+	{
 		Name: "export_jobs", Owner: OwnerAccount, OwnerColumn: "account_id",
 		Classes: []Class{ClassSecurityLog}, Personal: true,
 		Export: "nothing: the exports themselves (state and times are shown by GET /me/exports)",
 		Deletion: "the account cancelled (cascade, and the ZIP it points to); a ready export's ZIP is deleted when " +
 			"downloaded or 7 days after it was made, the row stays as the record of the request",
+		Retention: []Retention{RetentionAccount},
+	},
+	{
+		Name: "notices", Owner: OwnerNone,
+		Why: "the operator's announcements (a security incident, a new policy version, ceasing operations): one text for " +
+			"many readers, written without personal data (kinwatch admin says so), and created_by names the operator's " +
+			"side; who received each notice is notice_recipients",
+	},
+	{
+		// The record of who was told what, and when they were mailed and read it.
+		Name: "notice_recipients", Owner: OwnerAccount, OwnerColumn: "account_id",
+		Classes: []Class{ClassSecurityLog}, Personal: true,
+		Export: "the notices addressed to the account, when they were mailed and read (account/notices.json)",
+		Deletion: "the account deleted (cascade): " + cancelled + ", and kinwatch admin cease-operations --execute, which " +
+			"cancels every account after the notice period",
 		Retention: []Retention{RetentionAccount},
 	},
 	{

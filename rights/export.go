@@ -277,6 +277,11 @@ func (s *Service) build(ctx context.Context, a *kinwatch.Account) ([]byte, error
 		return nil, err
 	}
 	zw.json("account/consent-history.json", own)
+	notices, err := s.Store.AccountNotices(ctx, a.ID, 10000)
+	if err != nil {
+		return nil, err
+	}
+	zw.json("account/notices.json", nonNilSlice(notices))
 	fams, err := s.Store.Families(ctx, a.ID)
 	if err != nil {
 		return nil, err
@@ -312,6 +317,12 @@ func (s *Service) exportFamily(ctx context.Context, zw *zipWriter, m *kinwatch.M
 		Members   []*kinwatch.Member
 		Retention map[kinwatch.RetentionClass]int `json:"RetentionDays"`
 	}{m.Family.ID, m.Family.Name, m.Family.CreatedAt, m.Role, members, retention})
+	reads, err := allPages(func(p kinwatch.Page) ([]*kinwatch.Access, error) { return s.Store.AccessLog(ctx, m.Family.ID, p) },
+		func(a *kinwatch.Access) (time.Time, string) { return a.Time, a.ID })
+	if err != nil {
+		return err
+	}
+	zw.json(dir+"access-log.json", reads)
 	watches, err := s.Store.FamilyWatches(ctx, m.Family.ID)
 	if err != nil {
 		return err
@@ -503,8 +514,11 @@ families, as JSON (UTF-8, times in RFC 3339 UTC) and the files themselves.
 - account/sessions.json: where you are signed in: kind, browser or app, IP address, when.
 - account/identities.json: sign-in providers linked to your account.
 - account/consent-history.json: every consent you gave or withdrew for your own data.
+- account/notices.json: the operator's notices to you (incidents, policy changes …), read or not.
 - families/<id>/family.json: each family: name, members with their roles, your role, the retention
   the family chose (days per kind of data).
+- families/<id>/access-log.json: who read the children's location history, voice messages,
+  photos, health readings and profiles, when, and (for the operator's staff) why.
 - families/<id>/watches/<id>/: for each watch of the family:
   - watch.json: the watch: state, battery, steps, SIM, firmware, the child's current consent.
   - child.json and child-picture.*: the child's profile and picture.

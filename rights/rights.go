@@ -41,6 +41,7 @@ type Service struct {
 	Store    kinwatch.Store
 	Blobs    kinwatch.BlobStore
 	Accounts Reauthenticator
+	Watches  WatchAccess     // who may delete a watch's records; nil: nobody here
 	Live     SessionEnder    // nil: nothing open to close
 	Access   AccessRefresher // nil: no live stream
 	Devices  DeviceNotifier  // nil: no gateway in this process

@@ -36,7 +36,9 @@ func (db *DB) CancelAccount(ctx context.Context, id string) (*kinwatch.Cancellat
 			}
 		}
 		// Commands it sent to watches of families it left before, and its own consent ledger.
-		for _, q := range []string{`DELETE FROM commands WHERE requested_by = ?`, `DELETE FROM consents WHERE account_id = ? AND device_id IS NULL`,
+		// Families it leaves keep the record of its reads, without naming it.
+		for _, q := range []string{`UPDATE access_log SET accessor_id = '' WHERE accessor_id = ? AND staff = 0`,
+			`DELETE FROM commands WHERE requested_by = ?`, `DELETE FROM consents WHERE account_id = ? AND device_id IS NULL`,
 			`DELETE FROM data_keys WHERE owner = 'account:' || ?`, `DELETE FROM accounts WHERE id = ?`} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return err

@@ -29,6 +29,7 @@ var purgeQueries = map[kinwatch.RetentionClass]struct{ table, ids string }{
 		WHERE c.state IN ('acknowledged', 'failed', 'expired') AND coalesce(c.done_at, c.created_at) < ?1
 		AND (?2 = '' OR d.family_id = ?2) LIMIT ?3`},
 	kinwatch.RetainLoginRecords: {"sessions", `SELECT id FROM sessions WHERE last_used_at < ?1 AND ?2 = '' LIMIT ?3`},
+	kinwatch.RetainAccessLog:    {"access_log", `SELECT id FROM access_log WHERE time < ?1 AND (?2 = '' OR family_id = ?2) LIMIT ?3`},
 }
 
 // Purge deletes at most limit records of class older than before, in one transaction.

@@ -51,6 +51,9 @@ func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
 	tests = append(tests, consentTests...)
 	tests = append(tests, keyTests...)
 	tests = append(tests, retentionTests...)
+	tests = append(tests, accessTests...)
+	tests = append(tests, deletionTests...)
+	tests = append(tests, noticeTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

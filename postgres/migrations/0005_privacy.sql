@@ -70,3 +70,19 @@ CREATE INDEX export_jobs_open ON export_jobs (created_at) WHERE state IN ('queue
 -- phone number), sealed with the family's key; those columns then hold their defaults. Profiles
 -- written before this migration are sealed by Migrate.
 ALTER TABLE child_profiles ADD COLUMN sealed bytea;
+
+-- Who read a child's location history, voice, photos, health readings or profile: guardians and
+-- operator staff (who must give a reason). The family sees it.
+CREATE TABLE access_log (
+	id          text PRIMARY KEY,
+	family_id   text NOT NULL REFERENCES families (id) ON DELETE CASCADE,
+	device_id   text NOT NULL,
+	accessor_id text NOT NULL, -- an account id, or the operator's name for staff without one
+	staff       boolean NOT NULL,
+	what        text NOT NULL,
+	item        text NOT NULL DEFAULT '',
+	reason      text NOT NULL DEFAULT '',
+	time        timestamptz NOT NULL
+);
+
+CREATE INDEX access_log_family ON access_log (family_id, time DESC);

@@ -1,0 +1,55 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"kinwatch"
+)
+
+var deletionTables = map[string]string{
+	kinwatch.RecordPositions: "positions",
+	kinwatch.RecordEvents:    "events",
+	kinwatch.RecordHealth:    "health_readings",
+	kinwatch.RecordMedia:     "media",
+}
+
+// DeleteRecords deletes one record, or a time range of records, of a watch.
+func (db *DB) DeleteRecords(ctx context.Context, d kinwatch.RecordDeletion) (int, []string, error) {
+	table, ok := deletionTables[d.Kind]
+	if !ok {
+		return 0, nil, kinwatch.Errorf(kinwatch.EINVALID, "records of kind %q cannot be deleted", d.Kind)
+	}
+	where, args := `device_id = ?1 AND id = ?2`, []any{d.DeviceID, d.ID}
+	if d.ID == "" {
+		from, to := window(d.From, d.To)
+		where, args = `device_id = ?1 AND time >= ?2 AND time < ?3`, []any{d.DeviceID, from, to}
+	}
+	var (
+		n    int
+		keys []string
+	)
+	err := db.inTx(ctx, "delete "+d.Kind, func(tx *sql.Tx) error {
+		if table == "media" {
+			var err error
+			keys, err = queryStrings(ctx, tx, `DELETE FROM media WHERE `+where+` RETURNING key`, args...)
+			n = len(keys)
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+where, args...)
+		if err != nil {
+			return err
+		}
+		m, err := res.RowsAffected()
+		n = int(m)
+		return err
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("sqlite: delete records: %w", err)
+	}
+	if d.ID != "" && n == 0 {
+		return 0, nil, notFound("record")
+	}
+	return n, keys, nil
+}
