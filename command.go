@@ -44,6 +44,9 @@ type Command struct {
 	// IdempotencyKey is the client's key for the request that queued it; a retry with the same key
 	// by the same account for the same device finds this command instead of queueing another.
 	IdempotencyKey string
+	// Sealed is set by a store between reading a command and opening its content; reads return
+	// commands opened, with Sealed false.
+	Sealed bool
 }
 
 // CommandStore is the persistent command queue.

@@ -182,3 +182,38 @@ func OpenChildProfile(ctx context.Context, keys *envelope.Keyring, familyID stri
 	p.Name, p.Birthday, p.Gender, p.HeightCM, p.WeightKG, p.School, p.Grade, p.Phone = s.Name, s.Birthday, s.Gender, s.HeightCM, s.WeightKG, s.School, s.Grade, s.Phone
 	return nil
 }
+
+// Commands carry what the guardians put on the watch: phone book names and numbers, SOS and
+// whitelist numbers, messages. A bound watch's commands are sealed with its family's key, bound to
+// the command's id; a pending watch's (the binding code) are not, as no family holds them.
+func commandAAD(id string) []byte { return []byte("commands:" + id) }
+
+// SealCommandContent seals a command's content with the family's key.
+func SealCommandContent(ctx context.Context, keys *envelope.Keyring, familyID, id string, content []byte) ([]byte, error) {
+	sealed, err := keys.Seal(ctx, FamilyOwner(familyID), commandAAD(id), content)
+	return sealed, SealError(err)
+}
+
+// OpenCommands opens the sealed content of cs in place; family returns a device's family.
+func OpenCommands(ctx context.Context, keys *envelope.Keyring, cs []*Command, family func(deviceID string) (string, error)) error {
+	owners := map[string]string{}
+	for _, c := range cs {
+		if !c.Sealed {
+			continue
+		}
+		fam, ok := owners[c.DeviceID]
+		if !ok {
+			var err error
+			if fam, err = family(c.DeviceID); err != nil {
+				return err
+			}
+			owners[c.DeviceID] = fam
+		}
+		plain, err := keys.Open(ctx, FamilyOwner(fam), commandAAD(c.ID), c.Content)
+		if err != nil {
+			return Errorf(EUNAVAILABLE, "command %s does not open (its watch changed family meanwhile, or its key was shredded): %v", c.ID, err)
+		}
+		c.Content, c.Sealed = plain, false
+	}
+	return nil
+}

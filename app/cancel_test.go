@@ -142,6 +142,11 @@ func cancelLeavesNothing(t *testing.T, cfg config.Config) {
 	if found := db.search(t, markers); len(found) == 0 {
 		t.Fatal("before cancelling, the dump shows none of Anna's values: the scan proves nothing")
 	}
+	// What is sealed at rest is not in the dump even now: the precise positions, the child's
+	// profile, the phone numbers in commands.
+	if found := db.search(t, []string{"48.777777", "11.777777", "Kid xulix", "School xulix", "15100000777", "15100000888", "15100000999"}); len(found) > 0 {
+		t.Errorf("sealed values readable in the database:\n%s", strings.Join(found, "\n"))
+	}
 	// A "backup" of Anna's family's sealed data, taken before she cancels.
 	backup := db.sealedPosition(t, w1.id)
 	ms, _ := a.Store.MediaList(ctx, w1.id, kinwatch.Page{})

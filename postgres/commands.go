@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const commandColumns = `id, device_id, seq, keyword, content, no_reply, state, created_at, sent_at, done_at, expires_at, attempts, reply, error, requested_by, idempotency_key`
+const commandColumns = `id, device_id, seq, keyword, content, no_reply, state, created_at, sent_at, done_at, expires_at, attempts, reply, error, requested_by, idempotency_key, sealed`
 
 func scanCommand(s scanner) (*kinwatch.Command, error) {
 	var (
@@ -25,12 +25,33 @@ func scanCommand(s scanner) (*kinwatch.Command, error) {
 		sent, done, expiresAt pgtype.Timestamptz
 	)
 	if err := s.Scan(&c.ID, &c.DeviceID, &c.Seq, &c.Keyword, &c.Content, &c.NoReply, &state,
-		&c.CreatedAt, &sent, &done, &expiresAt, &c.Attempts, &c.Reply, &c.Error, &c.RequestedBy, &c.IdempotencyKey); err != nil {
+		&c.CreatedAt, &sent, &done, &expiresAt, &c.Attempts, &c.Reply, &c.Error, &c.RequestedBy, &c.IdempotencyKey, &c.Sealed); err != nil {
 		return nil, err
 	}
 	c.State = kinwatch.CommandState(state)
 	c.CreatedAt, c.SentAt, c.DoneAt, c.ExpiresAt = c.CreatedAt.UTC(), fromNullTime(sent), fromNullTime(done), fromNullTime(expiresAt)
 	return &c, nil
+}
+
+// deviceFamily returns the family a device is bound into, "" for none (or no such device).
+func (db *DB) deviceFamily(ctx context.Context, deviceID string) (string, error) {
+	var family pgtype.Text
+	err := db.pool.QueryRow(ctx, `SELECT family_id FROM devices WHERE id = $1`, deviceID).Scan(&family)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return family.String, err
+}
+
+// opened opens the sealed content of commands just read.
+func (db *DB) opened(ctx context.Context, cs []*kinwatch.Command, err error) ([]*kinwatch.Command, error) {
+	if err != nil {
+		return nil, err
+	}
+	if err := kinwatch.OpenCommands(ctx, db.keys, cs, func(d string) (string, error) { return db.deviceFamily(ctx, d) }); err != nil {
+		return nil, err
+	}
+	return cs, nil
 }
 
 // EnqueueCommand stores c as queued, setting c.Seq, c.State and, if zero, c.CreatedAt. An empty
@@ -50,9 +71,19 @@ func (db *DB) EnqueueCommand(ctx context.Context, c *kinwatch.Command) error {
 	if content == nil {
 		content = []byte{} // pgx sends a nil slice as NULL
 	}
-	err := db.pool.QueryRow(ctx, `INSERT INTO commands (id, device_id, keyword, content, no_reply, state, created_at, expires_at, requested_by, idempotency_key)
-		VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9) RETURNING seq`,
-		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, c.CreatedAt, nullTime(c.ExpiresAt), c.RequestedBy, c.IdempotencyKey).Scan(&c.Seq)
+	family, err := db.deviceFamily(ctx, c.DeviceID)
+	if err != nil {
+		return fmt.Errorf("postgres: enqueue command: %w", err)
+	}
+	sealed := family != ""
+	if sealed {
+		if content, err = kinwatch.SealCommandContent(ctx, db.keys, family, c.ID, content); err != nil {
+			return err
+		}
+	}
+	err = db.pool.QueryRow(ctx, `INSERT INTO commands (id, device_id, keyword, content, no_reply, state, created_at, expires_at, requested_by, idempotency_key, sealed)
+		VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10) RETURNING seq`,
+		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, c.CreatedAt, nullTime(c.ExpiresAt), c.RequestedBy, c.IdempotencyKey, sealed).Scan(&c.Seq)
 	if err != nil {
 		err = constraint(err)
 		var pe *pgconn.PgError
@@ -76,7 +107,7 @@ func (db *DB) CommandByIdempotencyKey(ctx context.Context, deviceID, accountID, 
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("command")
 	}
-	if err != nil {
+	if _, err = db.opened(ctx, []*kinwatch.Command{c}, err); err != nil {
 		return nil, fmt.Errorf("postgres: command by idempotency key: %w", err)
 	}
 	return c, nil
@@ -88,7 +119,7 @@ func (db *DB) Command(ctx context.Context, id string) (*kinwatch.Command, error)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("command")
 	}
-	if err != nil {
+	if _, err = db.opened(ctx, []*kinwatch.Command{c}, err); err != nil {
 		return nil, fmt.Errorf("postgres: command: %w", err)
 	}
 	return c, nil
@@ -105,6 +136,7 @@ func (db *DB) Commands(ctx context.Context, deviceID string, beforeSeq int64, n 
 		return nil, fmt.Errorf("postgres: commands: %w", err)
 	}
 	out, err := collect(rows, scanCommand)
+	out, err = db.opened(ctx, out, err)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: commands: %w", err)
 	}
@@ -119,6 +151,7 @@ func (db *DB) PendingCommands(ctx context.Context, deviceID string) ([]*kinwatch
 		return nil, fmt.Errorf("postgres: pending commands: %w", err)
 	}
 	out, err := collect(rows, scanCommand)
+	out, err = db.opened(ctx, out, err)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: pending commands: %w", err)
 	}
@@ -176,6 +209,7 @@ func (db *DB) ExpireCommands(ctx context.Context, now time.Time) ([]*kinwatch.Co
 		return nil, fmt.Errorf("postgres: expire commands: %w", err)
 	}
 	out, err := collect(rows, scanCommand)
+	out, err = db.opened(ctx, out, err)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: expire commands: %w", err)
 	}

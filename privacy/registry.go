@@ -48,7 +48,7 @@ var Tables = []Table{
 	},
 	{
 		Name: "commands", Owner: OwnerChild, OwnerColumn: "device_id",
-		Classes: []Class{ClassDevice, ClassContacts}, Personal: true,
+		Classes: []Class{ClassDevice, ClassContacts}, Personal: true, Sealed: []string{"content"},
 		Export: "every command: what was asked (with the phone numbers and phone-book names it carried), " +
 			"by which account, its state and the watch's answer",
 		Deletion: unbound + "; the retention job, commands after they finished (acknowledged, failed or expired)" +

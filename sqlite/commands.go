@@ -13,7 +13,7 @@ import (
 	"kinwatch"
 )
 
-const commandColumns = `id, device_id, seq, keyword, content, no_reply, state, created_at, sent_at, done_at, expires_at, attempts, reply, error, requested_by, idempotency_key`
+const commandColumns = `id, device_id, seq, keyword, content, no_reply, state, created_at, sent_at, done_at, expires_at, attempts, reply, error, requested_by, idempotency_key, sealed`
 
 func scanCommand(s scanner) (*kinwatch.Command, error) {
 	var (
@@ -22,11 +22,32 @@ func scanCommand(s scanner) (*kinwatch.Command, error) {
 		sent, done, expiresAt sql.NullInt64
 	)
 	if err := s.Scan(&c.ID, &c.DeviceID, &c.Seq, &c.Keyword, &c.Content, &c.NoReply, &c.State,
-		&created, &sent, &done, &expiresAt, &c.Attempts, &c.Reply, &c.Error, &c.RequestedBy, &c.IdempotencyKey); err != nil {
+		&created, &sent, &done, &expiresAt, &c.Attempts, &c.Reply, &c.Error, &c.RequestedBy, &c.IdempotencyKey, &c.Sealed); err != nil {
 		return nil, err
 	}
 	c.CreatedAt, c.SentAt, c.DoneAt, c.ExpiresAt = fromNanos(created), fromNullNanos(sent), fromNullNanos(done), fromNullNanos(expiresAt)
 	return &c, nil
+}
+
+// deviceFamily returns the family a device is bound into, "" for none (or no such device).
+func (db *DB) deviceFamily(ctx context.Context, deviceID string) (string, error) {
+	var family sql.NullString
+	err := db.read.QueryRowContext(ctx, `SELECT family_id FROM devices WHERE id = ?`, deviceID).Scan(&family)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return family.String, err
+}
+
+// opened opens the sealed content of commands just read.
+func (db *DB) opened(ctx context.Context, cs []*kinwatch.Command, err error) ([]*kinwatch.Command, error) {
+	if err != nil {
+		return nil, err
+	}
+	if err := kinwatch.OpenCommands(ctx, db.keys, cs, func(d string) (string, error) { return db.deviceFamily(ctx, d) }); err != nil {
+		return nil, err
+	}
+	return cs, nil
 }
 
 func scanCommands(rows *sql.Rows) ([]*kinwatch.Command, error) {
@@ -62,11 +83,21 @@ func (db *DB) EnqueueCommand(ctx context.Context, c *kinwatch.Command) error {
 	if content == nil {
 		content = []byte{} // the driver binds a nil slice as NULL
 	}
+	family, err := db.deviceFamily(ctx, c.DeviceID)
+	if err != nil {
+		return fmt.Errorf("sqlite: enqueue command: %w", err)
+	}
+	sealed := family != ""
+	if sealed {
+		if content, err = kinwatch.SealCommandContent(ctx, db.keys, family, c.ID, content); err != nil {
+			return err
+		}
+	}
 	// max(seq)+1 is safe because the single writer connection serializes every INSERT here, and
 	// other processes wait for the file's write lock.
-	err := db.write.QueryRowContext(ctx, `INSERT INTO commands (id, device_id, seq, keyword, content, no_reply, state, created_at, expires_at, requested_by, idempotency_key)
-		VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM commands), ?, ?, ?, 'queued', ?, ?, ?, ?) RETURNING seq`,
-		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, nanos(c.CreatedAt), nullNanos(c.ExpiresAt), c.RequestedBy, c.IdempotencyKey).Scan(&c.Seq)
+	err = db.write.QueryRowContext(ctx, `INSERT INTO commands (id, device_id, seq, keyword, content, no_reply, state, created_at, expires_at, requested_by, idempotency_key, sealed)
+		VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM commands), ?, ?, ?, 'queued', ?, ?, ?, ?, ?) RETURNING seq`,
+		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, nanos(c.CreatedAt), nullNanos(c.ExpiresAt), c.RequestedBy, c.IdempotencyKey, sealed).Scan(&c.Seq)
 	if err != nil {
 		err = constraint(err)
 		if c.IdempotencyKey != "" && kinwatch.ErrorCode(err) == kinwatch.ECONFLICT {
@@ -91,7 +122,7 @@ func (db *DB) CommandByIdempotencyKey(ctx context.Context, deviceID, accountID, 
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("command")
 	}
-	if err != nil {
+	if _, err = db.opened(ctx, []*kinwatch.Command{c}, err); err != nil {
 		return nil, fmt.Errorf("sqlite: command by idempotency key: %w", err)
 	}
 	return c, nil
@@ -103,7 +134,7 @@ func (db *DB) Command(ctx context.Context, id string) (*kinwatch.Command, error)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("command")
 	}
-	if err != nil {
+	if _, err = db.opened(ctx, []*kinwatch.Command{c}, err); err != nil {
 		return nil, fmt.Errorf("sqlite: command: %w", err)
 	}
 	return c, nil
@@ -120,6 +151,7 @@ func (db *DB) Commands(ctx context.Context, deviceID string, beforeSeq int64, n 
 		return nil, fmt.Errorf("sqlite: commands: %w", err)
 	}
 	out, err := scanCommands(rows)
+	out, err = db.opened(ctx, out, err)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: commands: %w", err)
 	}
@@ -134,6 +166,7 @@ func (db *DB) PendingCommands(ctx context.Context, deviceID string) ([]*kinwatch
 		return nil, fmt.Errorf("sqlite: pending commands: %w", err)
 	}
 	out, err := scanCommands(rows)
+	out, err = db.opened(ctx, out, err)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: pending commands: %w", err)
 	}
@@ -204,6 +237,7 @@ func (db *DB) ExpireCommands(ctx context.Context, now time.Time) ([]*kinwatch.Co
 		return nil, fmt.Errorf("sqlite: expire commands: %w", err)
 	}
 	out, err := scanCommands(rows)
+	out, err = db.opened(ctx, out, err)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: expire commands: %w", err)
 	}

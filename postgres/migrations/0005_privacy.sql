@@ -86,3 +86,7 @@ CREATE TABLE access_log (
 );
 
 CREATE INDEX access_log_family ON access_log (family_id, time DESC);
+
+-- A bound watch's command content (phone book, SOS and whitelist numbers, messages) is sealed with
+-- the family's key; sealed says so.
+ALTER TABLE commands ADD COLUMN sealed boolean NOT NULL DEFAULT false;
