@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"kinwatch"
 	"log/slog"
 	"os"
 	"text/tabwriter"
 	"time"
 
 	"kinwatch/app"
+	"kinwatch/audit"
 	"kinwatch/commands"
 	"kinwatch/config"
 	"kinwatch/ingest"
@@ -31,6 +33,8 @@ func runCommand(ctx context.Context, args []string, stdio Stdio) error {
 	device := fs.String("device", "", "the watch `id`")
 	list := fs.Bool("list", false, "list the watch's recent commands and their states")
 	catalog := fs.Bool("catalog", false, "list every command with its parameters example")
+	reason := fs.String("reason", "", "for a watch a family holds: why you send it (the family sees it in its access log)")
+	operator := fs.String("operator", "", "for a watch a family holds: your name or account, recorded with the reason")
 	fs.Usage = func() {
 		fmt.Fprintln(stdio.Err, "Usage: kinwatch command --device ID NAME ['{json params}']\n       kinwatch command --device ID --list\n       kinwatch command --catalog")
 		fs.PrintDefaults()
@@ -94,8 +98,22 @@ func runCommand(ctx context.Context, args []string, stdio Stdio) error {
 	w := &ingest.Writer{Store: st, Bus: bus, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxBatch: 16, MaxWait: time.Millisecond, Retries: 2}
 	done := make(chan error, 1)
 	go func() { done <- w.Run(context.WithoutCancel(ctx)) }()
-	svc := &commands.Service{Store: st, Bus: bus, TTL: cfg.CommandTTL}
-	c, sendErr := svc.Send(ctx, *device, cmd)
+	svc := &commands.Service{Store: st, Bus: bus, TTL: cfg.CommandTTL, Transparency: cfg.TransparencyNotice}
+	var req commands.Request
+	if d, err := st.Device(ctx, *device); err == nil && d.FamilyID != "" {
+		// A child wears it: staff act on it only with a reason the family sees, under the same
+		// rules as its guardians (the child's notice, the contacts consent).
+		if _, err := (&audit.Service{Store: st}).Staff(ctx, *device, *operator, *reason, "command "+cmd.Keyword()); err != nil {
+			bus.Close()
+			<-done
+			if kinwatch.ErrorCode(err) == kinwatch.EINVALID {
+				return usageErrorf("%v (a family holds this watch: use --reason and --operator)", kinwatch.ErrorMessage(err))
+			}
+			return err
+		}
+		req.AccountID = "staff:" + *operator
+	}
+	c, _, sendErr := svc.SendFor(ctx, *device, cmd, req)
 	bus.Close()
 	if err := <-done; err != nil && sendErr == nil {
 		sendErr = err

@@ -61,3 +61,41 @@ func TestStaffOpenPositionsWithAReason(t *testing.T) {
 		t.Errorf("recorded %+v", a)
 	}
 }
+
+// TestStaffCommandsToAFamilysWatch: staff send a command to a watch a family holds only with a
+// reason, which the family's access log shows; the child is told as for a guardian's request.
+func TestStaffCommandsToAFamilysWatch(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fam, err := app.BindDevices(ctx, st, []string{"5500000010"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if code, _, errOut := runIn(ctx, "", "command", "--data-dir", dir, "--device", "5500000010", "locate_now"); code != 2 || !strings.Contains(errOut, "--reason") {
+		t.Fatalf("without a reason: exit %d %s", code, errOut)
+	}
+	if code, out, errOut := runIn(ctx, "", "command", "--data-dir", dir, "--device", "5500000010", "--reason", "the family asked support to find the watch",
+		"--operator", "olga", "locate_now"); code != 0 || !strings.Contains(out, "queued") {
+		t.Fatalf("with a reason: exit %d %s %s", code, out, errOut)
+	}
+	st, err = app.OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pending, _ := st.PendingCommands(ctx, "5500000010")
+	if len(pending) != 2 || pending[0].Keyword != "MESSAGE" || pending[1].Keyword != "CR" || pending[1].RequestedBy != "staff:olga" {
+		t.Errorf("queued %d commands; want the child's notice, then CR by staff:olga", len(pending))
+	}
+	log, _ := st.AccessLog(ctx, fam, kinwatch.Page{})
+	if len(log) != 1 || !log[0].Staff || log[0].What != "command CR" || log[0].AccessorID != "olga" {
+		t.Errorf("access log %+v", log)
+	}
+}

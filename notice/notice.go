@@ -114,7 +114,7 @@ func (s *Service) CeaseOperations(ctx context.Context, at time.Time, text string
 	fmt.Fprintf(&b, "What happens\nUntil %s the service works as before. From then on, every account is cancelled: it is deleted "+
 		"with everything stored about it and about the children in the families nobody else is left in (positions, alarms, "+
 		"health readings, voice messages, photos, profiles, consent). The watches are unbound and nothing more is collected "+
-		"from them, and the encryption keys are destroyed, which makes any copy of that data, backups included, unreadable.\n\n", dateTime(at))
+		"from them, and the encryption keys are destroyed, which makes that data unreadable in the database and in every copy made afterwards (older backups once the server's master key is retired).\n\n", dateTime(at))
 	b.WriteString("What you can do\nDownload your data before then: ask for an export in the app (POST /api/v1/me/exports); the " +
 		"link arrives by mail. You can point your watches at another server, and you can cancel your account yourself at any time.")
 	n := &kinwatch.Notice{ID: kinwatch.NewID(), Kind: kinwatch.NoticeCeaseOperations,

@@ -29,7 +29,7 @@ var Tables = []Table{
 		Export: "every position: time, coordinates, altitude, accuracy, Wi-Fi and cells heard (opened with the " +
 			"family's key), speed, course, satellites, signal, battery, steps, status, alarms",
 		Deletion: unbound + "; the retention job, after location_history" + shortened + "; shredding the family's " +
-			"keys makes the sealed part unreadable, backups included",
+			"keys makes the sealed part unreadable in every copy made afterwards, and in older backups once their master key is retired",
 		Retention: []Retention{RetentionLocation},
 	},
 	{
@@ -163,7 +163,8 @@ var Tables = []Table{
 		Classes: []Class{ClassKeys}, Personal: true,
 		Export: "nothing: wrapped keys open nothing outside this server; an export holds the data they seal, opened",
 		Deletion: "Store.ShredKeys deletes an owner's keys (owner \"family:<id>\", or \"account:<id>\" for an " +
-			"account's picture), which makes everything sealed with them unreadable, backups included; " + cancelled +
+			"account's picture), which makes everything sealed with them unreadable in every copy made afterwards (older backups: once " +
+			"their master key is retired); " + cancelled +
 			" shreds the account's keys and those of the families it leaves empty",
 		Retention: []Retention{RetentionFamily, RetentionAccount},
 	},
