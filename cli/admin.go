@@ -34,11 +34,11 @@ Tasks:
   disable --account ID                     disable an account and end its sessions
   enable --account ID                      enable a disabled account
   pending [--limit N]                      list watches that connected but nobody bound
-  master-key-rotate                        put a new master key in front of the key file and
-                                           re-wrap every family's data key with it; the old key
-                                           stays in the file until master-key-retire
-  master-key-retire                        once every process runs with the rotated file: re-wrap
-                                           what was made meanwhile and drop the old keys
+  master-key-rotate                        stage a new master key in the key file (it unwraps but
+                                           does not wrap yet); restart every process with the file
+  master-key-activate [--key ID]           make the staged key current and re-wrap every data key
+                                           with it; restart every process with the file
+  master-key-retire                        re-wrap what was made meanwhile and drop the old keys
 
 Notices to users (recorded, shown in the app at once under GET /api/v1/me/notices, and mailed by
 the command itself; a mail that fails is retried by the running server every minute). There are
@@ -73,6 +73,7 @@ func runAdmin(ctx context.Context, args []string, stdio Stdio) error {
 	nickname := fs.String("nickname", "Operator", "operator's display name")
 	query := fs.String("query", "", "show accounts whose email, phone or nickname contains this")
 	accountID := fs.String("account", "", "account `id`")
+	keyID := fs.String("key", "", "master-key-activate: the `id` of the key to make current (default: the one staged last)")
 	limit := fs.Int("limit", 100, "most rows to list")
 	var nf noticeFlags
 	fs.StringVar(&nf.title, "title", "", "notify-incident: the notice's title (one line, the mail's subject)")
@@ -94,22 +95,42 @@ func runAdmin(ctx context.Context, args []string, stdio Stdio) error {
 	if *limit < 1 || *limit > 100000 {
 		return usageErrorf("--limit %d: want 1..100000", *limit)
 	}
-	if task == "master-key-rotate" {
-		// The new key goes into the file first: if re-wrapping fails, the file still unwraps
-		// every key (old and new are both in it), and running the task again finishes the job.
+	switch task {
+	case "master-key-rotate":
+		// Step 1 only stages the new key: processes still running with the old file go on
+		// unwrapping every data key, and each process learns the new key when restarted with it.
 		path := app.MasterKeyPath(cfg)
 		m, err := envelope.LoadMasterFile(path)
 		if err != nil {
 			return err
 		}
-		rotated, err := m.WithNewKey()
+		staged := m.WithStagedKey()
+		if err := envelope.ReplaceMasterFile(path, staged); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Out, "master key file %s: key %s staged, %s still current\n"+
+			"Restart every kinwatch process of this deployment with this file, then run master-key-activate.\n", path, staged.LastID(), staged.CurrentID())
+		return nil
+	case "master-key-activate":
+		// Step 2: the staged key becomes current and wraps every data key. Processes running
+		// with the staged file know both keys, so they read on without interruption.
+		path := app.MasterKeyPath(cfg)
+		m, err := envelope.LoadMasterFile(path)
 		if err != nil {
 			return err
 		}
-		if err := envelope.ReplaceMasterFile(path, rotated); err != nil {
+		id := *keyID
+		if id == "" {
+			id = m.LastID()
+		}
+		promoted, err := m.Promote(id)
+		if err != nil {
+			return usageErrorf("--key: %v", err)
+		}
+		if err := envelope.ReplaceMasterFile(path, promoted); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdio.Out, "master key file %s: new current key %s\n", path, rotated.CurrentID())
+		fmt.Fprintf(stdio.Out, "master key file %s: %s is now current\n", path, promoted.CurrentID())
 	}
 	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
@@ -153,14 +174,14 @@ func runAdmin(ctx context.Context, args []string, stdio Stdio) error {
 		}
 		fmt.Fprintf(stdio.Out, "%s enabled\n", a.ID)
 		return nil
-	case "master-key-rotate", "master-key-retire":
+	case "master-key-activate", "master-key-retire":
 		n, err := st.RewrapKeys(ctx)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdio.Out, "%d data keys re-wrapped with master key %s\n", n, st.Keys().Master().CurrentID())
-		if task == "master-key-rotate" {
-			fmt.Fprintln(stdio.Out, "Restart every kinwatch process of this deployment with the new file, then run master-key-retire.")
+		if task == "master-key-activate" {
+			fmt.Fprintln(stdio.Out, "Restart every kinwatch process of this deployment with this file, then run master-key-retire.")
 			return nil
 		}
 		path := app.MasterKeyPath(cfg)

@@ -107,9 +107,10 @@ func TestAdmin(t *testing.T) {
 	}
 }
 
-// TestMasterKeyRotation: rotating puts a new master key in front and re-wraps every data key with
-// it; retiring drops the old key. Sealed data stays readable throughout, and the old key alone no
-// longer opens anything afterwards.
+// TestMasterKeyRotation: rotating stages a new master key, activating makes it current and
+// re-wraps every data key with it, retiring drops the old key. Sealed data stays readable
+// throughout, also for servers still running with the file of the step before, and the old key
+// alone no longer opens anything afterwards.
 func TestMasterKeyRotation(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -146,15 +147,33 @@ func TestMasterKeyRotation(t *testing.T) {
 	}
 
 	code, out, errOut := runIn(ctx, "", "admin", "master-key-rotate", "--data-dir", dir)
-	if code != 0 || !strings.Contains(out, "1 data keys re-wrapped") {
+	if code != 0 || !strings.Contains(out, "staged") {
 		t.Fatalf("rotate: %d %s %s", code, out, errOut)
 	}
-	rotated, err := envelope.LoadMasterFile(keyFile)
-	if err != nil || rotated.CurrentID() == old.CurrentID() || strings.Count(rotated.KeyFileText(), "\n") != 2 {
-		t.Fatalf("after rotate the file holds %v (%v); want a new current key and the old one", rotated, err)
+	staged, err := envelope.LoadMasterFile(keyFile)
+	if err != nil || staged.CurrentID() != old.CurrentID() || staged.LastID() == old.CurrentID() {
+		t.Fatalf("after rotate the file holds %v (%v); want the old key current and a new one staged", staged, err)
 	}
-	if err := readable(rotated); err != nil {
-		t.Fatalf("after rotate: %v", err)
+	// A server still running with the old file reads on; so does one restarted with the new file.
+	for name, m := range map[string]*envelope.Master{"old file": old, "staged file": staged} {
+		if err := readable(m); err != nil {
+			t.Fatalf("after rotate, with the %s: %v", name, err)
+		}
+	}
+
+	code, out, errOut = runIn(ctx, "", "admin", "master-key-activate", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, "1 data keys re-wrapped") {
+		t.Fatalf("activate: %d %s %s", code, out, errOut)
+	}
+	rotated, err := envelope.LoadMasterFile(keyFile)
+	if err != nil || rotated.CurrentID() != staged.LastID() {
+		t.Fatalf("after activate the file holds %v (%v); want %s current", rotated, err, staged.LastID())
+	}
+	// A server running with the staged file (restarted after rotate) still reads everything.
+	for name, m := range map[string]*envelope.Master{"staged file": staged, "activated file": rotated} {
+		if err := readable(m); err != nil {
+			t.Fatalf("after activate, with the %s: %v", name, err)
+		}
 	}
 
 	code, out, errOut = runIn(ctx, "", "admin", "master-key-retire", "--data-dir", dir)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -251,6 +252,33 @@ func (m *Master) WithNewKey() (*Master, error) {
 	n := &Master{keys: make([]*masterKey, 0, len(m.keys)+1)}
 	n.keys = append(n.keys, randomMasterKey(m))
 	n.keys = append(n.keys, m.keys...)
+	return n, nil
+}
+
+// WithStagedKey returns a copy of m with a fresh random key added after its others: it unwraps
+// but does not wrap yet. Staging comes first in a rotation so that every process knows the new
+// key (restarted with the file) before any data key is wrapped with it.
+func (m *Master) WithStagedKey() *Master {
+	n := &Master{keys: append(slices.Clone(m.keys), randomMasterKey(m))}
+	return n
+}
+
+// LastID returns the id of the key added last (a staged key, after WithStagedKey).
+func (m *Master) LastID() string { return m.keys[len(m.keys)-1].id }
+
+// Promote returns a copy of m whose current key is id, the others kept to unwrap.
+func (m *Master) Promote(id string) (*Master, error) {
+	i := slices.IndexFunc(m.keys, func(k *masterKey) bool { return k.id == id })
+	if i < 0 {
+		return nil, fmt.Errorf("envelope: the key file has no key %q", id)
+	}
+	n := &Master{keys: make([]*masterKey, 0, len(m.keys))}
+	n.keys = append(n.keys, m.keys[i])
+	for j, k := range m.keys {
+		if j != i {
+			n.keys = append(n.keys, k)
+		}
+	}
 	return n, nil
 }
 
