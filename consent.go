@@ -151,6 +151,9 @@ func Keeps(bound map[string]Bound, r *Record) bool {
 		return true
 	}
 	b, ok := bound[r.DeviceID()]
+	if ok && r.Media != nil && r.Media.Family != "" && FamilyOwner(r.Media.Family) != b.Owner {
+		return false // sealed for the family the watch has left since
+	}
 	return ok && b.Consent.Collects(r)
 }
 

@@ -18,6 +18,7 @@ const (
 type RecordDeletion struct {
 	Kind     string
 	DeviceID string
+	FamilyID string // the family asking: nothing is deleted once the watch is in another
 	ID       string
 	From, To time.Time
 }

@@ -21,6 +21,10 @@ type Media struct {
 	Key         string // blob key
 	Size        int64
 	Time        time.Time
+	// Family is the family whose key sealed the content ("" for none): a store keeps the record
+	// only if the watch is still in that family, so content is never filed under a family that
+	// cannot open it.
+	Family string
 }
 
 // MediaStore reads media metadata (written through the Bus).

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,6 +141,23 @@ func exportEverything(t *testing.T, cfg config.Config) {
 		if bytes.Contains(b, []byte("argon2")) {
 			t.Errorf("%s holds the password hash", name)
 		}
+	}
+	// The family's access log shows the export.
+	var log struct {
+		Items []struct {
+			What    string `json:"what"`
+			WatchID string `json:"watch_id"`
+		} `json:"items"`
+	}
+	famID := strings.TrimSuffix(strings.TrimPrefix(famDir, "families/"), "/")
+	if code := api.call(mum, "GET", "/api/v1/families/"+famID+"/access-log", nil, &log); code != 200 ||
+		!slices.ContainsFunc(log.Items, func(e struct {
+			What    string `json:"what"`
+			WatchID string `json:"watch_id"`
+		}) bool {
+			return e.What == "export" && e.WatchID == w.id
+		}) {
+		t.Errorf("access log after the export: %d %+v", code, log.Items)
 	}
 	// Downloaded, the export is gone from the blob store.
 	if code := api.call(mum, "GET", "/api/v1/me/exports/"+job.ID, nil, &job); code != 200 || job.State != "downloaded" {

@@ -703,13 +703,13 @@ func (c *conn) saveMedia(kind, contentType, ext string, data []byte, at time.Tim
 	if c.family == "" {
 		return errors.New("the watch's family is not known")
 	}
-	// Sealed with the family's key; a family changed meanwhile drops the record at the store,
-	// and the writer then deletes this content.
+	// Sealed with the family's key; the record names that family, so if the watch changed family
+	// meanwhile the store drops it and the writer deletes this content.
 	if err := kinwatch.PutSealed(ctx, c.s.Blobs, c.s.Store.Keys(), kinwatch.FamilyOwner(c.family), key, data); err != nil {
 		return err
 	}
 	c.recs = append(c.recs, kinwatch.Record{Media: &kinwatch.Media{
-		ID: id, DeviceID: c.device, Kind: kind, ContentType: contentType, Key: key, Size: int64(len(data)), Time: at,
+		ID: id, DeviceID: c.device, Kind: kind, ContentType: contentType, Key: key, Size: int64(len(data)), Time: at, Family: c.family,
 	}})
 	return c.flush(true)
 }

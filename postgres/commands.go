@@ -81,9 +81,17 @@ func (db *DB) EnqueueCommand(ctx context.Context, c *kinwatch.Command) error {
 			return err
 		}
 	}
+	// Inserted only if the watch is still in the family whose key sealed the content.
 	err = db.pool.QueryRow(ctx, `INSERT INTO commands (id, device_id, keyword, content, no_reply, state, created_at, expires_at, requested_by, idempotency_key, sealed)
-		VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10) RETURNING seq`,
-		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, c.CreatedAt, nullTime(c.ExpiresAt), c.RequestedBy, c.IdempotencyKey, sealed).Scan(&c.Seq)
+		SELECT $1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10
+		WHERE coalesce((SELECT family_id FROM devices WHERE id = $2), '') = $11 RETURNING seq`,
+		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, c.CreatedAt, nullTime(c.ExpiresAt), c.RequestedBy, c.IdempotencyKey, sealed, family).Scan(&c.Seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if _, derr := db.Device(ctx, c.DeviceID); derr != nil {
+			return derr // no such device
+		}
+		return kinwatch.Errorf(kinwatch.ECONFLICT, "the watch changed family meanwhile; try again")
+	}
 	if err != nil {
 		err = constraint(err)
 		var pe *pgconn.PgError

@@ -22,11 +22,12 @@ func (db *DB) DeleteRecords(ctx context.Context, d kinwatch.RecordDeletion) (int
 	if !ok {
 		return 0, nil, kinwatch.Errorf(kinwatch.EINVALID, "records of kind %q cannot be deleted", d.Kind)
 	}
-	where, args := `device_id = $1 AND id = $2`, []any{d.DeviceID, d.ID}
+	where, args := `device_id = $1 AND id = $2`, []any{d.DeviceID, d.ID, d.FamilyID}
 	if d.ID == "" {
 		from, to := window(d.From, d.To)
-		where, args = `device_id = $1 AND time >= $2 AND time < $3`, []any{d.DeviceID, from, to}
+		where, args = `device_id = $1 AND time >= $2 AND time < $3`, []any{d.DeviceID, from, to, d.FamilyID}
 	}
+	where += ` AND EXISTS (SELECT 1 FROM devices WHERE id = $1 AND family_id = $` + fmt.Sprint(len(args)) + `)`
 	var (
 		n    int
 		keys []string

@@ -140,7 +140,11 @@ func (j *Job) deleteContent(ctx context.Context, keys []string) {
 		if j.Blobs == nil {
 			return
 		}
-		if err := j.Blobs.Delete(ctx, k); err != nil && kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
+		// The rows are gone: their content goes too, even while the job is being stopped.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err := j.Blobs.Delete(dctx, k)
+		cancel()
+		if err != nil && kinwatch.ErrorCode(err) != kinwatch.ENOTFOUND {
 			j.log().Warn("retention: deleting media content failed", "key", k, "err", err)
 		}
 	}

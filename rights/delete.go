@@ -18,9 +18,11 @@ func (s *Service) DeleteRecords(ctx context.Context, accountID string, d kinwatc
 	if s.Watches == nil {
 		return 0, kinwatch.Errorf(kinwatch.EUNAVAILABLE, "deleting records is not available here")
 	}
-	if _, err := s.Watches.Require(ctx, accountID, d.DeviceID, true); err != nil {
+	acc, err := s.Watches.Require(ctx, accountID, d.DeviceID, true)
+	if err != nil {
 		return 0, err
 	}
+	d.FamilyID = acc.FamilyID
 	if d.ID == "" {
 		if d.From.IsZero() || d.To.IsZero() {
 			return 0, kinwatch.Errorf(kinwatch.EINVALID, "from, to: give both ends of the time range to delete")

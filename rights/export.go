@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,7 +161,9 @@ func (s *Service) runExport(ctx context.Context, j *kinwatch.ExportJob) {
 	if err == nil {
 		err = s.Store.EnsureKey(ctx, kinwatch.AccountOwner(a.ID))
 	}
-	key := exportKey(j.AccountID, j.ID)
+	// A key per attempt: a worker that took a job over from one that seemed dead never deletes
+	// the other's finished ZIP.
+	key := exportKey(j.AccountID, j.ID+"-"+strconv.FormatInt(j.StartedAt.UnixNano(), 36))
 	if err == nil {
 		err = kinwatch.PutSealed(ctx, s.Blobs, s.Store.Keys(), kinwatch.AccountOwner(a.ID), key, zipped)
 	}
@@ -287,7 +290,7 @@ func (s *Service) build(ctx context.Context, a *kinwatch.Account) ([]byte, error
 		return nil, err
 	}
 	for _, m := range fams {
-		if err := s.exportFamily(ctx, zw, m); err != nil {
+		if err := s.exportFamily(ctx, zw, a.ID, m); err != nil {
 			return nil, err
 		}
 	}
@@ -300,7 +303,7 @@ func (s *Service) build(ctx context.Context, a *kinwatch.Account) ([]byte, error
 	return buf.Bytes(), nil
 }
 
-func (s *Service) exportFamily(ctx context.Context, zw *zipWriter, m *kinwatch.Membership) error {
+func (s *Service) exportFamily(ctx context.Context, zw *zipWriter, accountID string, m *kinwatch.Membership) error {
 	dir := "families/" + m.Family.ID + "/"
 	members, err := s.Store.Members(ctx, m.Family.ID)
 	if err != nil {
@@ -330,6 +333,11 @@ func (s *Service) exportFamily(ctx context.Context, zw *zipWriter, m *kinwatch.M
 	owner := kinwatch.FamilyOwner(m.Family.ID)
 	for _, w := range watches {
 		wdir := dir + "watches/" + w + "/"
+		// An export reads everything of the child: the family's access log says so.
+		if err := s.Store.RecordAccess(ctx, &kinwatch.Access{ID: kinwatch.NewID(), FamilyID: m.Family.ID, DeviceID: w,
+			AccessorID: accountID, What: kinwatch.AccessExport, Time: s.now()}); err != nil {
+			return err
+		}
 		d, err := s.Store.Device(ctx, w)
 		if err != nil {
 			return err
@@ -372,7 +380,7 @@ func (s *Service) exportFamily(ctx context.Context, zw *zipWriter, m *kinwatch.M
 			return err
 		}
 		zw.json(wdir+"consent-history.json", ledger)
-		if err := s.exportCommands(ctx, zw, wdir, w); err != nil {
+		if err := s.exportCommands(ctx, zw, wdir, w, m.Role.CanControl()); err != nil {
 			return err
 		}
 		media, err := allPages(func(p kinwatch.Page) ([]*kinwatch.Media, error) { return s.Store.MediaList(ctx, w, p) },
@@ -433,7 +441,9 @@ func (s *Service) exportPositions(ctx context.Context, zw *zipWriter, dir, watch
 	return err
 }
 
-func (s *Service) exportCommands(ctx context.Context, zw *zipWriter, dir, watch string) error {
+// exportCommands writes a watch's commands; their content (phone book, numbers, messages) only
+// for those who may send them, as the API shows it.
+func (s *Service) exportCommands(ctx context.Context, zw *zipWriter, dir, watch string, content bool) error {
 	type commandJSON struct {
 		ID, Keyword, Content, State, Reply, Error, RequestedBy string
 		CreatedAt, SentAt, DoneAt                              time.Time
@@ -446,7 +456,11 @@ func (s *Service) exportCommands(ctx context.Context, zw *zipWriter, dir, watch 
 			return err
 		}
 		for _, c := range cs {
-			out = append(out, commandJSON{c.ID, c.Keyword, string(c.Content), string(c.State), c.Reply, c.Error, c.RequestedBy, c.CreatedAt, c.SentAt, c.DoneAt})
+			text := ""
+			if content {
+				text = string(c.Content)
+			}
+			out = append(out, commandJSON{c.ID, c.Keyword, text, string(c.State), c.Reply, c.Error, c.RequestedBy, c.CreatedAt, c.SentAt, c.DoneAt})
 		}
 		if len(cs) < 500 {
 			break

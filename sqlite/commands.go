@@ -95,9 +95,17 @@ func (db *DB) EnqueueCommand(ctx context.Context, c *kinwatch.Command) error {
 	}
 	// max(seq)+1 is safe because the single writer connection serializes every INSERT here, and
 	// other processes wait for the file's write lock.
+	// Inserted only if the watch is still in the family whose key sealed the content.
 	err = db.write.QueryRowContext(ctx, `INSERT INTO commands (id, device_id, seq, keyword, content, no_reply, state, created_at, expires_at, requested_by, idempotency_key, sealed)
-		VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM commands), ?, ?, ?, 'queued', ?, ?, ?, ?, ?) RETURNING seq`,
-		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, nanos(c.CreatedAt), nullNanos(c.ExpiresAt), c.RequestedBy, c.IdempotencyKey, sealed).Scan(&c.Seq)
+		SELECT ?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM commands), ?3, ?4, ?5, 'queued', ?6, ?7, ?8, ?9, ?10
+		WHERE coalesce((SELECT family_id FROM devices WHERE id = ?2), '') = ?11 RETURNING seq`,
+		c.ID, c.DeviceID, c.Keyword, content, c.NoReply, nanos(c.CreatedAt), nullNanos(c.ExpiresAt), c.RequestedBy, c.IdempotencyKey, sealed, family).Scan(&c.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, derr := db.Device(ctx, c.DeviceID); derr != nil {
+			return derr // no such device
+		}
+		return kinwatch.Errorf(kinwatch.ECONFLICT, "the watch changed family meanwhile; try again")
+	}
 	if err != nil {
 		err = constraint(err)
 		if c.IdempotencyKey != "" && kinwatch.ErrorCode(err) == kinwatch.ECONFLICT {

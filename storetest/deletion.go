@@ -15,7 +15,7 @@ var deletionTests = []storeTest{
 // back their content keys; a record of another watch is not found.
 func testDeleteRecords(t *testing.T, s kinwatch.Store) {
 	ctx := t.Context()
-	BoundWatches(t, s, "w1", "w2")
+	fam := BoundWatches(t, s, "w1", "w2")
 	var recs []kinwatch.Record
 	ids := map[string][]string{}
 	for _, dev := range []string{"w1", "w2"} {
@@ -37,31 +37,37 @@ func testDeleteRecords(t *testing.T, s kinwatch.Store) {
 		ps, _ := s.Positions(ctx, kinwatch.PositionFilter{DeviceID: dev})
 		return len(ps)
 	}
-	if n, _, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{Kind: kinwatch.RecordPositions, DeviceID: "w1", ID: ids["w1"][0]}); err != nil || n != 1 {
+	if n, _, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{FamilyID: fam, Kind: kinwatch.RecordPositions, DeviceID: "w1", ID: ids["w1"][0]}); err != nil || n != 1 {
 		t.Fatalf("delete one position: %d, %v", n, err)
 	}
-	_, _, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{Kind: kinwatch.RecordPositions, DeviceID: "w1", ID: ids["w2"][1]})
+	_, _, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{FamilyID: fam, Kind: kinwatch.RecordPositions, DeviceID: "w1", ID: ids["w2"][1]})
 	wantCode(t, "delete another watch's position", err, kinwatch.ENOTFOUND)
 	if count("w1") != 3 || count("w2") != 4 {
 		t.Errorf("after deleting one: w1 %d, w2 %d", count("w1"), count("w2"))
 	}
 	// [t0+1h, t0+3h): two positions of w1.
-	if n, _, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{Kind: kinwatch.RecordPositions, DeviceID: "w1", From: t0.Add(time.Hour), To: t0.Add(3 * time.Hour)}); err != nil || n != 2 {
+	if n, _, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{FamilyID: fam, Kind: kinwatch.RecordPositions, DeviceID: "w1", From: t0.Add(time.Hour), To: t0.Add(3 * time.Hour)}); err != nil || n != 2 {
 		t.Errorf("delete a range: %d, %v; want 2", n, err)
 	}
-	if n, _, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{Kind: kinwatch.RecordEvents, DeviceID: "w1", From: t0, To: t0.Add(time.Hour)}); err != nil || n != 1 {
+	if n, _, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{FamilyID: fam, Kind: kinwatch.RecordEvents, DeviceID: "w1", From: t0, To: t0.Add(time.Hour)}); err != nil || n != 1 {
 		t.Errorf("delete events: %d, %v; want 1", n, err)
 	}
-	if n, _, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{Kind: kinwatch.RecordHealth, DeviceID: "w1", From: t0, To: t0.Add(24 * time.Hour)}); err != nil || n != 4 {
+	if n, _, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{FamilyID: fam, Kind: kinwatch.RecordHealth, DeviceID: "w1", From: t0, To: t0.Add(24 * time.Hour)}); err != nil || n != 4 {
 		t.Errorf("delete health readings: %d, %v; want 4", n, err)
 	}
-	n, keys, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{Kind: kinwatch.RecordMedia, DeviceID: "w1", ID: ids["w1/media"][0]})
+	n, keys, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{FamilyID: fam, Kind: kinwatch.RecordMedia, DeviceID: "w1", ID: ids["w1/media"][0]})
 	if err != nil || n != 1 || len(keys) != 1 || keys[0] != ids["w1/media"][1] {
 		t.Errorf("delete a voice message: %d %v %v", n, keys, err)
 	}
 	if count("w1") != 1 || count("w2") != 4 {
 		t.Errorf("at the end: w1 %d positions (want 1), w2 %d (want 4)", count("w1"), count("w2"))
 	}
-	_, _, err = s.DeleteRecords(ctx, kinwatch.RecordDeletion{Kind: "consents", DeviceID: "w1", ID: "x"})
+	_, _, err = s.DeleteRecords(ctx, kinwatch.RecordDeletion{FamilyID: fam, Kind: "consents", DeviceID: "w1", ID: "x"})
 	wantCode(t, "delete a kind that cannot be deleted", err, kinwatch.EINVALID)
+	// Asked by a family the watch is no longer in: nothing goes.
+	_, _, err = s.DeleteRecords(ctx, kinwatch.RecordDeletion{FamilyID: "another family", Kind: kinwatch.RecordPositions, DeviceID: "w2", ID: ids["w2"][0]})
+	wantCode(t, "delete as another family", err, kinwatch.ENOTFOUND)
+	if n, _, _ := s.DeleteRecords(ctx, kinwatch.RecordDeletion{FamilyID: "another family", Kind: kinwatch.RecordPositions, DeviceID: "w2", From: t0, To: t0.Add(24 * time.Hour)}); n != 0 || count("w2") != 4 {
+		t.Errorf("a range deleted as another family: %d", n)
+	}
 }

@@ -10,6 +10,7 @@ import (
 var keyTests = []storeTest{
 	{"SealedPositionsRoundTrip", testSealedPositionsRoundTrip},
 	{"KeyRotationAndShredding", testKeyRotationAndShredding},
+	{"MediaOfAnotherFamily", testMediaOfAnotherFamily},
 }
 
 // testSealedPositionsRoundTrip: the sealed part of a position (coordinates, altitude, accuracy,
@@ -92,5 +93,24 @@ func testKeyRotationAndShredding(t *testing.T, s kinwatch.Store) {
 	wantCode(t, "WriteBatch for a family whose keys were shredded", err, kinwatch.EINVALID)
 	if n, err := s.RewrapKeys(ctx); err != nil || n != 0 {
 		t.Errorf("RewrapKeys with one master: %d, %v; want 0", n, err)
+	}
+}
+
+// testMediaOfAnotherFamily: content sealed for the family a watch has left is not filed under its
+// new family (which could not open it): the record is dropped, as the gateway's stale view allows.
+func testMediaOfAnotherFamily(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	fam := BoundWatches(t, s, "w1")
+	recs := []kinwatch.Record{
+		{Media: &kinwatch.Media{ID: kinwatch.NewID(), DeviceID: "w1", Kind: kinwatch.MediaAudio, ContentType: "audio/amr", Key: "w1/a", Size: 1, Time: t0, Family: "another family"}},
+		{Media: &kinwatch.Media{ID: kinwatch.NewID(), DeviceID: "w1", Kind: kinwatch.MediaAudio, ContentType: "audio/amr", Key: "w1/b", Size: 1, Time: t0, Family: fam}},
+	}
+	write(t, s, recs...)
+	if recs[0].Media != nil || recs[1].Media == nil {
+		t.Errorf("kept: another family's %v, its own %v; want only its own", recs[0].Media != nil, recs[1].Media != nil)
+	}
+	ms, err := s.MediaList(ctx, "w1", kinwatch.Page{})
+	if err != nil || len(ms) != 1 || ms[0].Key != "w1/b" {
+		t.Errorf("stored media: %d %v", len(ms), err)
 	}
 }
