@@ -12,7 +12,7 @@ const (
 	AccessPhoto           = "photo"
 	AccessHealth          = "health"
 	AccessChildProfile    = "child_profile" // the child's name, school, phone number …
-	AccessExport          = "export" // everything of the child, in a data export
+	AccessExport          = "export"        // everything of the child, in a data export
 )
 
 // Access is one read of a child's sensitive data, by a guardian or by operator staff.
