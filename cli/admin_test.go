@@ -114,15 +114,7 @@ func TestAdmin(t *testing.T) {
 func TestMasterKeyRotation(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	st, err := app.OpenStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := app.BindDevices(ctx, st, []string{"5500000001"}); err != nil {
-		t.Fatal(err)
-	}
+	_, st, _ := boundDataDir(t, dir, "5500000001")
 	now := time.Now().UTC()
 	if err := st.WriteBatch(ctx, []kinwatch.Record{{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: "5500000001", Time: now, Lat: 52.52, Lon: 13.4, HasCoords: true}}}); err != nil {
 		t.Fatal(err)
@@ -313,16 +305,7 @@ func TestAdminCeaseOperationsExecute(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	noticeAccounts(t, dir, "anna@example.org", "bert@example.org")
-	cfg := config.Default()
-	cfg.DataDir = dir
-	st, err := app.OpenStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	family, err := app.BindDevices(ctx, st, []string{"5500000009"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, st, family := boundDataDir(t, dir, "5500000009")
 	// A notice whose period ended yesterday, as if published a month ago.
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	if err := st.CreateNotice(ctx, &kinwatch.Notice{ID: kinwatch.NewID(), Kind: kinwatch.NoticeCeaseOperations, Title: "Closing",

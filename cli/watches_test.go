@@ -16,16 +16,7 @@ import (
 func TestStaffOpenPositionsWithAReason(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	st, err := app.OpenStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fam, err := app.BindDevices(ctx, st, []string{"5500000009"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, st, fam := boundDataDir(t, dir, "5500000009")
 	if err := st.WriteBatch(ctx, []kinwatch.Record{{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: "5500000009",
 		Time: time.Now().UTC(), Lat: 52.123456, Lon: 13.4, HasCoords: true}}}); err != nil {
 		t.Fatal(err)
@@ -48,7 +39,7 @@ func TestStaffOpenPositionsWithAReason(t *testing.T) {
 		t.Fatalf("with a reason: exit %d, %s %s", code, out, errOut)
 	}
 
-	st, err = app.OpenStore(ctx, cfg)
+	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,16 +58,7 @@ func TestStaffOpenPositionsWithAReason(t *testing.T) {
 func TestStaffCommandsToAFamilysWatch(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	st, err := app.OpenStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fam, err := app.BindDevices(ctx, st, []string{"5500000010"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, st, fam := boundDataDir(t, dir, "5500000010")
 	st.Close()
 	if code, _, errOut := runIn(ctx, "", "command", "--data-dir", dir, "--device", "5500000010", "locate_now"); code != 2 || !strings.Contains(errOut, "--reason") {
 		t.Fatalf("without a reason: exit %d %s", code, errOut)
@@ -85,7 +67,7 @@ func TestStaffCommandsToAFamilysWatch(t *testing.T) {
 		"--operator", "olga", "locate_now"); code != 0 || !strings.Contains(out, "queued") {
 		t.Fatalf("with a reason: exit %d %s %s", code, out, errOut)
 	}
-	st, err = app.OpenStore(ctx, cfg)
+	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,4 +80,23 @@ func TestStaffCommandsToAFamilysWatch(t *testing.T) {
 	if len(log) != 1 || !log[0].Staff || log[0].What != "command CR" || log[0].AccessorID != "olga" {
 		t.Errorf("access log %+v", log)
 	}
+}
+
+// boundDataDir opens the store of a data directory (its master key created there) and binds ids
+// into a new family with every consent; it returns the configuration, the open store and the
+// family's id.
+func boundDataDir(t *testing.T, dir string, ids ...string) (config.Config, kinwatch.Store, string) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	st, err := app.OpenStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fam, err := app.BindDevices(context.Background(), st, ids)
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	return cfg, st, fam
 }

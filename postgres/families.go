@@ -776,7 +776,7 @@ func (db *DB) sealLegacyChildProfiles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+	legacy, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 		var x row
 		err := r.Scan(&x.p.DeviceID, &x.family, &x.p.Name, &x.p.Birthday, &x.p.Gender, &x.p.HeightCM, &x.p.WeightKG, &x.p.School, &x.p.Grade, &x.p.Phone)
 		return x, err
@@ -784,7 +784,7 @@ func (db *DB) sealLegacyChildProfiles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range todo {
+	for _, r := range legacy {
 		sealed, err := kinwatch.SealChildProfile(ctx, db.keys, r.family, &r.p)
 		if err != nil {
 			return err

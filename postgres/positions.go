@@ -283,7 +283,7 @@ func (db *DB) sealLegacyPositions(ctx context.Context) error {
 				p          kinwatch.Position
 				net        []byte
 			}
-			todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+			legacy, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 				var x row
 				err := r.Scan(&x.id, &x.family, &x.p.Lat, &x.p.Lon, &x.p.Altitude, &x.p.Accuracy, &x.net)
 				return x, err
@@ -292,7 +292,7 @@ func (db *DB) sealLegacyPositions(ctx context.Context) error {
 				return err
 			}
 			b := &pgx.Batch{}
-			for _, r := range todo {
+			for _, r := range legacy {
 				if len(r.net) > 0 {
 					var nw network
 					if err := json.Unmarshal(r.net, &nw); err != nil {
@@ -310,7 +310,7 @@ func (db *DB) sealLegacyPositions(ctx context.Context) error {
 				}
 				b.Queue(`UPDATE positions SET sealed = $1, lat = 0, lon = 0, altitude = 0, accuracy = 0, network = NULL WHERE id = $2`, sealed, r.id)
 			}
-			n = len(todo)
+			n = len(legacy)
 			if n == 0 {
 				return nil
 			}

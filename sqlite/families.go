@@ -855,20 +855,20 @@ func (db *DB) sealLegacyChildProfiles(ctx context.Context) error {
 			family string
 			p      kinwatch.ChildProfile
 		}
-		var todo []row
+		var legacy []row
 		for rows.Next() {
 			var r row
 			if err := rows.Scan(&r.p.DeviceID, &r.family, &r.p.Name, &r.p.Birthday, &r.p.Gender, &r.p.HeightCM, &r.p.WeightKG, &r.p.School, &r.p.Grade, &r.p.Phone); err != nil {
 				rows.Close()
 				return err
 			}
-			todo = append(todo, r)
+			legacy = append(legacy, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, r := range todo {
+		for _, r := range legacy {
 			sealed, err := kinwatch.SealChildProfile(ctx, db.keys, r.family, &r.p)
 			if err != nil {
 				return err

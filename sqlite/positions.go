@@ -236,20 +236,20 @@ func (db *DB) sealLegacyPositions(ctx context.Context) error {
 				p          kinwatch.Position
 				net        []byte
 			}
-			var todo []row
+			var legacy []row
 			for rows.Next() {
 				var r row
 				if err := rows.Scan(&r.id, &r.family, &r.p.Lat, &r.p.Lon, &r.p.Altitude, &r.p.Accuracy, &r.net); err != nil {
 					rows.Close()
 					return err
 				}
-				todo = append(todo, r)
+				legacy = append(legacy, r)
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			for _, r := range todo {
+			for _, r := range legacy {
 				if len(r.net) > 0 {
 					var nw network
 					if err := json.Unmarshal(r.net, &nw); err != nil {
@@ -265,7 +265,7 @@ func (db *DB) sealLegacyPositions(ctx context.Context) error {
 					return err
 				}
 			}
-			n = len(todo)
+			n = len(legacy)
 			return nil
 		})
 		if err != nil || n == 0 {
