@@ -53,6 +53,14 @@ func apiEndToEnd(t *testing.T, cfg config.Config) {
 	admin := api.signUp(smtp, "mum@example.org", "Mum", cfg.PolicyVersion)
 	viewer := api.signUp(smtp, "grandpa@example.org", "Grandpa", cfg.PolicyVersion)
 
+	// Every profile field is editable; what is not says why and where it changes.
+	for field, where := range map[string]string{"email": "POST /me/email", "password": "PUT /me/password", "id": "never changes", "phone": "text message"} {
+		code, body, _ := api.raw(admin, "PATCH", "/api/v1/me", "application/json", []byte(`{"`+field+`":"x"}`))
+		if code != 400 || !strings.Contains(string(body), where) {
+			t.Errorf("PATCH /me %s: %d %s", field, code, body)
+		}
+	}
+
 	// The watch connects; it is pending until bound.
 	w := dialWatch(t, a.WatchAddr().String(), "8800000001")
 	w.send("LK")

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"time"
@@ -253,13 +254,35 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, c *caller) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// notHere says why a field of the account is not changed by PATCH /me, and where it is.
+var notHere = map[string]string{
+	"id":       "an account's id never changes: families, the consent ledger and the access log name the account by it",
+	"email":    "the sign-in address changes through POST /me/email, which mails a confirmation link to the new address, so nobody can take an account over by typing another address",
+	"phone":    "the sign-in phone number cannot be changed yet: kinwatch cannot send a text message to confirm a new one; sign in with your email address or ask the operator",
+	"password": "the password changes through PUT /me/password, with the current one",
+	"avatar":   "the picture is uploaded with PUT /me/avatar and removed with DELETE /me/avatar",
+}
+
 func (s *Server) updateMe(w http.ResponseWriter, r *http.Request, c *caller) {
-	var in profileIn
+	var in struct {
+		profileIn
+		ID       json.RawMessage `json:"id"`
+		Email    json.RawMessage `json:"email"`
+		Phone    json.RawMessage `json:"phone"`
+		Password json.RawMessage `json:"password"`
+		Avatar   json.RawMessage `json:"avatar"`
+	}
 	if err := decode(r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	a, err := s.Accounts.UpdateProfile(ctx(r), c.account.ID, in.patch())
+	for name, v := range map[string]json.RawMessage{"id": in.ID, "email": in.Email, "phone": in.Phone, "password": in.Password, "avatar": in.Avatar} {
+		if v != nil {
+			s.writeError(w, r, kinwatch.Errorf(kinwatch.EINVALID, "%s: %s", name, notHere[name]))
+			return
+		}
+	}
+	a, err := s.Accounts.UpdateProfile(ctx(r), c.account.ID, in.profileIn.patch())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
