@@ -38,6 +38,11 @@ func (s *Service) DeleteRecords(ctx context.Context, accountID string, d kinwatc
 	for _, k := range keys {
 		s.deleteBlob(ctx, k)
 	}
+	if s.Access != nil && n > 0 {
+		// The live stream's replay must not bring back what was just deleted; clients that
+		// resume from before are told to re-fetch.
+		s.Access.Forget(d.DeviceID)
+	}
 	s.log().Info("records deleted by the family", "device", d.DeviceID, "account", accountID, "kind", d.Kind, "records", n)
 	return n, nil
 }
