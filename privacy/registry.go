@@ -199,6 +199,16 @@ var Tables = []Table{
 		Retention: []Retention{RetentionAccount},
 	},
 	{
+		Name: "cell_towers", Owner: OwnerNone,
+		Why: "where mobile network cells are (imported from OpenCellID or learned from the fleet's GPS fixes): " +
+			"no watch, child or account is recorded with them",
+	},
+	{
+		Name: "wifi_aps", Owner: OwnerNone,
+		Why: "where Wi-Fi access points are, learned from the fleet's GPS fixes as a running mean: which watch or " +
+			"child heard them is never recorded; randomised (locally administered) addresses are not learned",
+	},
+	{
 		Name: "schema_migrations", Owner: OwnerNone,
 		Why: "the schema versions applied and when; created by Migrate, not by a migration",
 	},
