@@ -26,8 +26,8 @@ func TestImportCells(t *testing.T) {
 		fmt.Fprintf(&csv, "LTE,262,1,%d,%d,0,13.%04d,52.%04d,1000,7,1,1459692000,1700000000,0\n", 100+i/1000, 500000+i, i%10000, i%10000)
 	}
 	csv.WriteString("GSM,262,1,not-a-number,1,0,13.4,52.5,1000,7,1,1,1,0\n") // malformed
-	csv.WriteString("GSM,262,1,1,2,0,0,0,1000,7,1,1,1,0\n")                // 0,0
-	csv.WriteString("GSM,262,1\n")                                       // short
+	csv.WriteString("GSM,262,1,1,2,0,0,0,1000,7,1,1,1,0\n")                  // 0,0
+	csv.WriteString("GSM,262,1\n")                                           // short
 	plain := filepath.Join(dir, "cells.csv")
 	if err := os.WriteFile(plain, []byte(csv.String()), 0o600); err != nil {
 		t.Fatal(err)
