@@ -130,4 +130,17 @@ type PositionStore interface {
 	Positions(ctx context.Context, f PositionFilter) ([]*Position, error)
 	// HealthReadings lists a device's readings newest first.
 	HealthReadings(ctx context.Context, deviceID string, p Page) ([]*HealthReading, error)
+	// Track calls each with the device's positions that have coordinates in [from, to) (zero
+	// times: unbounded), oldest first, reading only what a track needs: a year of one-minute
+	// positions streams through without building 500k Positions. An error from each stops it.
+	Track(ctx context.Context, deviceID string, from, to time.Time, each func(*TrackPoint) error) error
+}
+
+// TrackPoint is what a track needs of a position.
+type TrackPoint struct {
+	Time     time.Time
+	Lat, Lon float64
+	Accuracy float64
+	Source   string
+	Steps    int64
 }

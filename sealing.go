@@ -63,6 +63,16 @@ func (s *PositionSecrets) Plaintext(p *Position) ([]byte, error) {
 	return s.buf.Bytes(), nil
 }
 
+// OpenPositionCoords reads only the coordinates and accuracy from a plaintext made by Plaintext
+// (not the network, whose JSON costs more than the rest of a track).
+func OpenPositionCoords(b []byte) (lat, lon, accuracy float64, ok bool) {
+	if len(b) < 33 || b[0] != positionSecretV1 {
+		return 0, 0, 0, false
+	}
+	f := func(i int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b[1+8*i:])) }
+	return f(0), f(1), f(3), true
+}
+
 // OpenPositionSecret fills p's sealed fields from a plaintext made by Plaintext.
 func OpenPositionSecret(b []byte, p *Position) error {
 	if len(b) < 33 || b[0] != positionSecretV1 {

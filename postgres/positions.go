@@ -321,3 +321,47 @@ func (db *DB) sealLegacyPositions(ctx context.Context) error {
 		}
 	}
 }
+
+// Track streams a device's positions with coordinates in [from, to), oldest first, opening only
+// their coordinates.
+func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, each func(*kinwatch.TrackPoint) error) error {
+	family, err := db.deviceFamily(ctx, deviceID)
+	if err != nil {
+		return fmt.Errorf("postgres: track: %w", err)
+	}
+	owner := kinwatch.FamilyOwner(family)
+	lo, hi := window(from, to)
+	rows, err := db.pool.Query(ctx, `SELECT id, time, source, steps, lat, lon, accuracy, sealed FROM positions
+		WHERE device_id = $1 AND time >= $2 AND time < $3 AND has_coords ORDER BY time, id`, deviceID, lo, hi)
+	if err != nil {
+		return fmt.Errorf("postgres: track: %w", err)
+	}
+	defer rows.Close()
+	var (
+		p      kinwatch.TrackPoint
+		id     string
+		sealed []byte
+		aad    []byte
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &p.Time, &p.Source, &p.Steps, &p.Lat, &p.Lon, &p.Accuracy, &sealed); err != nil {
+			return fmt.Errorf("postgres: track: %w", err)
+		}
+		p.Time = p.Time.UTC()
+		if sealed != nil {
+			aad = append(aad[:0], id...)
+			plain, err := db.keys.Open(ctx, owner, aad, sealed)
+			if err != nil {
+				return kinwatch.Errorf(kinwatch.EUNAVAILABLE, "position %s does not open: %v", id, err)
+			}
+			var ok bool
+			if p.Lat, p.Lon, p.Accuracy, ok = kinwatch.OpenPositionCoords(plain); !ok {
+				return fmt.Errorf("postgres: track: position %s: unknown sealed layout", id)
+			}
+		}
+		if err := each(&p); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -273,3 +273,48 @@ func (db *DB) sealLegacyPositions(ctx context.Context) error {
 		}
 	}
 }
+
+// Track streams a device's positions with coordinates in [from, to), oldest first, opening only
+// their coordinates.
+func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, each func(*kinwatch.TrackPoint) error) error {
+	family, err := db.deviceFamily(ctx, deviceID)
+	if err != nil {
+		return fmt.Errorf("sqlite: track: %w", err)
+	}
+	owner := kinwatch.FamilyOwner(family)
+	lo, hi := window(from, to)
+	rows, err := db.read.QueryContext(ctx, `SELECT id, time, source, steps, lat, lon, accuracy, sealed FROM positions
+		WHERE device_id = ? AND time >= ? AND time < ? AND has_coords = 1 ORDER BY time, id`, deviceID, lo, hi)
+	if err != nil {
+		return fmt.Errorf("sqlite: track: %w", err)
+	}
+	defer rows.Close()
+	var (
+		p      kinwatch.TrackPoint
+		id     string
+		t      int64
+		sealed []byte
+		aad    []byte
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &t, &p.Source, &p.Steps, &p.Lat, &p.Lon, &p.Accuracy, &sealed); err != nil {
+			return fmt.Errorf("sqlite: track: %w", err)
+		}
+		p.Time = fromNanos(t)
+		if sealed != nil {
+			aad = append(aad[:0], id...)
+			plain, err := db.keys.Open(ctx, owner, aad, sealed)
+			if err != nil {
+				return kinwatch.Errorf(kinwatch.EUNAVAILABLE, "position %s does not open: %v", id, err)
+			}
+			var ok bool
+			if p.Lat, p.Lon, p.Accuracy, ok = kinwatch.OpenPositionCoords(plain); !ok {
+				return fmt.Errorf("sqlite: track: position %s: unknown sealed layout", id)
+			}
+		}
+		if err := each(&p); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

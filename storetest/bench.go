@@ -57,3 +57,40 @@ func BenchWriteBatch(b *testing.B, s kinwatch.Store, batchSize int) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "positions/s")
 }
+
+// BenchTrack measures Track over a year of one watch reporting every minute (525,600
+// positions, half with cells and Wi-Fi): the read and the opening of every position's
+// coordinates a history view needs. It reports positions/s.
+func BenchTrack(b *testing.B, s kinwatch.Store) {
+	const n = 525_600
+	BoundWatches(b, s, "3004099999")
+	start := time.Date(2025, 11, 29, 0, 0, 0, 0, time.UTC)
+	recs := make([]kinwatch.Record, 0, 5000)
+	for i := range n {
+		p := &kinwatch.Position{ID: kinwatch.NewTimeID(start.Add(time.Duration(i) * time.Minute)), DeviceID: "3004099999", Type: "UD",
+			Time: start.Add(time.Duration(i) * time.Minute), Valid: true, Source: kinwatch.SourceGPS, HasCoords: true,
+			Lat: 52.5 + float64(i%1000)*1e-5, Lon: 13.4, Accuracy: 10, Steps: int64(i % 20000)}
+		if i%2 == 0 {
+			p.Cells = []kinwatch.Cell{{MCC: 262, MNC: 1, LAC: 1, CID: int64(i % 50), RSSI: 60}}
+			p.WiFi = []kinwatch.WiFi{{SSID: "home", MAC: "a4:56:02:61:7f:1a", RSSI: -44}}
+		}
+		recs = append(recs, kinwatch.Record{Position: p})
+		if len(recs) == cap(recs) || i == n-1 {
+			if err := s.WriteBatch(b.Context(), recs); err != nil {
+				b.Fatal(err)
+			}
+			recs = recs[:0]
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		got := 0
+		if err := s.Track(b.Context(), "3004099999", time.Time{}, time.Time{}, func(*kinwatch.TrackPoint) error {
+			got++
+			return nil
+		}); err != nil || got != n {
+			b.Fatalf("Track: %d points, %v", got, err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "positions/s")
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"math"
 	"testing"
 	"time"
@@ -250,4 +251,41 @@ func testHistoryPagingTies(t *testing.T, s kinwatch.Store) {
 		}
 		return out, err
 	})
+}
+
+// testTrack: Track streams the positions with coordinates in [from, to), oldest first, with their
+// sealed coordinates opened; positions without coordinates are left out.
+func testTrack(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	BoundWatches(t, s, "w1", "w2")
+	var recs []kinwatch.Record
+	for i := range 6 {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		recs = append(recs, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: "w1", Time: at, HasCoords: i != 3,
+			Lat: 48 + float64(i)/100, Lon: 11, Accuracy: float64(i), Source: kinwatch.SourceGPS, Steps: int64(10 * i)}})
+	}
+	recs = append(recs, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: "w2", Time: t0, HasCoords: true, Lat: 1, Lon: 1}})
+	// Out of order on the wire: the track comes out in time order.
+	recs[0], recs[5] = recs[5], recs[0]
+	write(t, s, recs...)
+	var got []kinwatch.TrackPoint
+	err := s.Track(ctx, "w1", t0.Add(time.Minute), t0.Add(5*time.Minute), func(p *kinwatch.TrackPoint) error {
+		got = append(got, *p)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Track: %v", err)
+	}
+	want := []kinwatch.TrackPoint{
+		{Time: t0.Add(time.Minute), Lat: 48.01, Lon: 11, Accuracy: 1, Source: kinwatch.SourceGPS, Steps: 10},
+		{Time: t0.Add(2 * time.Minute), Lat: 48.02, Lon: 11, Accuracy: 2, Source: kinwatch.SourceGPS, Steps: 20},
+		{Time: t0.Add(4 * time.Minute), Lat: 48.04, Lon: 11, Accuracy: 4, Source: kinwatch.SourceGPS, Steps: 40},
+	}
+	same(t, "track", got, want)
+	stop := errors.New("enough")
+	n := 0
+	err = s.Track(ctx, "w1", time.Time{}, time.Time{}, func(*kinwatch.TrackPoint) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("an error from each: %v after %d points; want it back after 1", err, n)
+	}
 }

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
 		{"PositionRoundTrip", testPositionRoundTrip},
 		{"PositionQueries", testPositionQueries},
 		{"HistoryPagingTies", testHistoryPagingTies},
+		{"Track", testTrack},
 		{"Events", testEvents},
 		{"HealthReadings", testHealthReadings},
 		{"Media", testMedia},
