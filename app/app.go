@@ -30,11 +30,13 @@ import (
 	"kinwatch/family"
 	"kinwatch/fileblob"
 	"kinwatch/gateway"
+	"kinwatch/geo"
 	"kinwatch/httpapi"
 	"kinwatch/ingest"
 	"kinwatch/inproc"
 	"kinwatch/mail"
 	"kinwatch/metrics"
+	"kinwatch/nominatim"
 	"kinwatch/notice"
 	"kinwatch/oidc"
 	"kinwatch/postgres"
@@ -61,6 +63,8 @@ type App struct {
 	Consent  *consent.Service
 	Rights   *rights.Service
 	Notices  *notice.Service
+	// Learner learns where cells and access points are from reports with a GPS fix.
+	Learner *geo.Learner
 	// Retention deletes what outlived its retention (started with the server).
 	Retention *retention.Job
 	Hub       *stream.Hub
@@ -188,6 +192,11 @@ func (a *App) Start(ctx context.Context) (err error) {
 		},
 		Store: a.Store, Bus: a.Bus, Blobs: a.Blobs, Metrics: a.Metrics, Log: a.Log,
 	}
+	a.Learner = geo.NewLearner(a.Store, 10000, a.Log)
+	a.Gateway.Geo, a.Gateway.Learn = a.geolocation(cfg), a.Learner
+	if cfg.NominatimURL != "" {
+		a.Gateway.Addresses = addresses{&nominatim.Client{BaseURL: cfg.NominatimURL, UserAgent: "kinwatch (+" + cfg.PublicURL + ")", HTTP: a.HTTPClient}}
+	}
 	if a.watchLn, err = net.Listen("tcp", cfg.WatchAddr); err != nil {
 		return fmt.Errorf("watch gateway: %w", err)
 	}
@@ -233,6 +242,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		wg.Go(func() { a.Retention.Run(mctx) })
 		wg.Go(func() { a.Rights.RunExports(mctx, time.Minute) })
 		wg.Go(func() { a.Notices.Run(mctx, time.Minute) })
+		wg.Go(func() { a.Learner.Run(mctx) })
 		a.Gateway.RunMaintenance(mctx, 30*time.Second)
 		wg.Wait()
 	}()
@@ -539,3 +549,30 @@ func DemoFamily(ctx context.Context, st kinwatch.Store, ids []string) error {
 
 // demoChildren name the demo watches' wearers, so the demo looks like a family.
 var demoChildren = []string{"Mia", "Leo", "Emma", "Noah", "Lina", "Paul", "Ida", "Ben"}
+
+// geolocation is the chain that places reports without a GPS fix: the deployment's own towers and
+// learned access points first, then the remote geolocate service if one is configured.
+func (a *App) geolocation(cfg config.Config) *geo.Chain {
+	providers := []geo.Provider{geo.NewLocal(geo.StoreData{Store: a.Store}, geo.StoreData{Store: a.Store})}
+	if cfg.GeolocateURL != "" {
+		providers = append(providers, &geo.Remote{URL: cfg.GeolocateURL, Key: cfg.GeolocateKey, Client: a.HTTPClient})
+	}
+	return &geo.Chain{Providers: providers}
+}
+
+// addresses answers a watch's WAD through Nominatim. Watches show the address in a legacy 8-bit
+// encoding at best, so only printable ASCII is sent: other characters are left out.
+type addresses struct{ c *nominatim.Client }
+
+func (a addresses) Address(ctx context.Context, lat, lon float64) (string, error) {
+	addr, err := a.c.Reverse(ctx, lat, lon)
+	if err != nil {
+		return "", err
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return -1
+		}
+		return r
+	}, addr.Display), nil
+}

@@ -73,6 +73,10 @@ type Config struct {
 	BindingCodeTTL time.Duration
 	TrustedProxies string // comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed
 	Retention      string // class=period,… over kinwatch.DefaultRetention
+	// Geolocation: a remote service in the "geolocate" format and a Nominatim server for addresses.
+	GeolocateURL string
+	GeolocateKey string
+	NominatimURL string
 	// MinAge is the youngest age at which one may create an account; 0 takes the region's.
 	MinAge int
 	// TransparencyNotice shows the child a notice on the watch when a guardian locates it now or
@@ -254,6 +258,9 @@ func (c *Config) fields() []field {
 		{"binding-code-ttl", "how long the code shown on a watch for binding stays valid", (*durationValue)(&c.BindingCodeTTL)},
 		{"min-age", "youngest age at which one may create an account; 0 takes the region's age of digital consent (--region as an ISO country code or eu: e.g. de 16, fr 15, us 13, cn 14; 16 for a region not known)", (*intValue)(&c.MinAge)},
 		{"transparency-notice", "show the child a notice on the watch when a guardian asks where it is (locate now) or calls it back to listen; switch it off only where the law of the region served does not expect it", (*boolValue)(&c.TransparencyNotice)},
+		{"geolocate-url", "remote geolocation service in the \"geolocate\" request/response format, asked when the local towers and learned access points cannot place a report; empty: none (nothing leaves the server)", (*stringValue)(&c.GeolocateURL)},
+		{"geolocate-key", "API key for --geolocate-url, sent as ?key=", (*stringValue)(&c.GeolocateKey)},
+		{"nominatim-url", "Nominatim server for addresses (the watch's WAD), e.g. https://nominatim.openstreetmap.org; empty: none", (*stringValue)(&c.NominatimURL)},
 		{"retention", "how long each kind of data is kept, over the defaults location_history=90d,health=90d,voice=30d,photos=90d,events=180d,commands=90d,login_records=180d,access_log=365d (e.g. location_history=30d,voice=7d); families may choose shorter", (*stringValue)(&c.Retention)},
 		{"trusted-proxies", "reverse proxies (addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client, for rate limits and session lists; empty: none", (*stringValue)(&c.TrustedProxies)},
 	}

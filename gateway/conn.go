@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"kinwatch"
+	"kinwatch/geo"
 	"kinwatch/watchproto"
 )
 
@@ -476,8 +477,7 @@ func (c *conn) dispatch(m *watchproto.Message, now time.Time) error {
 	case watchproto.KindLocation:
 		c.location(m, now)
 		if m.GeoRequest() {
-			// No geolocation provider is configured yet: the watch gets the well-formed "not found".
-			out := watchproto.AppendLocationReply(c.outBuf(), m, watchproto.GeoAnswer{})
+			out := watchproto.AppendLocationReply(c.outBuf(), m, c.geoAnswer(m))
 			if err := c.flush(true); err != nil {
 				return err
 			}
@@ -605,7 +605,47 @@ func (c *conn) location(m *watchproto.Message, now time.Time) {
 			p.WiFi[i] = kinwatch.WiFi{SSID: clean(w.SSID, 64), MAC: clean(w.MAC, 32), RSSI: w.RSSI}
 		}
 	}
+	c.place(p)
 	c.recs = append(c.recs, kinwatch.Record{Position: p})
+}
+
+// place gives a report without a GPS fix the position its cells and Wi-Fi resolve to, and learns
+// from one with a fix where the transmitters it heard are. Only positions the location consent
+// lets kinwatch collect get here, so nothing is sent to a provider without it.
+func (c *conn) place(p *kinwatch.Position) {
+	if len(p.Cells) == 0 && len(p.WiFi) == 0 {
+		return
+	}
+	q := geo.Query{Cells: p.Cells, WiFi: p.WiFi}
+	if p.Valid && p.HasCoords {
+		if c.s.Learn != nil {
+			c.s.Learn.Offer(q, p.Lat, p.Lon)
+		}
+		return
+	}
+	if c.s.Geo == nil {
+		return
+	}
+	fix, ok := c.locate(q)
+	if !ok {
+		return
+	}
+	// A V fix repeating an old GPS position is less current than what the watch hears now.
+	p.Lat, p.Lon, p.Accuracy, p.HasCoords, p.Source = fix.Lat, fix.Lon, fix.Accuracy, true, fix.Source
+}
+
+// locate asks the geolocation chain, within a few seconds: a watch waits for nothing here.
+func (c *conn) locate(q geo.Query) (geo.Fix, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	fix, err := c.s.Geo.Locate(ctx, q)
+	if err != nil {
+		if !errors.Is(err, geo.ErrNotFound) {
+			c.s.Log.Warn("geolocation failed", "device", c.device, "err", err)
+		}
+		return geo.Fix{}, false
+	}
+	return fix, true
 }
 
 // reportTime is when a location report was taken: the watch's fix time, or now without one.
@@ -804,4 +844,41 @@ func (c *conn) closed(current bool) {
 // commandEvent records a command's state change as an event others can subscribe to.
 func (c *conn) commandEvent(cmd *kinwatch.Command, state kinwatch.CommandState, at time.Time) {
 	c.recs = append(c.recs, kinwatch.Record{Event: kinwatch.CommandEvent(cmd, state, at)})
+}
+
+// geoAnswer answers a watch's WG (where am I) or WAD (what is the address here) from what it
+// heard: only with the location consent, as the answer is the child's position. Without a fix
+// the watch gets the well-formed "not found".
+func (c *conn) geoAnswer(m *watchproto.Message) watchproto.GeoAnswer {
+	l := &m.Location
+	var a watchproto.GeoAnswer
+	if !c.collecting(kinwatch.PurposeLocation) {
+		return a
+	}
+	switch {
+	case l.HasCoords && l.Valid:
+		a = watchproto.GeoAnswer{Found: true, FromGPS: true, Lat: l.Lat, Lon: l.Lon}
+	case c.s.Geo != nil:
+		q := geo.Query{}
+		for _, cl := range l.Cells {
+			q.Cells = append(q.Cells, kinwatch.Cell{MCC: cl.MCC, MNC: cl.MNC, LAC: cl.LAC, CID: cl.CID, RSSI: cl.RSSI})
+		}
+		for _, w := range l.WiFi {
+			q.WiFi = append(q.WiFi, kinwatch.WiFi{SSID: w.SSID, MAC: w.MAC, RSSI: w.RSSI})
+		}
+		if fix, ok := c.locate(q); ok {
+			a = watchproto.GeoAnswer{Found: true, Lat: fix.Lat, Lon: fix.Lon}
+		}
+	}
+	if a.Found && m.Type == "WAD" {
+		a.Found = false
+		if c.s.Addresses != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if addr, err := c.s.Addresses.Address(ctx, a.Lat, a.Lon); err == nil && addr != "" {
+				a.Found, a.Address = true, addr
+			}
+		}
+	}
+	return a
 }

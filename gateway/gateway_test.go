@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -21,6 +22,7 @@ import (
 	"kinwatch/envelope"
 	"kinwatch/fileblob"
 	"kinwatch/gateway"
+	"kinwatch/geo"
 	"kinwatch/ingest"
 	"kinwatch/inproc"
 	"kinwatch/metrics"
@@ -49,6 +51,12 @@ func newStack(t *testing.T, tweak func(*gateway.Options)) *stack {
 // newStackWithClock starts a stack whose gateway reads the time from now (nil: the real clock).
 func newStackWithClock(t *testing.T, tweak func(*gateway.Options), now func() time.Time) *stack {
 	t.Helper()
+	return newStackWith(t, tweak, now, nil)
+}
+
+// newStackWith starts a stack; server, if set, completes the gateway before it serves.
+func newStackWith(t *testing.T, tweak func(*gateway.Options), now func() time.Time, server func(*gateway.Server, *sqlite.DB)) *stack {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	db, err := sqlite.Open(ctx, filepath.Join(dir, "k.db"), envelope.NewMaster())
@@ -70,6 +78,9 @@ func newStackWithClock(t *testing.T, tweak func(*gateway.Options), now func() ti
 		tweak(&opts)
 	}
 	gw := &gateway.Server{Opts: opts, Store: db, Bus: bus, Blobs: blobs, Metrics: m, Log: log, Now: now}
+	if server != nil {
+		server(gw, db)
+	}
 	w := &ingest.Writer{Store: db, Bus: bus, Metrics: m, Log: log, MaxBatch: 500, MaxWait: 2 * time.Millisecond, Retries: 2}
 	s := &stack{t: t, store: db, bus: bus, gw: gw, blobs: blobs, metrics: m, done: make(chan error, 1)}
 	go func() { s.done <- w.Run(context.Background()) }()
@@ -790,5 +801,74 @@ func TestWatchStringsAreStoredAsValidText(t *testing.T) {
 	}
 	if ssid := ps[0].WiFi[0].SSID; !utf8.ValidString(ssid) || strings.ContainsRune(ssid, 0) || !strings.HasPrefix(ssid, "caf") {
 		t.Fatalf("SSID stored as %q", ssid)
+	}
+}
+
+// TestIndoorPositionsAreLocated: a report with only cells and Wi-Fi gets the position the local
+// data gives it (imported towers, then access points learned from reports with a GPS fix), with
+// its source and accuracy; the watch's own WG is answered from it; and nothing resolves to 0,0.
+func TestIndoorPositionsAreLocated(t *testing.T) {
+	ctx := context.Background()
+	var learner *geo.Learner
+	s := newStackWith(t, nil, nil, func(gw *gateway.Server, db *sqlite.DB) {
+		gw.Geo = &geo.Chain{Providers: []geo.Provider{geo.NewLocal(geo.StoreData{Store: db}, geo.StoreData{Store: db})}, NotFoundTTL: -1}
+		learner = geo.NewLearner(db, 100, nil)
+		learner.Interval = 10 * time.Millisecond
+		gw.Learn = learner
+	})
+	lctx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop)
+	go learner.Run(lctx)
+	if err := s.store.PutCellTowers(ctx, []kinwatch.CellTower{{CellKey: kinwatch.CellKey{MCC: 262, MNC: 1, LAC: 9529, CID: 21809},
+		Lat: 52.52, Lon: 13.405, Range: 800, Samples: 20, Source: kinwatch.TowerImported, UpdatedAt: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	s.bind("1000000041")
+	w := s.connect("1000000041")
+	const (
+		cellOnly  = "UD,291126,101500,V,0,N,0,E,0,0,0,0,80,67,0,0,00000000,1,255,262,1,9529,21809,158,0"
+		unknown   = "UD,291126,101600,V,0,N,0,E,0,0,0,0,80,67,0,0,00000000,1,255,262,1,1,2,158,0"
+		wifiAtFix = "UD,291126,%s,A,52.530000,N,13.410000,E,0,0,0,9,80,67,0,0,00000000,0,2,home,a4:56:02:61:7f:1a,-44,neighbour,a4:56:02:61:7f:1b,-70"
+		wifiOnly  = "UD,291126,103000,V,0,N,0,E,0,0,0,0,80,67,0,0,00000000,0,2,home,a4:56:02:61:7f:1a,-45,neighbour,a4:56:02:61:7f:1b,-72"
+	)
+	w.send(frame("1000000041", cellOnly), frame("1000000041", unknown))
+	// Two GPS fixes teach where both access points are.
+	w.send(frame("1000000041", fmt.Sprintf(wifiAtFix, "102000")), frame("1000000041", fmt.Sprintf(wifiAtFix, "102100")))
+	waitUntil(t, "access points learned", func() bool {
+		aps, _ := s.store.AccessPoints(ctx, []string{"a4:56:02:61:7f:1a", "a4:56:02:61:7f:1b"})
+		return len(aps) == 2 && aps["a4:56:02:61:7f:1a"].Samples == 2
+	})
+	w.send(frame("1000000041", wifiOnly), frame("1000000041", "LK"))
+	w.recv()
+	waitUntil(t, "positions stored", func() bool { ps, _ := s.positions("1000000041"); return len(ps) == 5 })
+	ps, _ := s.positions("1000000041")
+	byTime := map[string]*kinwatch.Position{}
+	for _, p := range ps {
+		byTime[p.Time.Format("150405")] = p
+	}
+	if p := byTime["101500"]; !p.HasCoords || p.Source != kinwatch.SourceCell || geo.Distance(p.Lat, p.Lon, 52.52, 13.405) > 1 || p.Accuracy < 800 {
+		t.Errorf("cell-only report: %+v; want the tower's position, source cell, accuracy >= its range", p)
+	}
+	if p := byTime["101600"]; p.HasCoords || p.Source != "" || p.Lat != 0 || p.Lon != 0 {
+		t.Errorf("a report nothing knows: %+v; want no coordinates (not 0,0)", p)
+	}
+	if p := byTime["103000"]; !p.HasCoords || p.Source != kinwatch.SourceWiFi || geo.Distance(p.Lat, p.Lon, 52.53, 13.41) > p.Accuracy || p.Accuracy > 100 {
+		t.Errorf("Wi-Fi-only report: %+v; want about 52.53,13.41 within its accuracy, source wifi", p)
+	}
+	// The watch asks where it is.
+	w.send(frame("1000000041", strings.Replace(cellOnly, "UD,", "WG,", 1)))
+	if got := w.recv(); !strings.Contains(got, "RG,BASE,52.520000,N,13.405000,E") {
+		t.Errorf("WG answer %q", got)
+	}
+}
+
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"kinwatch"
+	"kinwatch/geo"
 	"kinwatch/metrics"
 )
 
@@ -46,6 +47,21 @@ func (o Options) replacedDrain() time.Duration {
 	return 5 * time.Second
 }
 
+// Locator places what a watch heard (geo.Chain).
+type Locator interface {
+	Locate(ctx context.Context, q geo.Query) (geo.Fix, error)
+}
+
+// Learner learns from what a watch heard at a GPS fix (geo.Learner).
+type Learner interface {
+	Offer(q geo.Query, lat, lon float64)
+}
+
+// AddressFinder turns a position into a readable address (nominatim.Client, adapted).
+type AddressFinder interface {
+	Address(ctx context.Context, lat, lon float64) (string, error)
+}
+
 // Server is the watch gateway.
 type Server struct {
 	Opts    Options
@@ -56,6 +72,13 @@ type Server struct {
 	Log     *slog.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+	// Geo places reports that carry only cells and Wi-Fi, and answers the watch's WG; nil leaves
+	// them without coordinates (stored as unknown, never 0,0).
+	Geo Locator
+	// Learn learns where transmitters are from reports with a GPS fix; nil learns nothing.
+	Learn Learner
+	// Addresses answers the watch's WAD with a readable address; nil answers "not found".
+	Addresses AddressFinder
 
 	inShutdown atomic.Bool
 	wg         sync.WaitGroup // connection goroutines
