@@ -252,6 +252,23 @@ func apiEndToEnd(t *testing.T, cfg config.Config) {
 	if got := positions(); !slices.Equal(got, []float64{52.521, 52.520008}) {
 		t.Fatalf("stored positions %v, want the two sent after consent", got)
 	}
+	// The history for a map, and as GPX. The two positions are 111 m and one second apart: a
+	// jump (faster than anyone walks), so no distance is counted.
+	var tr struct {
+		Points []struct {
+			Lat    float64 `json:"lat"`
+			Source string  `json:"source"`
+		} `json:"points"`
+		Distance float64 `json:"distance_m"`
+	}
+	if code := api.call(viewer, "GET", "/api/v1/watches/8800000001/track", nil, &tr); code != 200 || len(tr.Points) != 2 ||
+		tr.Points[0].Lat != 52.520008 || tr.Points[0].Source != "gps" || tr.Distance != 0 {
+		t.Fatalf("track: %d %+v", code, tr)
+	}
+	if code, body, h := api.raw(viewer, "GET", "/api/v1/watches/8800000001/track?format=gpx", "", nil); code != 200 ||
+		strings.Count(string(body), "<trkpt") != 2 || h.Get("Content-Type") != "application/gpx+xml" {
+		t.Fatalf("GPX: %d %s", code, body)
+	}
 	// Withdrawing takes one request, no password, and stops collection at once.
 	if code := api.call(admin, "PUT", "/api/v1/watches/8800000001/consent", map[string]any{"withdraw": []string{"location"}}, &state); code != 200 || state.Purposes["location"] || !state.Purposes["service"] {
 		t.Fatalf("withdraw: %d %v", code, state.Purposes)

@@ -328,6 +328,7 @@ func (w *world) cases() map[string]authzCase {
 		"GET /api/v1/positions/latest":                                   {},
 		"GET /api/v1/watches/{watch}/positions":                          {scoped: true},
 		"GET /api/v1/watches/{watch}/positions/latest":                   {scoped: true},
+		"GET /api/v1/watches/{watch}/track":                              {scoped: true},
 		"GET /api/v1/watches/{watch}/events":                             {scoped: true},
 		"GET /api/v1/watches/{watch}/health":                             {scoped: true},
 		"GET /api/v1/watches/{watch}/commands":                           {scoped: true},
