@@ -36,7 +36,9 @@ func BenchmarkLocalLocateSQLite(b *testing.B) {
 			batch = batch[:0]
 		}
 	}
-	mac := func(i int) string { return fmt.Sprintf("a4:56:%02x:%02x:%02x:%02x", (i>>24)&0xff, (i>>16)&0xff, (i>>8)&0xff, i&0xff) }
+	mac := func(i int) string {
+		return fmt.Sprintf("a4:56:%02x:%02x:%02x:%02x", (i>>24)&0xff, (i>>16)&0xff, (i>>8)&0xff, i&0xff)
+	}
 	var sightings []kinwatch.Sighting
 	for i := range aps {
 		lat, lon := 52+float64(i%1000)/1000, 13+float64(i/1000)/100
