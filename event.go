@@ -16,6 +16,11 @@ const (
 )
 
 // Event is something that happened to a watch.
+// AlarmRepeatWindow is how close in time two alarms of one kind from one watch must be to count as
+// one: a watch resends an unanswered alarm (with a fresh fix time) until the server answers, and
+// an alarm is stored, and announced, once.
+const AlarmRepeatWindow = 2 * time.Minute
+
 type Event struct {
 	ID       string
 	DeviceID string

@@ -9,6 +9,7 @@ import (
 	"kinwatch"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The device statements take NULL for "not reported": the insert branch then uses the column's
@@ -62,7 +63,10 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 		return err
 	}
 	now := time.Now()
-	var bound map[string]kinwatch.Bound
+	var (
+		bound      map[string]kinwatch.Bound
+		duplicates []int // alarms stored already
+	)
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		// Devices first: the data rows reference them.
@@ -73,7 +77,7 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 				b.Queue(ensureDevice, d.ID, now)
 			}
 		}
-		bound = nil
+		bound, duplicates = nil, nil
 		if slices.ContainsFunc(recs, func(r kinwatch.Record) bool { return r.Device == nil }) {
 			ids := make([]string, len(devices))
 			for i, d := range devices {
@@ -110,6 +114,17 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 			switch {
 			case r.Position != nil:
 				positions++
+			case r.Event != nil && r.Event.Type == kinwatch.EventAlarm:
+				// The statements of the batch run in order in the transaction, so a resend in the
+				// same batch finds the first.
+				i := i
+				args := append(eventArgs(r.Event, recordID(r.Event.ID)), r.Event.Time.Add(-kinwatch.AlarmRepeatWindow), r.Event.Time.Add(kinwatch.AlarmRepeatWindow))
+				b.Queue(insertAlarm, args...).Exec(func(ct pgconn.CommandTag) error {
+					if ct.RowsAffected() == 0 {
+						duplicates = append(duplicates, i)
+					}
+					return nil
+				})
 			case r.Event != nil:
 				b.Queue(insertEvent, eventArgs(r.Event, recordID(r.Event.ID))...)
 			case r.Health != nil:
@@ -140,6 +155,9 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 		if r := &recs[i]; !kinwatch.Keeps(bound, r) {
 			recs[i] = kinwatch.Record{}
 		}
+	}
+	for _, i := range duplicates {
+		recs[i] = kinwatch.Record{}
 	}
 	return nil
 }

@@ -43,12 +43,12 @@ const (
 // batchStmts are prepared once on the writer connection; inside a transaction tx.Stmt reuses them
 // without preparing again because the writer pool has exactly that one connection.
 type batchStmts struct {
-	upsertDevice, ensureDevice, boundDevices, position, event, health, media *sql.Stmt
+	upsertDevice, ensureDevice, boundDevices, position, event, alarm, health, media *sql.Stmt
 }
 
 func (s *batchStmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.upsertDevice, s.ensureDevice, s.boundDevices, s.position, s.event, s.health, s.media} {
+	for _, st := range []*sql.Stmt{s.upsertDevice, s.ensureDevice, s.boundDevices, s.position, s.event, s.alarm, s.health, s.media} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -73,6 +73,7 @@ func (db *DB) batchStatements(ctx context.Context) (*batchStmts, error) {
 		{&s.boundDevices, boundDevices},
 		{&s.position, insertPosition},
 		{&s.event, insertEvent},
+		{&s.alarm, insertAlarm},
 		{&s.health, insertHealth},
 		{&s.media, insertMedia},
 	} {
@@ -150,7 +151,7 @@ func (db *DB) writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devi
 		return nil, fmt.Errorf("device states: %w", err)
 	}
 
-	var position, event, health, media *sql.Stmt // bound to tx on first use
+	var position, event, alarm, health, media *sql.Stmt // bound to tx on first use
 	var secrets kinwatch.PositionSecrets
 	for i := range recs {
 		if err := stop.Err(); err != nil {
@@ -171,6 +172,16 @@ func (db *DB) writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devi
 			var sealed []byte
 			if sealed, err = db.sealPosition(ctx, &secrets, bound[r.Position.DeviceID].Owner, id, r.Position); err == nil {
 				_, err = position.ExecContext(ctx, positionArgs(r.Position, id, sealed, args)...)
+			}
+		case r.Event != nil && r.Event.Type == kinwatch.EventAlarm:
+			if alarm == nil {
+				alarm = tx.StmtContext(ctx, st.alarm)
+			}
+			var res sql.Result
+			if res, err = alarm.ExecContext(ctx, alarmArgs(r.Event, recordID(r.Event.ID), args)...); err == nil {
+				if n, _ := res.RowsAffected(); n == 0 {
+					dropped = append(dropped, i) // the same alarm, stored already
+				}
 			}
 		case r.Event != nil:
 			if event == nil {

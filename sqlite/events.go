@@ -13,6 +13,17 @@ const eventColumns = `id, device_id, time, type, alarm, data`
 
 const insertEvent = `INSERT INTO events (` + eventColumns + `) VALUES (?, ?, ?, ?, ?, ?)`
 
+// insertAlarm stores an alarm unless the same alarm of the same watch was stored within
+// kinwatch.AlarmRepeatWindow of it (?7 and ?8 bound the window): a resend changes nothing.
+const insertAlarm = `INSERT INTO events (` + eventColumns + `) SELECT ?1, ?2, ?3, ?4, ?5, ?6
+	WHERE NOT EXISTS (SELECT 1 FROM events WHERE device_id = ?2 AND type = 'alarm' AND alarm = ?5 AND time > ?7 AND time < ?8)`
+
+// alarmArgs are insertAlarm's arguments.
+func alarmArgs(e *kinwatch.Event, id string, args []any) []any {
+	args = eventArgs(e, id, args)
+	return append(args, nanos(e.Time.Add(-kinwatch.AlarmRepeatWindow)), nanos(e.Time.Add(kinwatch.AlarmRepeatWindow)))
+}
+
 func eventArgs(e *kinwatch.Event, id string, args []any) []any {
 	var data any
 	if len(e.Data) > 0 {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -120,5 +121,39 @@ func testMedia(t *testing.T, s kinwatch.Store) {
 	list, err = s.MediaList(ctx, "3004019999", kinwatch.Page{Limit: 5})
 	if err != nil || len(list) != 0 {
 		t.Errorf("MediaList(unknown device) = %v, %v; want none", list, err)
+	}
+}
+
+// testAlarmsStoredOnce: a watch resends an unanswered alarm (with a fresh fix time) until the
+// server answers; the store keeps it once, within a batch and across batches, and zeroes the
+// repeats so they are not announced again. Other alarms, the same alarm later than
+// AlarmRepeatWindow, and other events are kept.
+func testAlarmsStoredOnce(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	BoundWatches(t, s, "w1", "w2")
+	alarm := func(dev, name string, after time.Duration) kinwatch.Record {
+		return kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: dev, Time: t0.Add(after), Type: kinwatch.EventAlarm, Alarm: name}}
+	}
+	first := []kinwatch.Record{alarm("w1", "sos", 0), alarm("w1", "sos", 20*time.Second), alarm("w1", "fall", 0), alarm("w2", "sos", 0),
+		{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: "w1", Time: t0, Type: kinwatch.EventConnected}},
+		{Event: &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: "w1", Time: t0, Type: kinwatch.EventConnected}}}
+	write(t, s, first...)
+	kept := func(recs []kinwatch.Record) (out []bool) {
+		for _, r := range recs {
+			out = append(out, r.Event != nil)
+		}
+		return out
+	}
+	if got, want := kept(first), []bool{true, false, true, true, true, true}; !slices.Equal(got, want) {
+		t.Errorf("within a batch kept %v, want %v (only the resent SOS zeroed)", got, want)
+	}
+	again := []kinwatch.Record{alarm("w1", "sos", 40*time.Second), alarm("w1", "sos", kinwatch.AlarmRepeatWindow+time.Minute)}
+	write(t, s, again...)
+	if got, want := kept(again), []bool{false, true}; !slices.Equal(got, want) {
+		t.Errorf("across batches kept %v, want %v (a resend zeroed, a later SOS kept)", got, want)
+	}
+	es, err := s.Events(ctx, kinwatch.EventFilter{DeviceID: "w1", Type: kinwatch.EventAlarm})
+	if err != nil || len(es) != 3 {
+		t.Errorf("stored %d alarms of w1 (%v); want the first SOS, the fall and the later SOS", len(es), err)
 	}
 }

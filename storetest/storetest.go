@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
 		{"HistoryPagingTies", testHistoryPagingTies},
 		{"Track", testTrack},
 		{"Events", testEvents},
+		{"AlarmsStoredOnce", testAlarmsStoredOnce},
 		{"HealthReadings", testHealthReadings},
 		{"Media", testMedia},
 		{"CommandLifecycle", testCommandLifecycle},
