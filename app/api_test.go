@@ -265,6 +265,20 @@ func apiEndToEnd(t *testing.T, cfg config.Config) {
 		tr.Points[0].Lat != 52.520008 || tr.Points[0].Source != "gps" || tr.Distance != 0 {
 		t.Fatalf("track: %d %+v", code, tr)
 	}
+	var days struct {
+		Items []struct {
+			Date   string `json:"date"`
+			Points int    `json:"points"`
+		} `json:"items"`
+	}
+	today := time.Now().UTC()
+	dayPath := "/api/v1/watches/8800000001/days?tz=UTC&from=" + today.Add(-48*time.Hour).Format(time.RFC3339) + "&to=" + today.Add(time.Hour).Format(time.RFC3339)
+	if code := api.call(viewer, "GET", dayPath, nil, &days); code != 200 || len(days.Items) == 0 || days.Items[len(days.Items)-1].Points < 1 {
+		t.Fatalf("days: %d %+v", code, days)
+	}
+	if code := api.call(viewer, "GET", "/api/v1/watches/8800000001/days", nil, nil); code != 400 {
+		t.Fatalf("days without a range: %d, want 400", code)
+	}
 	if code, body, h := api.raw(viewer, "GET", "/api/v1/watches/8800000001/track?format=gpx", "", nil); code != 200 ||
 		strings.Count(string(body), "<trkpt") != 2 || h.Get("Content-Type") != "application/gpx+xml" {
 		t.Fatalf("GPX: %d %s", code, body)

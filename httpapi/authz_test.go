@@ -329,6 +329,7 @@ func (w *world) cases() map[string]authzCase {
 		"GET /api/v1/watches/{watch}/positions":                          {scoped: true},
 		"GET /api/v1/watches/{watch}/positions/latest":                   {scoped: true},
 		"GET /api/v1/watches/{watch}/track":                              {scoped: true},
+		"GET /api/v1/watches/{watch}/days":                               {scoped: true},
 		"GET /api/v1/watches/{watch}/events":                             {scoped: true},
 		"GET /api/v1/watches/{watch}/health":                             {scoped: true},
 		"GET /api/v1/watches/{watch}/commands":                           {scoped: true},

@@ -121,6 +121,7 @@ func (s *Server) routes() []Route {
 		auth("DELETE", v+"/watches/{watch}/positions/{position}", s.deleteRecord(kinwatch.RecordPositions, "position")),
 		auth("GET", v+"/watches/{watch}/positions/latest", s.latestPosition),
 		auth("GET", v+"/watches/{watch}/track", s.watchTrack),
+		auth("GET", v+"/watches/{watch}/days", s.watchDays),
 		auth("GET", v+"/watches/{watch}/events", s.events),
 		auth("DELETE", v+"/watches/{watch}/events", s.deleteRange(kinwatch.RecordEvents)),
 		auth("DELETE", v+"/watches/{watch}/events/{event}", s.deleteRecord(kinwatch.RecordEvents, "event")),

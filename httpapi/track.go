@@ -104,3 +104,68 @@ func (s *Server) watchTrack(w http.ResponseWriter, r *http.Request, c *caller) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+type dayJSON struct {
+	Date     string     `json:"date"`
+	Distance float64    `json:"distance_m"`
+	Steps    int64      `json:"steps"`
+	Points   int        `json:"points"`
+	Stops    []stopJSON `json:"stops"`
+}
+
+// watchDays summarises a watch's days in a time zone (tz, default the caller's preference, else
+// UTC): distance walked, steps from the watch's cumulative counter, places stayed at. At most
+// 400 days a request. It reads the location history and is recorded as such.
+func (s *Server) watchDays(w http.ResponseWriter, r *http.Request, c *caller) {
+	// Access first: another family's watch is not found, whatever the query says.
+	if s.access(w, r, c, false) == nil {
+		return
+	}
+	from, to, _, _, err := window(r, 1, 1)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if from.IsZero() || to.IsZero() || !from.Before(to) || to.Sub(from) > 400*24*time.Hour {
+		s.writeError(w, r, kinwatch.Errorf(kinwatch.EINVALID, "from, to: a range of at most 400 days, both ends given"))
+		return
+	}
+	tz := r.URL.Query().Get("tz")
+	if tz == "" {
+		tz = c.account.Preferences.TimeZone
+	}
+	loc := time.UTC
+	if tz != "" {
+		if loc, err = time.LoadLocation(tz); err != nil {
+			s.writeError(w, r, kinwatch.Errorf(kinwatch.EINVALID, "tz: an IANA time zone such as Europe/Berlin"))
+			return
+		}
+	}
+	acc := s.audited(w, r, c, kinwatch.AccessLocationHistory, rangeItem(from, to))
+	if acc == nil {
+		return
+	}
+	var pts []track.Point
+	errFull := kinwatch.Errorf(kinwatch.EINVALID, "full")
+	err = s.Store.Track(ctx(r), acc.DeviceID, from, to, func(p *kinwatch.TrackPoint) error {
+		if len(pts) == maxTrackPoints {
+			return errFull
+		}
+		pts = append(pts, track.Point{Time: p.Time, Lat: p.Lat, Lon: p.Lon, Accuracy: p.Accuracy, Source: p.Source, Steps: p.Steps})
+		return nil
+	})
+	if err != nil && err != errFull {
+		s.writeError(w, r, err)
+		return
+	}
+	days := track.Days(pts, loc, track.Options{})
+	out := list(make([]dayJSON, len(days)))
+	for i, d := range days {
+		dj := dayJSON{Date: d.Date, Distance: d.Distance, Steps: d.Steps, Points: d.Points, Stops: make([]stopJSON, len(d.Stops))}
+		for j, st := range d.Stops {
+			dj.Stops[j] = stopJSON{st.Lat, st.Lon, st.Radius, st.Arrive.UTC().Format(time.RFC3339), st.Leave.UTC().Format(time.RFC3339)}
+		}
+		out.Items[i] = dj
+	}
+	writeJSON(w, http.StatusOK, out)
+}
