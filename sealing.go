@@ -227,3 +227,18 @@ func OpenCommands(ctx context.Context, keys *envelope.Keyring, cs []*Command, fa
 	}
 	return nil
 }
+
+// SealFence seals a fence's definition with the family's key, bound to the fence.
+func SealFence(ctx context.Context, keys *envelope.Keyring, familyID, id string, definition []byte) ([]byte, error) {
+	sealed, err := keys.Seal(ctx, FamilyOwner(familyID), fenceAAD(id), definition)
+	return sealed, SealError(err)
+}
+
+// OpenFence opens a fence's definition.
+func OpenFence(ctx context.Context, keys *envelope.Keyring, familyID, id string, sealed []byte) ([]byte, error) {
+	plain, err := keys.Open(ctx, FamilyOwner(familyID), fenceAAD(id), sealed)
+	if err != nil {
+		return nil, Errorf(EUNAVAILABLE, "fence %s does not open (its watch changed family meanwhile, or its key was shredded): %v", id, err)
+	}
+	return plain, nil
+}

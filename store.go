@@ -59,6 +59,7 @@ type Store interface {
 	DeletionStore
 	NoticeStore
 	GeoStore
+	FenceStore
 
 	// WriteBatch commits records in one transaction, in order: either all are stored or none. Device
 	// updates are folded so a batch touches each device row once. The data records (positions,

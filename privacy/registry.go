@@ -199,6 +199,13 @@ var Tables = []Table{
 		Retention: []Retention{RetentionAccount},
 	},
 	{
+		Name: "fences", Owner: OwnerChild, OwnerColumn: "device_id",
+		Classes: []Class{ClassLocation}, Personal: true, Sealed: []string{"sealed"},
+		Export:    "each safe zone's definition (name, shape, schedules), opened (safe-zones.json)",
+		Deletion:  unbound + "; deleted by the family; " + cancelled + " through the watch's unbinding",
+		Retention: []Retention{RetentionWhileBound},
+	},
+	{
 		Name: "cell_towers", Owner: OwnerNone,
 		Why: "where mobile network cells are (imported from OpenCellID or learned from the fleet's GPS fixes): " +
 			"no watch, child or account is recorded with them",

@@ -380,6 +380,24 @@ func (s *Service) exportFamily(ctx context.Context, zw *zipWriter, accountID str
 			return err
 		}
 		zw.json(wdir+"consent-history.json", ledger)
+		fences, err := s.Store.Fences(ctx, w)
+		if err != nil {
+			return err
+		}
+		type fenceJSON struct {
+			ID                   string
+			Definition           json.RawMessage
+			CreatedAt, UpdatedAt time.Time
+		}
+		fs := []fenceJSON{}
+		for _, f := range fences {
+			def := json.RawMessage(f.Definition)
+			if !json.Valid(def) {
+				def, _ = json.Marshal(string(f.Definition))
+			}
+			fs = append(fs, fenceJSON{f.ID, def, f.CreatedAt, f.UpdatedAt})
+		}
+		zw.json(wdir+"safe-zones.json", fs)
 		if err := s.exportCommands(ctx, zw, wdir, w, m.Role.CanControl()); err != nil {
 			return err
 		}
@@ -542,6 +560,7 @@ families, as JSON (UTF-8, times in RFC 3339 UTC) and the files themselves.
   - health.json: heart rate, blood pressure, SpO2 and temperature readings.
   - commands.json: the commands sent to the watch, by whom, and its answers.
   - consent-history.json: every consent given or withdrawn for the child.
+  - safe-zones.json: the watch's safe zones (name, shape, schedules).
   - media.json and media/*: voice messages (AMR) and photos (JPEG).
 
 Data is kept as long as the retention periods allow; see the privacy policy.

@@ -657,7 +657,7 @@ func unbind(ctx context.Context, tx *sql.Tx, deviceID string) ([]string, error) 
 	if picture != "" {
 		keys = append(keys, picture)
 	}
-	for _, table := range []string{"positions", "events", "health_readings", "commands", "bind_challenges", "join_requests", "consents"} {
+	for _, table := range []string{"positions", "events", "health_readings", "commands", "bind_challenges", "join_requests", "consents", "fences"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE device_id = ?`, deviceID); err != nil {
 			return nil, err
 		}

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
 	tests = append(tests, accessTests...)
 	tests = append(tests, deletionTests...)
 	tests = append(tests, geoTests...)
+	tests = append(tests, fenceTests...)
 	tests = append(tests, noticeTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
