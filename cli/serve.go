@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"kinwatch"
 	"log/slog"
 	"net"
 	"os"
@@ -87,6 +88,16 @@ func startDemo(ctx context.Context, a *app.App, n int, stdio Stdio) error {
 	}
 	if err := app.DemoFamily(ctx, a.Store, ids); err != nil {
 		return fmt.Errorf("demo family: %w", err)
+	}
+	// The simulated cells of the demo's town, as an OpenCellID import would give them, so the
+	// watches are placed indoors too.
+	var towers []kinwatch.CellTower
+	for _, t := range sim.Towers(sim.DefaultCenter, 8) {
+		towers = append(towers, kinwatch.CellTower{CellKey: kinwatch.CellKey{MCC: t.MCC, MNC: t.MNC, LAC: t.LAC, CID: t.CID},
+			Lat: t.Lat, Lon: t.Lon, Range: t.Range, Samples: 1, Source: kinwatch.TowerImported, UpdatedAt: time.Now()})
+	}
+	if err := a.Store.PutCellTowers(ctx, towers); err != nil {
+		return fmt.Errorf("demo towers: %w", err)
 	}
 	go fleet.Run(ctx)
 	// Ask each demo watch for its firmware version: the command travels the real queue, the watch

@@ -192,3 +192,34 @@ func cellsNear(dst []watchproto.Cell, op operator, p Point, n int, lte bool, rnd
 	}
 	return dst
 }
+
+// Tower is a simulated cell: where it is and how far it reaches, as a tower database lists it.
+type Tower struct {
+	MCC, MNC int
+	LAC, CID int64
+	Lat, Lon float64
+	Range    float64 // metres
+}
+
+// Towers lists the simulated cells (GSM and LTE, of every network the country has) of the grid
+// squares within km kilometres of around: seeded into the local geolocation database, they let
+// kinwatch place simulated watches indoors, as an OpenCellID import does for real ones.
+func Towers(around Point, km float64) []Tower {
+	dLat := km / 111.32
+	dLon := km / (111.32 * math.Cos(around.Lat*math.Pi/180))
+	y0, y1 := int64(math.Floor((around.Lat-dLat)/cellGridLat)), int64(math.Floor((around.Lat+dLat)/cellGridLat))
+	x0, x1 := int64(math.Floor((around.Lon-dLon)/cellGridLon)), int64(math.Floor((around.Lon+dLon)/cellGridLon))
+	var out []Tower
+	for _, op := range operatorsAt(around) {
+		for gy := y0; gy <= y1; gy++ {
+			for gx := x0; gx <= x1; gx++ {
+				lat, lon := (float64(gy)+0.5)*cellGridLat, (float64(gx)+0.5)*cellGridLon
+				for _, lte := range []bool{false, true} {
+					lac, cid := cellAt(op, gy, gx, lte)
+					out = append(out, Tower{MCC: op.mcc, MNC: op.mnc, LAC: lac, CID: cid, Lat: lat, Lon: lon, Range: 500})
+				}
+			}
+		}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"image/jpeg"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -172,5 +173,31 @@ func BenchmarkSimPositionReport(b *testing.B) {
 	for b.Loop() {
 		w.report(now, 10*time.Second)
 		w.out = w.out[:0]
+	}
+}
+
+// TestTowersCoverWhatWatchesHear: every cell a simulated watch near the centre reports is in the
+// tower list, placed within a cell's reach of the watch.
+func TestTowersCoverWhatWatchesHear(t *testing.T) {
+	towers := map[[4]int64]Tower{}
+	for _, tw := range Towers(DefaultCenter, 8) {
+		towers[[4]int64{int64(tw.MCC), int64(tw.MNC), tw.LAC, tw.CID}] = tw
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 500 {
+		p := Point{DefaultCenter.Lat + (r.Float64()-0.5)*0.06, DefaultCenter.Lon + (r.Float64()-0.5)*0.08}
+		for _, op := range operatorsAt(p) {
+			for _, c := range cellsNear(nil, op, p, 4, i%2 == 0, r.IntN) {
+				tw, ok := towers[[4]int64{int64(c.MCC), int64(c.MNC), c.LAC, c.CID}]
+				if !ok {
+					t.Fatalf("cell %+v heard at %v is not in the tower list", c, p)
+				}
+				dy := (tw.Lat - p.Lat) * 111320
+				dx := (tw.Lon - p.Lon) * 111320 * math.Cos(p.Lat*math.Pi/180)
+				if d := math.Hypot(dx, dy); d > 1000 {
+					t.Fatalf("cell %+v heard %0.f m from its tower", c, d)
+				}
+			}
+		}
 	}
 }
