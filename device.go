@@ -72,4 +72,8 @@ type DeviceStore interface {
 	// MarkAllOffline is called at start-up, when the connections of a previous process are gone:
 	// every device last seen at or before at is marked offline (the zero time: every device).
 	MarkAllOffline(ctx context.Context, at time.Time) error
+	// SilentWatches lists bound watches, with the service consent, not heard from for silence
+	// at now and without the AlarmOffline of this silence (dated last seen + silence): the ones
+	// to raise it for. Longest silent first, at most limit.
+	SilentWatches(ctx context.Context, now time.Time, silence time.Duration, limit int) ([]*Device, error)
 }

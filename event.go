@@ -26,8 +26,11 @@ type Event struct {
 	DeviceID string
 	Time     time.Time
 	Type     string
-	Alarm    string          // for EventAlarm: the alarm's API name (sos, fall, …)
-	Data     json.RawMessage // type-specific detail, a JSON object or nil
+	Alarm    string // for EventAlarm: the alarm's API name (sos, fall, …)
+	// Subject is what an alarm is about beyond the watch (the fence entered): alarms of one kind
+	// with different subjects are different alarms.
+	Subject string
+	Data    json.RawMessage // type-specific detail, a JSON object or nil
 }
 
 // EventFilter selects a device's events in [From, To), newest first.
@@ -42,4 +45,6 @@ type EventFilter struct {
 // EventStore reads events.
 type EventStore interface {
 	Events(ctx context.Context, f EventFilter) ([]*Event, error)
+	// Event returns one of a device's events; ENOTFOUND for another device's or a missing one.
+	Event(ctx context.Context, deviceID, id string) (*Event, error)
 }

@@ -30,8 +30,10 @@ type FenceStore interface {
 	Fences(ctx context.Context, deviceID string) ([]*GeoFence, error)
 	// DeleteFence deletes one; ENOTFOUND for another watch's or a missing one.
 	DeleteFence(ctx context.Context, deviceID, id string) error
-	// SaveFenceState records a fence's tracker state.
-	SaveFenceState(ctx context.Context, deviceID, id, state string, at time.Time) error
+	// SaveFenceState records a fence's tracker state, computed for the definition of version (its
+	// UpdatedAt). ENOTFOUND when the fence was replaced since (its new definition starts afresh),
+	// deleted, or is another watch's.
+	SaveFenceState(ctx context.Context, deviceID, id, state string, version time.Time) error
 }
 
 func fenceAAD(id string) []byte { return []byte("fences:" + id) }

@@ -60,6 +60,7 @@ type Store interface {
 	NoticeStore
 	GeoStore
 	FenceStore
+	NotificationStore
 
 	// WriteBatch commits records in one transaction, in order: either all are stored or none. Device
 	// updates are folded so a batch touches each device row once. The data records (positions,

@@ -120,6 +120,9 @@ type Client struct {
 	UserAgent string
 }
 
+// Network is what per-address rate limits count against (see network).
+func (c Client) Network() string { return c.network() }
+
 // network is what per-address rate limits count against: the IPv4 address, or the /64 an IPv6
 // address is in (one subscriber usually holds a whole /64, so counting single addresses would
 // give them billions of tries).

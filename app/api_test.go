@@ -309,7 +309,7 @@ func apiEndToEnd(t *testing.T, cfg config.Config) {
 }
 
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 }
 
@@ -433,7 +433,7 @@ func (s *liveStream) next(t *testing.T, types ...string) liveMessage {
 	}
 }
 
-func waitFor(t *testing.T, what string, ok func() bool) {
+func waitFor(t testing.TB, what string, ok func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -444,14 +444,14 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 
 // rawWatch is a watch reduced to its wire protocol, driven step by step by the test.
 type rawWatch struct {
-	t    *testing.T
+	t    testing.TB
 	id   string
 	conn net.Conn
 	mu   sync.Mutex
 	in   chan string // contents of frames from the server
 }
 
-func dialWatch(t *testing.T, addr, id string) *rawWatch {
+func dialWatch(t testing.TB, addr, id string) *rawWatch {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -514,7 +514,7 @@ func udFrame(at time.Time, lat, lon float64) string {
 		at.Format("020106"), at.Format("150405"), lat, lon)
 }
 
-func decodeUTF16Hex(t *testing.T, s string) string {
+func decodeUTF16Hex(t testing.TB, s string) string {
 	b, err := hex.DecodeString(s)
 	if err != nil || len(b)%2 != 0 {
 		t.Fatalf("not UTF-16 hex: %q", s)

@@ -28,6 +28,7 @@ import (
 	"kinwatch/consent"
 	"kinwatch/envelope"
 	"kinwatch/family"
+	"kinwatch/fence"
 	"kinwatch/fileblob"
 	"kinwatch/gateway"
 	"kinwatch/geo"
@@ -38,12 +39,15 @@ import (
 	"kinwatch/metrics"
 	"kinwatch/nominatim"
 	"kinwatch/notice"
+	"kinwatch/notify"
 	"kinwatch/oidc"
 	"kinwatch/postgres"
 	"kinwatch/retention"
 	"kinwatch/rights"
+	"kinwatch/safezone"
 	"kinwatch/sqlite"
 	"kinwatch/stream"
+	"kinwatch/watchdog"
 )
 
 // App is one kinwatch process.
@@ -63,6 +67,12 @@ type App struct {
 	Consent  *consent.Service
 	Rights   *rights.Service
 	Notices  *notice.Service
+	// Notify delivers alarms by Web Push, email and webhooks.
+	Notify *notify.Service
+	// Zones raises the safe zones' enter and exit alarms from stored positions.
+	Zones *safezone.Evaluator
+	// VAPID is the Web Push key pair browsers subscribe with.
+	VAPID notify.VAPID
 	// Learner learns where cells and access points are from reports with a GPS fix.
 	Learner *geo.Learner
 	// Retention deletes what outlived its retention (started with the server).
@@ -70,6 +80,9 @@ type App struct {
 	Hub       *stream.Hub
 	// Mailer sends the accounts' mail; nil picks SMTP or the outbox directory from the config.
 	Mailer account.Mailer
+	// NotifyClient posts Web Push messages and webhooks; nil is one that refuses private
+	// addresses unless --notify-allow-private.
+	NotifyClient *http.Client
 	// HTTPClient is used for OpenID Connect providers and the breached-password API.
 	HTTPClient *http.Client
 	// Argon2 overrides the password hashing cost (tests); zero is the default.
@@ -189,6 +202,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 			AllowUnknown:      cfg.AllowUnknown,
 			DownlinkPrefix:    cfg.DownlinkPrefix,
 			CommandAckTimeout: cfg.CommandAckTimeout,
+			BatteryCritical:   cfg.BatteryCritical,
 		},
 		Store: a.Store, Bus: a.Bus, Blobs: a.Blobs, Metrics: a.Metrics, Log: a.Log,
 	}
@@ -243,6 +257,11 @@ func (a *App) Start(ctx context.Context) (err error) {
 		wg.Go(func() { a.Rights.RunExports(mctx, time.Minute) })
 		wg.Go(func() { a.Notices.Run(mctx, time.Minute) })
 		wg.Go(func() { a.Learner.Run(mctx) })
+		wg.Go(func() { a.Notify.Run(mctx) })
+		wg.Go(func() { a.Zones.Run(mctx) })
+		wg.Go(func() {
+			(&watchdog.Watchdog{Store: a.Store, Bus: a.Bus, After: cfg.OfflineAlarm, Log: a.Log}).Run(mctx, time.Minute)
+		})
 		a.Gateway.RunMaintenance(mctx, 30*time.Second)
 		wg.Wait()
 	}()
@@ -291,12 +310,21 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 		Log:    a.Log,
 		Access: a.streamAccess,
 	})
+	if err := a.notifications(cfg); err != nil {
+		return nil, err
+	}
 	a.Writer.OnCommit = func(recs []kinwatch.Record) {
+		alarm := false
 		for _, r := range recs {
 			if id, typ, at, data, ok := httpapi.LiveMessage(r); ok {
 				a.Hub.Publish(id, typ, at, data)
 			}
+			alarm = alarm || r.Event != nil && r.Event.Type == kinwatch.EventAlarm
 		}
+		if alarm {
+			a.Notify.Wake()
+		}
+		a.Zones.Stored(recs)
 	}
 	a.Commands = &commands.Service{Store: a.Store, Bus: a.Bus, Notifier: a.Gateway, TTL: cfg.CommandTTL, Log: a.Log,
 		Transparency: cfg.TransparencyNotice}
@@ -336,6 +364,7 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 		Store: a.Store, Metrics: a.Metrics, Log: a.Log, Ready: a.ready.Load,
 		Accounts: a.Accounts, Families: a.Families, Commands: a.Commands, Consent: a.Consent, Rights: a.Rights, Notices: a.Notices, Audit: &audit.Service{Store: a.Store, Members: a.Families}, Blobs: a.Blobs, Stream: a.Hub,
 		InsecureCookies: strings.HasPrefix(cfg.PublicURL, "http://"),
+		Notifications:   &httpapi.Notifications{PushKey: a.VAPID.PublicKey, AllowPrivate: cfg.NotifyAllowPrivate},
 	}
 	if api.TrustedProxies, err = cfg.Proxies(); err != nil {
 		return nil, err
@@ -549,6 +578,56 @@ func DemoFamily(ctx context.Context, st kinwatch.Store, ids []string) error {
 
 // demoChildren name the demo watches' wearers, so the demo looks like a family.
 var demoChildren = []string{"Mia", "Leo", "Emma", "Noah", "Lina", "Paul", "Ida", "Ben"}
+
+// VAPIDKeyPath is where the Web Push key file is: the configured one, or DATA_DIR/vapid.key.
+func VAPIDKeyPath(cfg config.Config) string {
+	if cfg.VAPIDKeyFile != "" {
+		return cfg.VAPIDKeyFile
+	}
+	return filepath.Join(cfg.DataDir, "vapid.key")
+}
+
+// notifications sets up the delivery of alarms: Web Push with the deployment's VAPID key (the
+// default file is created on first start; a configured one must exist), email through the
+// accounts' mailer, and webhooks.
+func (a *App) notifications(cfg config.Config) error {
+	vapid, err := notify.LoadVAPIDFile(VAPIDKeyPath(cfg), cfg.VAPIDKeyFile == "")
+	if err != nil {
+		return err
+	}
+	a.VAPID = vapid
+	client := a.NotifyClient
+	if client == nil {
+		client = notify.NewHTTPClient(cfg.NotifyAllowPrivate, 20*time.Second)
+	}
+	a.Notify = &notify.Service{
+		Store: a.Store, Log: a.Log,
+		Senders: map[kinwatch.Channel]notify.Sender{
+			kinwatch.ChannelPush:    &notify.Push{PublicKey: vapid.PublicKey, PrivateKey: vapid.PrivateKey, Subject: cfg.VAPIDContact(), Client: client},
+			kinwatch.ChannelEmail:   &notify.Email{Mailer: a.Mailer},
+			kinwatch.ChannelWebhook: &notify.Webhook{Client: client},
+		},
+		Texts: notify.Texts{BaseURL: cfg.PublicURL, FenceName: a.fenceName},
+	}
+	a.Zones = &safezone.Evaluator{Store: a.Store, Bus: a.Bus, Log: a.Log}
+	return nil
+}
+
+// fenceName names a watch's safe zone for a notification, "" when it is gone.
+func (a *App) fenceName(ctx context.Context, deviceID, fenceID string) string {
+	fences, err := a.Store.Fences(ctx, deviceID)
+	if err != nil {
+		return ""
+	}
+	for _, g := range fences {
+		if g.ID == fenceID {
+			if f, err := fence.Decode(g.Definition); err == nil {
+				return f.Name
+			}
+		}
+	}
+	return ""
+}
 
 // geolocation is the chain that places reports without a GPS fix: the deployment's own towers and
 // learned access points first, then the remote geolocate service if one is configured.

@@ -23,7 +23,7 @@ import (
 	"kinwatch/watchproto"
 )
 
-func testConfig(t *testing.T) config.Config {
+func testConfig(t testing.TB) config.Config {
 	c := config.Default()
 	c.DataDir = t.TempDir()
 	c.WatchAddr, c.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"

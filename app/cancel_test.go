@@ -15,6 +15,7 @@ import (
 
 	"kinwatch"
 	"kinwatch/config"
+	"kinwatch/mail/smtptest"
 	"kinwatch/postgres/pgtest"
 	"kinwatch/privacy"
 	"kinwatch/watchproto"
@@ -134,7 +135,8 @@ func cancelLeavesNothing(t *testing.T, cfg config.Config) {
 	if code := api.call(anna, "POST", "/api/v1/me/exports", nil, nil); code != 202 {
 		t.Fatalf("export: %d", code)
 	}
-	if m := smtp.Wait(t, "anna.xulix@example.org", 20*time.Second); !exportLink.MatchString(m.Text) {
+	isExport := func(m smtptest.Received) bool { return strings.Contains(m.Subject, "export") }
+	if m := smtp.WaitMatch(t, "anna.xulix@example.org", isExport, 20*time.Second); !exportLink.MatchString(m.Text) {
 		t.Fatalf("export mail: %q", m.Text)
 	}
 

@@ -82,6 +82,26 @@ type Config struct {
 	// TransparencyNotice shows the child a notice on the watch when a guardian locates it now or
 	// calls it back to listen.
 	TransparencyNotice bool
+	// Notifications.
+	VAPIDKeyFile       string        // the Web Push signing key; "" is DATA_DIR/vapid.key, created on first start
+	VAPIDSubject       string        // contact given to push services; "" derives it from smtp-from or public-url
+	NotifyAllowPrivate bool          // webhooks and push endpoints may be on private or loopback addresses
+	OfflineAlarm       time.Duration // raise "offline" for a watch silent this long; 0 never
+	BatteryCritical    int           // raise "battery_critical" at or below this percent; 0 never
+}
+
+// VAPIDContact is the contact push services see: the configured one, else the sender address of
+// kinwatch's mail, else the public URL when it is https, else a placeholder that says none was set.
+func (c Config) VAPIDContact() string {
+	switch {
+	case c.VAPIDSubject != "":
+		return c.VAPIDSubject
+	case c.SMTPFrom != "" && !strings.ContainsAny(c.SMTPFrom, "<> "):
+		return "mailto:" + c.SMTPFrom
+	case strings.HasPrefix(c.PublicURL, "https://"):
+		return c.PublicURL
+	}
+	return "mailto:operator@kinwatch.invalid"
 }
 
 // maxPolicy bounds the policy file: a document people read, not a data dump.
@@ -187,6 +207,8 @@ func Default() Config {
 	return Config{
 		DataDir:            "./data",
 		TransparencyNotice: true,
+		OfflineAlarm:       2 * time.Hour,
+		BatteryCritical:    5,
 		HTTPAddr:           ":8080",
 		WatchAddr:          ":5093",
 		Region:             "local",
@@ -262,6 +284,11 @@ func (c *Config) fields() []field {
 		{"geolocate-key", "API key for --geolocate-url, sent as ?key=", (*stringValue)(&c.GeolocateKey)},
 		{"nominatim-url", "Nominatim server for addresses (the watch's WAD), e.g. https://nominatim.openstreetmap.org; empty: none", (*stringValue)(&c.NominatimURL)},
 		{"retention", "how long each kind of data is kept, over the defaults location_history=90d,health=90d,voice=30d,photos=90d,events=180d,commands=90d,login_records=180d,access_log=365d (e.g. location_history=30d,voice=7d); families may choose shorter", (*stringValue)(&c.Retention)},
+		{"vapid-key-file", "file with the server's VAPID key that signs Web Push messages; empty: DATA_DIR/vapid.key, created on first start; every process of one deployment needs the same file (browsers subscribe to its public key)", (*stringValue)(&c.VAPIDKeyFile)},
+		{"vapid-subject", "contact (mailto: or https:) that push services see with each message; empty: mailto:<smtp-from>, or the public URL if it is https", (*stringValue)(&c.VAPIDSubject)},
+		{"notify-allow-private", "let webhooks and push endpoints be on private, link-local or loopback addresses and plain http (a box on a home network posting to Home Assistant); off, they must be public https", (*boolValue)(&c.NotifyAllowPrivate)},
+		{"offline-alarm", "raise an \"offline\" alarm when nothing is heard from a watch for this long; 0 never", (*durationValue)(&c.OfflineAlarm)},
+		{"battery-critical", "raise a \"battery_critical\" alarm when a watch reports this battery percentage or less; 0 never", (*intValue)(&c.BatteryCritical)},
 		{"trusted-proxies", "reverse proxies (addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client, for rate limits and session lists; empty: none", (*stringValue)(&c.TrustedProxies)},
 	}
 }
@@ -440,6 +467,15 @@ func (c *Config) Validate() error {
 		if _, err := c.Policy(); err != nil {
 			bad("%v", err)
 		}
+	}
+	if c.OfflineAlarm != 0 && c.OfflineAlarm < 5*time.Minute {
+		bad("offline-alarm %v: want 0 (never) or at least 5m (watches report every few minutes)", c.OfflineAlarm)
+	}
+	if c.BatteryCritical < 0 || c.BatteryCritical > 50 {
+		bad("battery-critical %d: want 0 (never) to 50", c.BatteryCritical)
+	}
+	if s := c.VAPIDSubject; s != "" && !strings.HasPrefix(s, "mailto:") && !strings.HasPrefix(s, "https://") {
+		bad("vapid-subject %q: want mailto:address or an https:// URL", s)
 	}
 	if c.MinAge < 0 || c.MinAge > 120 {
 		bad("min-age %d: want 0 (the region's) to 120", c.MinAge)

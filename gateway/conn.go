@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -60,6 +61,7 @@ type conn struct {
 	consent     kinwatch.Purposes // what the child's guardians consented to (state, consent and family are re-read together)
 	family      string            // the family the watch is bound into: its key seals the child's media
 	stateAt     time.Time
+	battery     int  // the last battery level known (stored or reported), -1 if none
 	handshaken  bool // the first LK was answered: the watch now accepts other traffic
 	writeFailed bool // the watch can no longer be written to; what it sent is still read and stored
 	// Draining: the connection only reads and stores what the watch already sent, then closes. A
@@ -316,6 +318,10 @@ func (c *conn) register(m *watchproto.Message, now time.Time) error {
 	ctx, cancel := c.ctx()
 	defer cancel()
 	d, err := c.s.Store.Device(ctx, m.Device)
+	c.battery = -1
+	if err == nil {
+		c.battery = d.Battery
+	}
 	switch {
 	case kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND:
 		if !c.s.Opts.AllowUnknown {
@@ -542,6 +548,19 @@ func (c *conn) update(u *kinwatch.DeviceUpdate) {
 		u.Battery, u.Signal, u.Steps, u.ICCID = nil, nil, nil, ""
 	}
 	c.recs = append(c.recs, kinwatch.Record{Device: u})
+	if u.Battery != nil {
+		// Raised once per discharge: when the level falls to the critical one from above it (or
+		// from not known), not again while it stays there, also across reconnections since the
+		// stored level is where a connection starts.
+		crit, b := c.s.Opts.BatteryCritical, *u.Battery
+		if crit > 0 && b > 0 && b <= crit && (c.battery > crit || c.battery < 0) {
+			c.recs = append(c.recs, kinwatch.Record{Event: &kinwatch.Event{ID: kinwatch.NewTimeID(u.Time), DeviceID: c.device, Time: u.Time,
+				Type: kinwatch.EventAlarm, Alarm: kinwatch.AlarmBatteryCritical, Data: fmt.Appendf(nil, `{"battery":%d}`, b)}})
+		}
+		if b > 0 {
+			c.battery = b
+		}
+	}
 }
 
 // location records a location report and the alarms it raises.

@@ -35,6 +35,9 @@ type Options struct {
 	AllowUnknown      bool
 	DownlinkPrefix    string
 	CommandAckTimeout time.Duration
+	// BatteryCritical raises a battery_critical alarm when the battery falls to this percent or
+	// below; 0 never.
+	BatteryCritical int
 	// ReplacedDrain is how long a connection replaced by a newer one of the same watch keeps
 	// reading what the watch wrote before it reconnected (default 5s).
 	ReplacedDrain time.Duration

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"image"
 	"image/png"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"kinwatch/account"
 	"kinwatch/app"
 	"kinwatch/config"
+	"kinwatch/fence"
 	"kinwatch/httpapi"
 	"kinwatch/mail"
 	"kinwatch/postgres/pgtest"
@@ -39,6 +41,10 @@ type world struct {
 	bWatch, bFamily                                                                                                     string
 	bAdmin                                                                                                              *kinwatch.Account
 	tokens                                                                                                              map[string]string // account id → bearer token
+
+	aFence string // family A's safe zone
+	// A's admin's browser subscription and A's webhook.
+	aSubscription, aWebhook string
 }
 
 func startWorld(t *testing.T, databaseURL string) *world {
@@ -51,6 +57,7 @@ func startWorld(t *testing.T, databaseURL string) *world {
 	a := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	a.Argon2 = account.Argon2Params{Memory: 64, Time: 1, Parallelism: 1}
 	a.Mailer = discardMailer{}
+	a.NotifyClient = noNetwork()
 	if err := a.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +129,19 @@ func startWorld(t *testing.T, databaseURL string) *world {
 		CreatedAt: now, CreatedBy: "test"}
 	must(st.CreateNotice(ctx, n, []string{w.aAdmin.ID}))
 	w.aNotice = n.ID
+	// A safe zone around the child's school.
+	def, err := fence.Encode(fence.Fence{Name: "Mia's school", Shape: fence.Shape{Circle: &fence.Circle{Center: fence.LatLon{Lat: 52.5, Lon: 13.4}, Radius: 100}}})
+	must(err)
+	w.aFence = kinwatch.NewID()
+	must(st.PutFence(ctx, w.aFamily, &kinwatch.GeoFence{ID: w.aFence, DeviceID: w.aWatch, Definition: def, CreatedAt: now}))
+	// Notifications: a browser of A's admin and a webhook of A's family.
+	sub := &kinwatch.PushSubscription{ID: kinwatch.NewID(), AccountID: w.aAdmin.ID, Endpoint: "https://push.example.org/a",
+		P256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", Auth: "tBHItJI5svbpez7KI4CCXg"}
+	must(st.AddPushSubscription(ctx, sub))
+	w.aSubscription = sub.ID
+	hook := &kinwatch.Webhook{ID: kinwatch.NewID(), FamilyID: w.aFamily, Name: "A's Home Assistant", URL: "https://ha.example.org/a", Secret: "s", CreatedAt: now}
+	must(st.AddWebhook(ctx, hook))
+	w.aWebhook = hook.ID
 
 	for _, acc := range []*kinwatch.Account{w.aAdmin, w.aViewer, w.aGuardian, w.outsider, w.bAdmin} {
 		var out struct {
@@ -140,6 +160,18 @@ func startWorld(t *testing.T, databaseURL string) *world {
 	}
 	return w
 }
+
+// noNetwork is an HTTP client for the notifications that reaches nothing: the world's browser
+// and webhook addresses are not on loopback, and tests never leave the machine.
+func noNetwork() *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("no network in tests")
+	})}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 type discardMailer struct{}
 
@@ -220,6 +252,7 @@ func (w *world) fill(path string) string {
 		"{invitation}", w.aInvitation, "{request}", w.aRequest, "{binding}", w.aChallenge,
 		"{session}", w.aSession, "{account}", w.aViewer.ID, "{provider}", "mock", "{export}", w.aExport,
 		"{notice}", w.aNotice,
+		"{fence}", w.aFence, "{subscription}", w.aSubscription, "{webhook}", w.aWebhook,
 	).Replace(path)
 }
 
@@ -258,6 +291,8 @@ type authzCase struct {
 // cannot ship without its cross-family check.
 func (w *world) cases() map[string]authzCase {
 	name := "x"
+	// A valid safe zone: only the access check stands between family B and family A's watch.
+	fenceBody := map[string]any{"name": name, "circle": map[string]any{"lat": 48.1, "lon": 11.5, "radius_m": 100}}
 	return map[string]authzCase{
 		"GET /api/v1/openapi.json":                                       {public: true},
 		"GET /api/v1/policy":                                             {public: true},
@@ -325,6 +360,22 @@ func (w *world) cases() map[string]authzCase {
 		"GET /api/v1/watches/{watch}/consent":                            {scoped: true},
 		"PUT /api/v1/watches/{watch}/consent":                            {scoped: true, body: map[string]any{"withdraw": []string{"location"}}},
 		"GET /api/v1/watches/{watch}/consent/history":                    {scoped: true},
+		"GET /api/v1/push/key":                                           {public: true},
+		"POST /api/v1/notifications/block":                               {public: true, body: map[string]any{"token": "nope"}},
+		"GET /api/v1/watches/{watch}/events/{event}/deliveries":          {scoped: true},
+		"GET /api/v1/me/push-subscriptions":                              {},
+		"POST /api/v1/me/push-subscriptions":                             {body: map[string]any{"endpoint": "https://push.example.org/b", "keys": map[string]any{"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", "auth": "tBHItJI5svbpez7KI4CCXg"}}},
+		"DELETE /api/v1/me/push-subscriptions/{subscription}":            {scoped: true},
+		"GET /api/v1/me/notification-preferences":                        {},
+		"PUT /api/v1/me/notification-preferences":                        {body: map[string]any{"channels": map[string]any{"fall": []string{"email"}}}},
+		"GET /api/v1/families/{family}/webhooks":                         {scoped: true},
+		"POST /api/v1/families/{family}/webhooks":                        {scoped: true, body: map[string]any{"name": "x", "url": "https://example.org/hook"}},
+		"DELETE /api/v1/families/{family}/webhooks/{webhook}":            {scoped: true},
+		"GET /api/v1/watches/{watch}/fences":                             {scoped: true},
+		"POST /api/v1/watches/{watch}/fences":                            {scoped: true, body: fenceBody},
+		"GET /api/v1/watches/{watch}/fences/{fence}":                     {scoped: true},
+		"PUT /api/v1/watches/{watch}/fences/{fence}":                     {scoped: true, body: fenceBody},
+		"DELETE /api/v1/watches/{watch}/fences/{fence}":                  {scoped: true},
 		"GET /api/v1/positions/latest":                                   {},
 		"GET /api/v1/watches/{watch}/positions":                          {scoped: true},
 		"GET /api/v1/watches/{watch}/positions/latest":                   {scoped: true},
@@ -465,6 +516,18 @@ func (w *world) checkFamilyAIntact() {
 	if code, _ := w.do(w.aAdmin, "GET", "/api/v1/me", nil, nil); code != 200 {
 		t.Errorf("A's admin session was revoked by family B: %d", code)
 	}
+	if fs, err := st.Fences(ctx, w.aWatch); err != nil || len(fs) != 1 || fs[0].ID != w.aFence || !strings.Contains(string(fs[0].Definition), "Mia's school") {
+		t.Errorf("A's safe zones: %d %v", len(fs), err)
+	}
+	if subs, err := st.PushSubscriptions(ctx, w.aAdmin.ID); err != nil || len(subs) != 1 || subs[0].ID != w.aSubscription {
+		t.Errorf("A's push subscriptions: %d %v", len(subs), err)
+	}
+	if hooks, err := st.Webhooks(ctx, w.aFamily); err != nil || len(hooks) != 1 || hooks[0].ID != w.aWebhook {
+		t.Errorf("A's webhooks: %d %v", len(hooks), err)
+	}
+	if p, err := st.NotificationPrefs(ctx, w.aAdmin.ID); err != nil || len(p.Channels) != 0 {
+		t.Errorf("A's notification preferences changed: %+v %v", p, err)
+	}
 }
 
 // checkStream: family B's live stream carries nothing of family A's watch.
@@ -546,6 +609,18 @@ func (w *world) checkRoles() {
 		{w.aViewer, "GET", "/api/v1/watches/{watch}/positions/latest", nil, 200},
 		{w.aViewer, "GET", "/api/v1/families/{family}/members", nil, 200},
 		{w.aGuardian, "POST", "/api/v1/watches/{watch}/commands", map[string]any{"type": "locate_now"}, 202},
+		{w.aViewer, "GET", "/api/v1/watches/{watch}/fences", nil, 200},
+		{w.aViewer, "GET", "/api/v1/watches/{watch}/fences/{fence}", nil, 200},
+		{w.aViewer, "POST", "/api/v1/watches/{watch}/fences", map[string]any{"name": "x", "circle": map[string]any{"lat": 48.1, "lon": 11.5, "radius_m": 100}}, 403},
+		{w.aViewer, "PUT", "/api/v1/watches/{watch}/fences/{fence}", map[string]any{"name": "x", "circle": map[string]any{"lat": 48.1, "lon": 11.5, "radius_m": 100}}, 403},
+		{w.aViewer, "PUT", "/api/v1/watches/{watch}/fences/{fence}", map[string]any{"bogus": true}, 403}, // access before the body
+		{w.aViewer, "DELETE", "/api/v1/watches/{watch}/fences/{fence}", nil, 403},
+		{w.aGuardian, "PUT", "/api/v1/watches/{watch}/fences/{fence}", map[string]any{"name": "School", "circle": map[string]any{"lat": 48.1, "lon": 11.5, "radius_m": 100}}, 200},
+		// Family B's own watch with family A's safe zone's id: not found, and not created under B's
+		// watch by the PUT.
+		{w.bAdmin, "PUT", "/api/v1/watches/" + w.bWatch + "/fences/{fence}", map[string]any{"name": "x", "circle": map[string]any{"lat": 48.1, "lon": 11.5, "radius_m": 100}}, 404},
+		{w.bAdmin, "GET", "/api/v1/watches/" + w.bWatch + "/fences/{fence}", nil, 404},
+		{w.bAdmin, "DELETE", "/api/v1/watches/" + w.bWatch + "/fences/{fence}", nil, 404},
 	} {
 		if code, body := w.do(tc.who, tc.method, w.fill(tc.path), tc.body, nil); code != tc.want {
 			t.Errorf("%s %s %s: status %d, want %d: %.200s", tc.who.Profile.Nickname, tc.method, tc.path, code, tc.want, body)

@@ -45,6 +45,8 @@ type Server struct {
 	Audit    *audit.Service // records reads of children's sensitive data; nil records nothing
 	Blobs    kinwatch.BlobStore
 	Stream   *stream.Hub
+	// Notifications configures push subscriptions and webhooks.
+	Notifications *Notifications
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For header names the client.
 	TrustedProxies []netip.Prefix
 	Providers      []Provider

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"kinwatch"
+	"kinwatch/fence"
 	"kinwatch/track"
 )
 
@@ -111,10 +112,37 @@ type dayJSON struct {
 	Steps    int64      `json:"steps"`
 	Points   int        `json:"points"`
 	Stops    []stopJSON `json:"stops"`
+	// Zones is the time spent at each safe zone (home, school): the stops inside it.
+	Zones []zoneTimeJSON `json:"zones"`
+}
+
+type zoneTimeJSON struct {
+	FenceID string  `json:"fence_id"`
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+}
+
+// zoneTimes sums, for each of the watch's safe zones, the time of the stops whose centre is in it.
+// Stops, not single fixes: a fix wobbling across the border does not move time in or out.
+func zoneTimes(fences []fence.Fence, stops []track.Stop) []zoneTimeJSON {
+	out := []zoneTimeJSON{}
+	for _, f := range fences {
+		var secs float64
+		for _, st := range stops {
+			if f.Shape.SignedDistance(fence.LatLon{Lat: st.Lat, Lon: st.Lon}) <= 0 {
+				secs += st.Leave.Sub(st.Arrive).Seconds()
+			}
+		}
+		if secs > 0 {
+			out = append(out, zoneTimeJSON{f.ID, f.Name, secs})
+		}
+	}
+	return out
 }
 
 // watchDays summarises a watch's days in a time zone (tz, default the caller's preference, else
-// UTC): distance walked, steps from the watch's cumulative counter, places stayed at. At most
+// UTC): distance walked, steps from the watch's cumulative counter, places stayed at, time at
+// each safe zone. At most
 // 400 days a request. It reads the location history and is recorded as such.
 func (s *Server) watchDays(w http.ResponseWriter, r *http.Request, c *caller) {
 	// Access first: another family's watch is not found, whatever the query says.
@@ -158,10 +186,23 @@ func (s *Server) watchDays(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.writeError(w, r, err)
 		return
 	}
+	stored, err := s.Store.Fences(ctx(r), acc.DeviceID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var fences []fence.Fence
+	for _, g := range stored {
+		if f, err := fence.Decode(g.Definition); err == nil {
+			f.ID = g.ID
+			fences = append(fences, f)
+		}
+	}
 	days := track.Days(pts, loc, track.Options{})
 	out := list(make([]dayJSON, len(days)))
 	for i, d := range days {
-		dj := dayJSON{Date: d.Date, Distance: d.Distance, Steps: d.Steps, Points: d.Points, Stops: make([]stopJSON, len(d.Stops))}
+		dj := dayJSON{Date: d.Date, Distance: d.Distance, Steps: d.Steps, Points: d.Points, Stops: make([]stopJSON, len(d.Stops)),
+			Zones: zoneTimes(fences, d.Stops)}
 		for j, st := range d.Stops {
 			dj.Stops[j] = stopJSON{st.Lat, st.Lon, st.Radius, st.Arrive.UTC().Format(time.RFC3339), st.Leave.UTC().Format(time.RFC3339)}
 		}

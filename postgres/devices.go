@@ -100,3 +100,18 @@ func (db *DB) MarkAllOffline(ctx context.Context, at time.Time) error {
 	}
 	return nil
 }
+
+// SilentWatches lists the bound watches silent for silence without the offline alarm of it.
+func (db *DB) SilentWatches(ctx context.Context, now time.Time, silence time.Duration, limit int) ([]*kinwatch.Device, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+deviceRead+` FROM devices d WHERE state = 'bound' AND consent & 1 = 1 AND last_seen < $1
+		AND NOT EXISTS (SELECT 1 FROM events e WHERE e.device_id = d.id AND e.type = 'alarm' AND e.alarm = $2 AND e.time >= d.last_seen + make_interval(secs => $3))
+		ORDER BY last_seen, id LIMIT $4`, now.Add(-silence), kinwatch.AlarmOffline, silence.Seconds(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: silent watches: %w", err)
+	}
+	out, err := collect(rows, scanDevice)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: silent watches: %w", err)
+	}
+	return out, nil
+}

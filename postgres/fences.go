@@ -90,9 +90,9 @@ func (db *DB) DeleteFence(ctx context.Context, deviceID, id string) error {
 	return changedOne(tag, "fence")
 }
 
-// SaveFenceState records a fence's tracker state.
-func (db *DB) SaveFenceState(ctx context.Context, deviceID, id, state string, at time.Time) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE fences SET state = $1 WHERE id = $2 AND device_id = $3`, state, id, deviceID)
+// SaveFenceState records a fence's tracker state, unless the fence was replaced since version.
+func (db *DB) SaveFenceState(ctx context.Context, deviceID, id, state string, version time.Time) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE fences SET state = $1 WHERE id = $2 AND device_id = $3 AND updated_at = $4`, state, id, deviceID, version)
 	if err != nil {
 		return fmt.Errorf("postgres: save fence state: %w", err)
 	}

@@ -206,6 +206,41 @@ var Tables = []Table{
 		Retention: []Retention{RetentionWhileBound},
 	},
 	{
+		Name: "notification_prefs", Owner: OwnerAccount, OwnerColumn: "account_id",
+		Classes: []Class{ClassProfile}, Personal: true,
+		Export:    "the guardian's choices: channels per alarm kind, quiet hours (account/notifications.json)",
+		Deletion:  "the account deleted (cascade), " + cancelled,
+		Retention: []Retention{RetentionAccount},
+	},
+	{
+		Name: "push_subscriptions", Owner: OwnerAccount, OwnerColumn: "account_id",
+		Classes: []Class{ClassDevice, ClassCredentials}, Personal: true, Sealed: []string{"sealed"},
+		Export:    "each subscribed browser: its push service address and label, not its keys (account/notifications.json)",
+		Deletion:  "unsubscribing, the push service saying it expired (404/410), the account deleted (cascade), " + cancelled,
+		Retention: []Retention{RetentionAccount},
+	},
+	{
+		Name: "webhooks", Owner: OwnerFamily, OwnerColumn: "family_id",
+		Classes: []Class{ClassCredentials}, Personal: true, Sealed: []string{"sealed"},
+		Export:    "to the family's admin: each webhook's name, address and format, not its secret (families/<id>/webhooks.json)",
+		Deletion:  "the admin removing it, the family deleted (cascade)",
+		Retention: []Retention{RetentionFamily},
+	},
+	{
+		Name: "deliveries", Owner: OwnerChild, OwnerColumn: "device_id",
+		Classes: []Class{ClassDevice}, Personal: true,
+		Export:    "nothing separately: the alarms are in events.json; who was told and how is shown by the API (GET /watches/{watch}/events/{event}/deliveries)",
+		Deletion:  "with their alarm (cascade from events: " + unbound + ", deleted by the family, the retention job after events" + shortened + "); a recipient's account deleted (cascade)",
+		Retention: []Retention{RetentionEvents},
+	},
+	{
+		Name: "delivery_attempts", Owner: OwnerChild, OwnerColumn: "delivery_id",
+		Classes: []Class{ClassDevice}, Personal: true,
+		Export:    "nothing separately: shown with their delivery by the API",
+		Deletion:  "with their delivery (cascade)",
+		Retention: []Retention{RetentionEvents},
+	},
+	{
 		Name: "cell_towers", Owner: OwnerNone,
 		Why: "where mobile network cells are (imported from OpenCellID or learned from the fleet's GPS fixes): " +
 			"no watch, child or account is recorded with them",

@@ -285,6 +285,26 @@ func (s *Service) build(ctx context.Context, a *kinwatch.Account) ([]byte, error
 		return nil, err
 	}
 	zw.json("account/notices.json", nonNilSlice(notices))
+	prefs, err := s.Store.NotificationPrefs(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := s.Store.PushSubscriptions(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	type browserJSON struct {
+		ID, Endpoint, UserAgent string
+		CreatedAt               time.Time
+	}
+	browsers := []browserJSON{}
+	for _, b := range subs {
+		browsers = append(browsers, browserJSON{b.ID, b.Endpoint, b.UserAgent, b.CreatedAt})
+	}
+	zw.json("account/notifications.json", struct {
+		Preferences *kinwatch.NotificationPrefs
+		Browsers    []browserJSON
+	}{prefs, browsers})
 	fams, err := s.Store.Families(ctx, a.ID)
 	if err != nil {
 		return nil, err
@@ -326,6 +346,21 @@ func (s *Service) exportFamily(ctx context.Context, zw *zipWriter, accountID str
 		return err
 	}
 	zw.json(dir+"access-log.json", reads)
+	if m.Role == kinwatch.RoleAdmin { // the admin manages them; their URLs can carry tokens
+		hooks, err := s.Store.Webhooks(ctx, m.Family.ID)
+		if err != nil {
+			return err
+		}
+		type hookJSON struct {
+			ID, Name, URL, Format, CreatedBy string
+			CreatedAt                        time.Time
+		}
+		out := []hookJSON{}
+		for _, h := range hooks {
+			out = append(out, hookJSON{h.ID, h.Name, h.URL, h.Format, h.CreatedBy, h.CreatedAt})
+		}
+		zw.json(dir+"webhooks.json", out)
+	}
 	watches, err := s.Store.FamilyWatches(ctx, m.Family.ID)
 	if err != nil {
 		return err
@@ -547,8 +582,12 @@ families, as JSON (UTF-8, times in RFC 3339 UTC) and the files themselves.
 - account/identities.json: sign-in providers linked to your account.
 - account/consent-history.json: every consent you gave or withdrew for your own data.
 - account/notices.json: the operator's notices to you (incidents, policy changes …), read or not.
+- account/notifications.json: which alarms reach you how, your quiet hours, and the browsers
+  subscribed to alarms (their push service address; not their keys).
 - families/<id>/family.json: each family: name, members with their roles, your role, the retention
   the family chose (days per kind of data).
+- families/<id>/webhooks.json (for the family's admin): the addresses the family's alarms are
+  posted to; not their signing secrets.
 - families/<id>/access-log.json: who read the children's location history, voice messages,
   photos, health readings and profiles, when, and (for the operator's staff) why.
 - families/<id>/watches/<id>/: for each watch of the family:

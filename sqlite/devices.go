@@ -110,3 +110,23 @@ func (db *DB) MarkAllOffline(ctx context.Context, at time.Time) error {
 	}
 	return nil
 }
+
+// SilentWatches lists the bound watches silent for silence without the offline alarm of it.
+func (db *DB) SilentWatches(ctx context.Context, now time.Time, silence time.Duration, limit int) ([]*kinwatch.Device, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+deviceRead+` FROM devices d WHERE state = 'bound' AND consent & 1 = 1 AND last_seen < ?1
+		AND NOT EXISTS (SELECT 1 FROM events e WHERE e.device_id = d.id AND e.type = 'alarm' AND e.alarm = ?2 AND e.time >= d.last_seen + ?3)
+		ORDER BY last_seen, id LIMIT ?4`, nanos(now.Add(-silence)), kinwatch.AlarmOffline, int64(silence), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: silent watches: %w", err)
+	}
+	defer rows.Close()
+	var out []*kinwatch.Device
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: silent watches: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

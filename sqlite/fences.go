@@ -88,9 +88,9 @@ func (db *DB) DeleteFence(ctx context.Context, deviceID, id string) error {
 	return changedOne(res, "fence")
 }
 
-// SaveFenceState records a fence's tracker state.
-func (db *DB) SaveFenceState(ctx context.Context, deviceID, id, state string, at time.Time) error {
-	res, err := db.write.ExecContext(ctx, `UPDATE fences SET state = ? WHERE id = ? AND device_id = ?`, state, id, deviceID)
+// SaveFenceState records a fence's tracker state, unless the fence was replaced since version.
+func (db *DB) SaveFenceState(ctx context.Context, deviceID, id, state string, version time.Time) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE fences SET state = ? WHERE id = ? AND device_id = ? AND updated_at = ?`, state, id, deviceID, nanos(version))
 	if err != nil {
 		return fmt.Errorf("sqlite: save fence state: %w", err)
 	}

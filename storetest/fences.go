@@ -37,6 +37,11 @@ func testFences(t *testing.T, s kinwatch.Store) {
 	if got, _ := s.Fences(ctx, "w1"); len(got) != 1 || string(got[0].Definition) != `{"name":"new school"}` || got[0].State != "" || !got[0].UpdatedAt.Equal(t0.Add(time.Hour)) {
 		t.Errorf("after replacing: %+v", got[0])
 	}
+	// A state worked out for the old definition is not kept for the new one.
+	wantCode(t, "SaveFenceState for a replaced definition", s.SaveFenceState(ctx, "w1", f.ID, "outside", t0), kinwatch.ENOTFOUND)
+	if got, _ := s.Fences(ctx, "w1"); got[0].State != "" {
+		t.Errorf("state after a stale save = %q", got[0].State)
+	}
 	// Not another family's watch, not another watch's fence id.
 	err = s.PutFence(ctx, other, &kinwatch.GeoFence{ID: kinwatch.NewID(), DeviceID: "w1", Definition: []byte(`{}`), CreatedAt: t0})
 	wantCode(t, "PutFence for a watch of another family", err, kinwatch.ENOTFOUND)

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
 	tests = append(tests, geoTests...)
 	tests = append(tests, fenceTests...)
 	tests = append(tests, noticeTests...)
+	tests = append(tests, notificationTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -135,12 +135,19 @@ func (s *Server) Messages() []Received {
 // returned, waiting up to timeout for it to arrive; it fails the test when none does.
 func (s *Server) Wait(t testing.TB, to string, timeout time.Duration) Received {
 	t.Helper()
+	return s.WaitMatch(t, to, func(Received) bool { return true }, timeout)
+}
+
+// WaitMatch is Wait for the oldest such message that match accepts: the mail a test is about
+// among others to the same address (alarms, notices).
+func (s *Server) WaitMatch(t testing.TB, to string, match func(Received) bool, timeout time.Duration) Received {
+	t.Helper()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
 		s.mu.Lock()
 		for i, m := range s.messages {
-			if s.taken[i] {
+			if s.taken[i] || !match(m) {
 				continue
 			}
 			for _, rcpt := range m.To {

@@ -1,0 +1,85 @@
+package watchdog_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"kinwatch"
+	"kinwatch/envelope"
+	"kinwatch/sqlite"
+	"kinwatch/storetest"
+	"kinwatch/watchdog"
+)
+
+type storeBus struct{ st kinwatch.Store }
+
+func (b storeBus) Publish(ctx context.Context, recs []kinwatch.Record, durable bool) error {
+	return b.st.WriteBatch(ctx, recs)
+}
+func (storeBus) Consume(context.Context, int, time.Duration, func(context.Context, []kinwatch.Record) error) error {
+	return nil
+}
+func (storeBus) Depth() int   { return 0 }
+func (storeBus) Close() error { return nil }
+
+// A watch silent for longer than After raises "offline" once, however often the watchdog looks
+// and however many processes run one; heard from again and silent again, it raises it again.
+func TestOfflineOncePerSilence(t *testing.T) {
+	ctx := t.Context()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"), envelope.NewMaster())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	storetest.BoundWatches(t, db, "w1", "w2")
+	seen := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
+	heard := func(id string, at time.Time) {
+		if err := db.WriteBatch(ctx, []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: id, Time: at}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	heard("w1", seen)
+	heard("w2", time.Now().UTC()) // reporting: not offline
+	now := time.Now()
+	dogs := []*watchdog.Watchdog{
+		{Store: db, Bus: storeBus{db}, After: 2 * time.Hour, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }},
+		{Store: db, Bus: storeBus{db}, After: 2 * time.Hour, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now.Add(time.Second) }},
+	}
+	if n, err := dogs[0].Check(ctx); err != nil || n != 1 {
+		t.Fatalf("Check = %d, %v; want 1", n, err)
+	}
+	for _, d := range dogs {
+		if n, err := d.Check(ctx); err != nil || n != 0 {
+			t.Fatalf("Check again = %d, %v; want 0", n, err)
+		}
+	}
+	offline := func(id string) []*kinwatch.Event {
+		es, err := db.Events(ctx, kinwatch.EventFilter{DeviceID: id, Type: kinwatch.EventAlarm})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return es
+	}
+	es := offline("w1")
+	if len(es) != 1 || es[0].Alarm != kinwatch.AlarmOffline || !es[0].Time.Equal(seen.Add(2*time.Hour)) {
+		t.Fatalf("alarms = %+v", es)
+	}
+	if len(offline("w2")) != 0 {
+		t.Error("a reporting watch was called offline")
+	}
+	// Heard from again, then silent for long enough again.
+	heard("w1", seen.Add(30*time.Minute))
+	now = now.Add(time.Hour)
+	if n, err := dogs[0].Check(ctx); err != nil || n != 1 {
+		t.Fatalf("Check after a new silence = %d, %v; want 1", n, err)
+	}
+	if len(offline("w1")) != 2 {
+		t.Errorf("offline alarms = %d, want 2", len(offline("w1")))
+	}
+}
