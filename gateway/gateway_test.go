@@ -872,3 +872,56 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// battery_critical is raised when the level falls to the critical one, once per discharge: not
+// again while it stays low, nor when the watch reconnects still low; again after a recharge.
+func TestBatteryCriticalOncePerDischarge(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now().UTC()
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	later := func(d time.Duration) {
+		mu.Lock()
+		now = now.Add(d)
+		mu.Unlock()
+	}
+	s := newStackWithClock(t, func(o *gateway.Options) { o.BatteryCritical = 5 }, clock)
+	s.bind("1000000021")
+	alarms := func() int {
+		es, _ := s.store.Events(context.Background(), kinwatch.EventFilter{DeviceID: "1000000021", Type: kinwatch.EventAlarm, Limit: 10})
+		for _, e := range es {
+			if e.Alarm != kinwatch.AlarmBatteryCritical || !strings.Contains(string(e.Data), `"battery"`) {
+				t.Errorf("alarm %+v", e)
+			}
+		}
+		return len(es)
+	}
+	level := func(w *watch, battery int) {
+		t.Helper()
+		later(10 * time.Minute)
+		w.send(frame("1000000021", fmt.Sprintf("LK,0,0,%d", battery)))
+		w.recv()
+	}
+	w := s.connect("1000000021")
+	level(w, 30)
+	level(w, 4)
+	eventually(t, "battery_critical", func() bool { return alarms() == 1 })
+	level(w, 3)
+	w.nc.Close()
+	eventually(t, "the battery stored", func() bool {
+		d, _ := s.store.Device(context.Background(), "1000000021")
+		return d.Battery == 3
+	})
+	w = s.connect("1000000021")
+	level(w, 3)
+	level(w, 0) // switched off mid-report: no level, not an alarm
+	if n := alarms(); n != 1 {
+		t.Fatalf("alarms while staying low = %d, want 1", n)
+	}
+	level(w, 80)
+	level(w, 5)
+	eventually(t, "battery_critical after a recharge", func() bool { return alarms() == 2 })
+}

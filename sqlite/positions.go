@@ -276,6 +276,10 @@ func (db *DB) sealLegacyPositions(ctx context.Context) error {
 
 // Track streams a device's positions with coordinates in [from, to), oldest first, opening only
 // their coordinates.
+//
+// A long window is read in slices on several read connections at once (SQLite reads one row at
+// a time per connection, and a year is half a million rows): the first slice streams, the later
+// ones are gathered meanwhile and passed on in order.
 func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, each func(*kinwatch.TrackPoint) error) error {
 	family, err := db.deviceFamily(ctx, deviceID)
 	if err != nil {
@@ -283,26 +287,109 @@ func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, ea
 	}
 	owner := kinwatch.FamilyOwner(family)
 	lo, hi := window(from, to)
+	var first, last sql.NullInt64
+	if err := db.read.QueryRowContext(ctx, `SELECT min(time), max(time) FROM positions WHERE device_id = ? AND time >= ? AND time < ?`,
+		deviceID, lo, hi).Scan(&first, &last); err != nil {
+		return fmt.Errorf("sqlite: track: %w", err)
+	}
+	if !first.Valid {
+		return nil
+	}
+	parts := 1
+	if span := time.Duration(last.Int64 - first.Int64); span > trackSliceSpan {
+		parts = max(1, min(3, readConns-1, int(span/trackSliceSpan)))
+	}
+	if parts == 1 {
+		return db.trackRange(ctx, owner, deviceID, first.Int64, last.Int64+1, each)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type slice struct {
+		pts  []kinwatch.TrackPoint
+		err  error
+		done chan struct{}
+	}
+	step := (last.Int64 + 1 - first.Int64) / int64(parts)
+	bound := func(i int) int64 {
+		if i == parts {
+			return last.Int64 + 1
+		}
+		return first.Int64 + int64(i)*step
+	}
+	slices := make([]*slice, parts)
+	for i := 1; i < parts; i++ {
+		sl := &slice{done: make(chan struct{})}
+		slices[i] = sl
+		go func() {
+			defer close(sl.done)
+			sl.err = db.trackRange(ctx, owner, deviceID, bound(i), bound(i+1), func(p *kinwatch.TrackPoint) error {
+				sl.pts = append(sl.pts, *p)
+				return nil
+			})
+		}()
+	}
+	// On return (an error, or each refusing more) the gatherers stop through ctx; they are
+	// waited for so that none outlives the call.
+	defer func() {
+		cancel()
+		for _, sl := range slices[1:] {
+			<-sl.done
+		}
+	}()
+	if err := db.trackRange(ctx, owner, deviceID, bound(0), bound(1), each); err != nil {
+		return err
+	}
+	for _, sl := range slices[1:] {
+		<-sl.done
+		if sl.err != nil {
+			return sl.err
+		}
+		for i := range sl.pts {
+			if err := each(&sl.pts[i]); err != nil {
+				return err
+			}
+		}
+		sl.pts = nil
+	}
+	return nil
+}
+
+// sourceName returns the position source without allocating for the known ones.
+func sourceName(b []byte) string {
+	for _, s := range [...]string{kinwatch.SourceGPS, kinwatch.SourceWiFi, kinwatch.SourceCell, kinwatch.SourceLastKnown, kinwatch.SourceNone} {
+		if string(b) == s {
+			return s
+		}
+	}
+	return string(b)
+}
+
+// trackSliceSpan is the least time one slice of a parallel track read covers: below it, a second
+// connection costs more than it saves.
+const trackSliceSpan = 30 * 24 * time.Hour
+
+// trackRange streams the positions with coordinates in [lo, hi) nanoseconds, oldest first.
+func (db *DB) trackRange(ctx context.Context, owner, deviceID string, lo, hi int64, each func(*kinwatch.TrackPoint) error) error {
 	rows, err := db.read.QueryContext(ctx, `SELECT id, time, source, steps, lat, lon, accuracy, sealed FROM positions
 		WHERE device_id = ? AND time >= ? AND time < ? AND has_coords = 1 ORDER BY time, id`, deviceID, lo, hi)
 	if err != nil {
 		return fmt.Errorf("sqlite: track: %w", err)
 	}
 	defer rows.Close()
+	// RawBytes: half a million rows are read without copying their id, source and sealed part.
 	var (
-		p      kinwatch.TrackPoint
-		id     string
-		t      int64
-		sealed []byte
-		aad    []byte
+		p                  kinwatch.TrackPoint
+		id, source, sealed sql.RawBytes
+		t                  int64
 	)
 	for rows.Next() {
-		if err := rows.Scan(&id, &t, &p.Source, &p.Steps, &p.Lat, &p.Lon, &p.Accuracy, &sealed); err != nil {
+		if err := rows.Scan(&id, &t, &source, &p.Steps, &p.Lat, &p.Lon, &p.Accuracy, &sealed); err != nil {
 			return fmt.Errorf("sqlite: track: %w", err)
 		}
 		p.Time = fromNanos(t)
+		p.Source = sourceName(source)
 		if sealed != nil {
-			aad = append(aad[:0], id...)
+			aad := id
 			plain, err := db.keys.Open(ctx, owner, aad, sealed)
 			if err != nil {
 				return kinwatch.Errorf(kinwatch.EUNAVAILABLE, "position %s does not open: %v", id, err)

@@ -288,4 +288,46 @@ func testTrack(t *testing.T, s kinwatch.Store) {
 	if !errors.Is(err, stop) || n != 1 {
 		t.Errorf("an error from each: %v after %d points; want it back after 1", err, n)
 	}
+
+	// A long window (which a store may read in slices at once) comes out whole and in order,
+	// also across where slices meet, and an error from each stops it anywhere.
+	recs = recs[:0]
+	for i := range 400 {
+		at := t0.Add(time.Duration(i) * 26 * time.Hour).Add(time.Duration(i%7) * time.Second)
+		recs = append(recs, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewID(), DeviceID: "w2", Time: at.Add(time.Hour),
+			HasCoords: true, Lat: 10 + float64(i)/1000, Lon: 1, Source: kinwatch.SourceCell, Steps: int64(i)}})
+	}
+	write(t, s, recs...)
+	var steps []int64
+	prev := time.Time{}
+	err = s.Track(ctx, "w2", time.Time{}, time.Time{}, func(p *kinwatch.TrackPoint) error {
+		if p.Time.Before(prev) {
+			t.Errorf("long track out of order at %s", p.Time)
+		}
+		prev = p.Time
+		if p.Source == kinwatch.SourceCell {
+			steps = append(steps, p.Steps)
+		}
+		return nil
+	})
+	if err != nil || len(steps) != 400 || steps[0] != 0 || steps[399] != 399 {
+		t.Fatalf("long track: %d points, %v", len(steps), err)
+	}
+	for i, st := range steps {
+		if st != int64(i) {
+			t.Fatalf("long track: point %d is %d", i, st)
+		}
+	}
+	for _, at := range []int{1, 150, 399} {
+		n = 0
+		err = s.Track(ctx, "w2", time.Time{}, time.Time{}, func(p *kinwatch.TrackPoint) error {
+			if n++; n == at {
+				return stop
+			}
+			return nil
+		})
+		if !errors.Is(err, stop) || n != at {
+			t.Errorf("long track stopped at %d: %v after %d", at, err, n)
+		}
+	}
 }
