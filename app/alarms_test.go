@@ -229,4 +229,23 @@ func alarmsReachEveryChannelOnce(t *testing.T, cfg config.Config) {
 			t.Errorf("webhook delivery %s posted %d times", id, n)
 		}
 	}
+
+	// "Does it work?": a test message to the browser and to the webhook, answered at once.
+	var subs struct{ Items []struct{ ID string } }
+	api.call(mum, "GET", "/api/v1/me/push-subscriptions", nil, &subs)
+	var res struct {
+		OK     bool
+		Status int
+	}
+	if code := api.call(mum, "POST", "/api/v1/me/push-subscriptions/"+subs.Items[0].ID+"/test", nil, &res); code != 200 || !res.OK || res.Status != 201 {
+		t.Errorf("push test: %d %+v", code, res)
+	}
+	if msgs := push.Messages(); len(msgs) != 3 || !strings.Contains(string(msgs[2].Payload), "Test from Kinwatch") {
+		t.Errorf("push test message: %d messages", len(msgs))
+	}
+	var hooks struct{ Items []struct{ ID string } }
+	api.call(mum, "GET", "/api/v1/families/"+fam+"/webhooks", nil, &hooks)
+	if code := api.call(mum, "POST", "/api/v1/families/"+fam+"/webhooks/"+hooks.Items[0].ID+"/test", nil, &res); code != 200 || !res.OK || res.Status != 204 || hook.count("test") != 1 {
+		t.Errorf("webhook test: %d %+v, %d posts", code, res, hook.count("test"))
+	}
 }

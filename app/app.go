@@ -364,7 +364,8 @@ func (a *App) api(cfg config.Config) (*httpapi.Server, error) {
 		Store: a.Store, Metrics: a.Metrics, Log: a.Log, Ready: a.ready.Load,
 		Accounts: a.Accounts, Families: a.Families, Commands: a.Commands, Consent: a.Consent, Rights: a.Rights, Notices: a.Notices, Audit: &audit.Service{Store: a.Store, Members: a.Families}, Blobs: a.Blobs, Stream: a.Hub,
 		InsecureCookies: strings.HasPrefix(cfg.PublicURL, "http://"),
-		Notifications:   &httpapi.Notifications{PushKey: a.VAPID.PublicKey, AllowPrivate: cfg.NotifyAllowPrivate},
+		Notifications: &httpapi.Notifications{PushKey: a.VAPID.PublicKey, AllowPrivate: cfg.NotifyAllowPrivate,
+			Senders: a.Notify.Senders},
 	}
 	if api.TrustedProxies, err = cfg.Proxies(); err != nil {
 		return nil, err

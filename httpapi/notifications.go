@@ -23,6 +23,8 @@ type Notifications struct {
 	PushKey string
 	// AllowPrivate lets webhooks and push endpoints be on private addresses and plain http.
 	AllowPrivate bool
+	// Senders send the test messages (push and webhook); nil answers 503.
+	Senders map[kinwatch.Channel]notify.Sender
 
 	once   sync.Once
 	limits *ratelimit.Limiter
@@ -358,4 +360,69 @@ func (s *Server) eventDeliveries(w http.ResponseWriter, r *http.Request, c *call
 		out[i] = j
 	}
 	writeJSON(w, http.StatusOK, list(out))
+}
+
+type testResultJSON struct {
+	OK     bool   `json:"ok"`
+	Status int    `json:"status,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// sendTest sends a test message over channel now and answers with what the receiver said: the
+// "does it work?" button next to a browser or a webhook. Nothing is stored.
+func (s *Server) sendTest(w http.ResponseWriter, r *http.Request, c *caller, channel kinwatch.Channel, m *notify.Message) {
+	sender := s.Notifications.Senders[channel]
+	if sender == nil {
+		s.writeError(w, r, errorf(kinwatch.EUNAVAILABLE, "the %s channel is not configured on this server", channel))
+		return
+	}
+	if err := s.Notifications.allow("test:"+c.account.ID, 10, time.Hour); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	now := time.Now().UTC()
+	id := kinwatch.NewID()
+	m.Delivery = &kinwatch.Delivery{ID: id, EventID: id, AccountID: c.account.ID, Channel: channel, Alarm: "test", Status: kinwatch.DeliveryPending}
+	m.Event = &kinwatch.Event{ID: id, Time: now, Type: kinwatch.EventAlarm, Alarm: "test"}
+	m.Account, m.Child = c.account, "Your child"
+	m.Title, m.Body = "Test from Kinwatch", "If you can read this, alarms will reach you here."
+	res := sender.Send(ctx(r), m)
+	out := testResultJSON{OK: res.Err == nil, Status: res.Status}
+	if res.Err != nil {
+		out.Error = res.Err.Error()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) testPushSubscription(w http.ResponseWriter, r *http.Request, c *caller) {
+	subs, err := s.Store.PushSubscriptions(ctx(r), c.account.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	i := slices.IndexFunc(subs, func(p *kinwatch.PushSubscription) bool { return p.ID == r.PathValue("subscription") })
+	if i < 0 {
+		s.writeError(w, r, errorf(kinwatch.ENOTFOUND, "no such push subscription"))
+		return
+	}
+	s.sendTest(w, r, c, kinwatch.ChannelPush, &notify.Message{Subscription: subs[i]})
+}
+
+func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, c *caller) {
+	m, err := s.Families.RequireMember(ctx(r), c.account.ID, r.PathValue("family"), true)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	hooks, err := s.Store.Webhooks(ctx(r), m.FamilyID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	i := slices.IndexFunc(hooks, func(h *kinwatch.Webhook) bool { return h.ID == r.PathValue("webhook") })
+	if i < 0 {
+		s.writeError(w, r, errorf(kinwatch.ENOTFOUND, "no such webhook"))
+		return
+	}
+	s.sendTest(w, r, c, kinwatch.ChannelWebhook, &notify.Message{Webhook: hooks[i]})
 }
