@@ -73,7 +73,10 @@ type DeviceStore interface {
 	// every device last seen at or before at is marked offline (the zero time: every device).
 	MarkAllOffline(ctx context.Context, at time.Time) error
 	// SilentWatches lists bound watches, with the service consent, not heard from for silence
-	// at now and without the AlarmOffline of this silence (dated last seen + silence): the ones
-	// to raise it for. Longest silent first, at most limit.
+	// at now whose silence has no AlarmOffline yet (MarkOfflineAlarmed): the ones to raise it
+	// for. Longest silent first, at most limit.
 	SilentWatches(ctx context.Context, now time.Time, silence time.Duration, limit int) ([]*Device, error)
+	// MarkOfflineAlarmed records that the offline alarm of the silence that began at lastSeen
+	// was raised (nothing changes if the watch was heard from since).
+	MarkOfflineAlarmed(ctx context.Context, deviceID string, lastSeen time.Time) error
 }

@@ -43,8 +43,8 @@ const (
 )
 
 // Delivery is one alarm on its way to one receiver over one channel. Its id is sent with it
-// (the webhook's Kinwatch-Delivery header, the push message's tag, the mail's Message-ID), so a
-// receiver can drop the rare repeat of a send whose acknowledgement was lost in a crash.
+// (the webhook's Kinwatch-Delivery header, the push message's Topic and tag), so a receiver can
+// drop the rare repeat of a send whose acknowledgement was lost in a crash.
 type Delivery struct {
 	ID        string
 	EventID   string
@@ -62,6 +62,10 @@ type Delivery struct {
 	NextAttempt time.Time
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Lease is the claim ClaimDeliveries gave (the end of its lease): RecordAttempt records the
+	// attempt only while the delivery is still so claimed, so a process that lost its claim
+	// (paused past the lease) cannot undo what the process that took it over recorded.
+	Lease time.Time
 }
 
 // DeliveryAttempt is one try at a delivery, kept so a family can see what happened to an alarm.
@@ -177,7 +181,9 @@ type NotificationStore interface {
 	// retried after the lease, and two processes never claim the same one.
 	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Delivery, error)
 	// RecordAttempt stores a and d's new state (Status, Reason, Attempts, NextAttempt,
-	// UpdatedAt) together.
+	// UpdatedAt) together, if d is still pending under the claim d.Lease (a zero Lease: as it
+	// is); ECONFLICT, recording nothing, when the claim was lost. An attempt's number is never
+	// recorded twice.
 	RecordAttempt(ctx context.Context, d *Delivery, a *DeliveryAttempt) error
 	// EventDeliveries lists an alarm's deliveries, oldest first, each with its attempts.
 	EventDeliveries(ctx context.Context, deviceID, eventID string) ([]*Delivery, map[string][]*DeliveryAttempt, error)

@@ -260,7 +260,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		wg.Go(func() { a.Notify.Run(mctx) })
 		wg.Go(func() { a.Zones.Run(mctx) })
 		wg.Go(func() {
-			(&watchdog.Watchdog{Store: a.Store, Bus: a.Bus, After: cfg.OfflineAlarm, Log: a.Log}).Run(mctx, time.Minute)
+			(&watchdog.Watchdog{Store: a.Store, Bus: a.Bus, After: cfg.OfflineAlarm, Log: a.Log, Started: time.Now()}).Run(mctx, time.Minute)
 		})
 		a.Gateway.RunMaintenance(mctx, 30*time.Second)
 		wg.Wait()

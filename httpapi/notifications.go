@@ -180,7 +180,8 @@ func (s *Server) blockNotification(w http.ResponseWriter, r *http.Request, c *ca
 		return
 	}
 	d, err := s.Store.Delivery(ctx(r), in.Token)
-	if err != nil || d.AccountID == "" || d.Channel == kinwatch.ChannelWebhook {
+	// Only a push notification has the "X": an email's or a webhook's id blocks nothing.
+	if err != nil || d.AccountID == "" || d.Channel != kinwatch.ChannelPush {
 		s.writeError(w, r, errorf(kinwatch.ENOTFOUND, "no such notification (it may have been deleted with its alarm)"))
 		return
 	}

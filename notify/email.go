@@ -25,7 +25,6 @@ func (e *Email) Send(ctx context.Context, m *Message) Result {
 	if m.Blockable {
 		text += fmt.Sprintf("\nTo stop these emails, change your notification settings: %s\n", m.Settings)
 	}
-	text += fmt.Sprintf("\nReference: %s\n", m.Delivery.ID)
 	err := e.Mailer.Send(ctx, mail.Message{To: m.Account.Email, Subject: m.Title, Text: text})
 	if err != nil {
 		// The mailer's errors can name the address; the attempt log says only that it failed.

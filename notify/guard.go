@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"syscall"
 	"time"
@@ -42,12 +43,52 @@ func NewHTTPClient(allowPrivate bool, timeout time.Duration) *http.Client {
 
 var errPrivate = errors.New("the address is not a public internet address (see --notify-allow-private)")
 
+// public reports whether ip is an ordinary internet address: not in any of IANA's
+// special-purpose ranges (loopback, private, link-local, shared, documentation, benchmarking,
+// reserved …), and, for the IPv6 forms that carry an IPv4 address (mapped, NAT64, 6to4), not
+// carrying one that is not public either.
 func public(ip net.IP) bool {
-	return !(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() ||
-		// 100.64.0.0/10, carrier-grade NAT, is no one's public address either.
-		(ip.To4() != nil && ip.To4()[0] == 100 && ip.To4()[1]&0xc0 == 64))
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return false
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		b := a.As16()
+		switch {
+		case nat64.Contains(a):
+			return public(net.IP(b[12:16]))
+		case sixToFour.Contains(a):
+			return public(net.IP(b[2:6]))
+		}
+	}
+	if !a.IsGlobalUnicast() || a.IsPrivate() {
+		return false
+	}
+	for _, p := range special {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
 }
+
+var (
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour = netip.MustParsePrefix("2002::/16")
+	// special are the IANA special-purpose ranges that IsGlobalUnicast and IsPrivate let through.
+	special = func() []netip.Prefix {
+		var ps []netip.Prefix
+		for _, s := range []string{
+			"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24",
+			"203.0.113.0/24", "240.0.0.0/4", "255.255.255.255/32",
+			"64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "fec0::/10", "3fff::/20", "5f00::/16",
+		} {
+			ps = append(ps, netip.MustParsePrefix(s))
+		}
+		return ps
+	}()
+)
 
 // CheckURL reports whether u is an address a channel may post to: absolute http(s) with a host,
 // https unless allowPrivate (a box on a home network may post to http://homeassistant.local),

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -65,7 +66,17 @@ func (t Texts) fill(ctx context.Context, st kinwatch.Store, m *Message) error {
 	m.Link = base + "/watches/" + d.DeviceID
 	m.Settings = base + "/settings/notifications"
 	m.Blockable = e.Alarm != "sos"
-	m.Title, m.Body = Describe(e.Alarm, m.Child, m.Place, e.Time.In(loc))
+	at := e.Time
+	if e.Alarm == kinwatch.AlarmOffline {
+		// The alarm is dated when the silence became too long; the text says since when.
+		var d struct {
+			LastSeen time.Time `json:"last_seen"`
+		}
+		if json.Unmarshal(e.Data, &d) == nil && !d.LastSeen.IsZero() {
+			at = d.LastSeen
+		}
+	}
+	m.Title, m.Body = Describe(e.Alarm, m.Child, m.Place, at.In(loc))
 	return nil
 }
 
@@ -109,7 +120,7 @@ func Urgent(kind string) bool {
 	return kind == "sos" || kind == "fall"
 }
 
-// InQuietHours reports whether now falls in q. A zone that does not load means UTC.
+// InQuietHours reports whether now falls in q (which only SOS and a fall go through). A zone that does not load means UTC.
 func InQuietHours(q kinwatch.QuietHours, now time.Time) bool {
 	from, ok1 := clock(q.From)
 	to, ok2 := clock(q.To)
@@ -168,7 +179,7 @@ func CheckPrefs(p *kinwatch.NotificationPrefs) error {
 		if q.From == q.To {
 			return errors.New("quiet_hours: from and to are the same time")
 		}
-		if _, err := time.LoadLocation(q.TimeZone); err != nil || q.TimeZone == "" {
+		if _, err := time.LoadLocation(q.TimeZone); err != nil || q.TimeZone == "" || q.TimeZone == "Local" {
 			return fmt.Errorf("quiet_hours: time_zone: %q is not a time zone such as Europe/Berlin", q.TimeZone)
 		}
 	}

@@ -64,11 +64,29 @@ type Service struct {
 	Sent func(d *kinwatch.Delivery, a *kinwatch.DeliveryAttempt)
 
 	wakeOnce sync.Once
-	wake     chan struct{}
+	wake     chan struct{} // an alarm was stored: plan
+	work     chan struct{} // deliveries were planned: claim
 }
 
 func (s *Service) init() {
-	s.wakeOnce.Do(func() { s.wake = make(chan struct{}, 1) })
+	s.wakeOnce.Do(func() {
+		s.wake = make(chan struct{}, 1)
+		s.work = make(chan struct{}, s.workers())
+	})
+}
+
+func (s *Service) workers() int {
+	if s.Workers > 0 {
+		return s.Workers
+	}
+	return 16
+}
+
+func (s *Service) poll() time.Duration {
+	if s.Poll > 0 {
+		return s.Poll
+	}
+	return time.Second
 }
 
 // Wake tells the service an alarm was stored; it never blocks.
@@ -80,6 +98,17 @@ func (s *Service) Wake() {
 	}
 }
 
+// kick tells the idle workers there is work.
+func (s *Service) kick() {
+	for range s.workers() {
+		select {
+		case s.work <- struct{}{}:
+		default:
+			return
+		}
+	}
+}
+
 func (s *Service) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
@@ -88,65 +117,113 @@ func (s *Service) now() time.Time {
 }
 
 // Run plans and sends until ctx ends, then waits for the sends in flight (they are recorded:
-// stopping loses nothing).
+// stopping loses nothing, and a send not started is left to the next start). Planning and
+// sending run apart: each worker claims one delivery at a time, so a slow receiver holds up one
+// worker, never the planning of the next SOS or the other families' deliveries.
 func (s *Service) Run(ctx context.Context) {
 	s.init()
-	poll := s.Poll
-	if poll <= 0 {
-		poll = time.Second
+	var wg sync.WaitGroup
+	for range s.workers() {
+		wg.Go(func() { s.worker(ctx) })
 	}
 	t := time.NewTimer(0)
 	defer t.Stop()
-	for {
+	var logged time.Time // an alarm that cannot be planned is retried every poll, reported once a minute
+	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
-			return
 		case <-s.wake:
 		case <-t.C:
 		}
-		if err := s.Step(ctx); err != nil && ctx.Err() == nil {
-			s.Log.Warn("notifications", "err", err)
+		if ctx.Err() != nil {
+			break
 		}
-		t.Reset(poll)
+		if err := s.plan(ctx); err != nil && ctx.Err() == nil && time.Since(logged) > time.Minute {
+			s.Log.Warn("notifications: alarms that cannot be planned yet", "err", err)
+			logged = time.Now()
+		}
+		s.kick()
+		t.Reset(s.poll())
+	}
+	wg.Wait()
+}
+
+// worker sends due deliveries one by one until ctx ends.
+func (s *Service) worker(ctx context.Context) {
+	for ctx.Err() == nil {
+		ds, err := s.Store.ClaimDeliveries(ctx, s.now(), s.lease(), 1)
+		if err != nil && ctx.Err() == nil {
+			s.Log.Warn("notifications: claiming", "err", err)
+		}
+		if len(ds) == 0 {
+			select {
+			case <-ctx.Done():
+			case <-s.work:
+			case <-time.After(s.poll()):
+			}
+			continue
+		}
+		s.attempt(ctx, ds[0])
 	}
 }
 
-// Step plans every pending alarm and sends every due delivery once.
-func (s *Service) Step(ctx context.Context) error {
-	if err := s.plan(ctx); err != nil {
-		return err
+func (s *Service) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
 	}
-	return s.deliver(ctx)
+	return 2 * time.Minute
+}
+
+// Step plans every pending alarm and sends every due delivery, one after the other (tests, and
+// tools that run one pass).
+func (s *Service) Step(ctx context.Context) error {
+	planErr := s.plan(ctx)
+	for ctx.Err() == nil {
+		ds, err := s.Store.ClaimDeliveries(ctx, s.now(), s.lease(), 1)
+		if err != nil || len(ds) == 0 {
+			return errors.Join(planErr, err)
+		}
+		s.attempt(ctx, ds[0])
+	}
+	return errors.Join(planErr, ctx.Err())
 }
 
 const batch = 64
 
-// plan turns pending alarms into deliveries.
+// stopGrace is how long a send in flight may go on once the service stops.
+const stopGrace = 3 * time.Second
+
+// plan turns pending alarms into deliveries. An alarm that cannot be planned (a key that does
+// not open, say) is reported and left pending for the next round; the others go on.
 func (s *Service) plan(ctx context.Context) error {
+	var errs []error
 	for ctx.Err() == nil {
 		pending, err := s.Store.PendingAlarms(ctx, batch)
 		if err != nil {
 			return fmt.Errorf("pending alarms: %w", err)
 		}
+		planned := 0
 		for _, p := range pending {
 			ds, err := s.deliveriesFor(ctx, p)
 			if err == nil {
 				err = s.Store.PlanDeliveries(ctx, p.Event.ID, ds)
 			}
 			if err != nil {
-				return fmt.Errorf("plan alarm %s: %w", p.Event.ID, err)
+				errs = append(errs, fmt.Errorf("alarm %s: %w", p.Event.ID, err))
+				continue
 			}
+			planned++
 		}
-		if len(pending) < batch {
-			return nil
+		if len(pending) < batch || planned == 0 {
+			break
 		}
 	}
-	return ctx.Err()
+	return errors.Join(errs...)
 }
 
 // deliveriesFor decides who hears of an alarm and how: each guardian of the watch's family over
-// the channels they chose for its kind (quiet hours hold back all but SOS, recorded as
-// suppressed so the family can see why), and each of the family's webhooks.
+// the channels they chose for its kind (quiet hours hold back all but SOS and a fall, recorded
+// as suppressed so the family can see why), and each of the family's webhooks.
 func (s *Service) deliveriesFor(ctx context.Context, p *kinwatch.PendingAlarm) ([]*kinwatch.Delivery, error) {
 	if p.FamilyID == "" {
 		return nil, nil // unbound meanwhile: nobody to tell, and the alarm goes with the watch
@@ -168,7 +245,7 @@ func (s *Service) deliveriesFor(ctx context.Context, p *kinwatch.PendingAlarm) (
 		if err != nil {
 			return nil, err
 		}
-		quiet := e.Alarm != "sos" && prefs.QuietHours != nil && InQuietHours(*prefs.QuietHours, now)
+		quiet := !Urgent(e.Alarm) && prefs.QuietHours != nil && InQuietHours(*prefs.QuietHours, now)
 		var ds []*kinwatch.Delivery
 		for _, ch := range prefs.ChannelsFor(e.Alarm) {
 			switch ch {
@@ -207,48 +284,24 @@ func (s *Service) deliveriesFor(ctx context.Context, p *kinwatch.PendingAlarm) (
 	return out, nil
 }
 
-// deliver sends the due deliveries, at most Workers at a time, until none is due.
-func (s *Service) deliver(ctx context.Context) error {
-	workers := s.Workers
-	if workers <= 0 {
-		workers = 16
-	}
-	lease := s.Lease
-	if lease <= 0 {
-		lease = 2 * time.Minute
-	}
-	for ctx.Err() == nil {
-		due, err := s.Store.ClaimDeliveries(ctx, s.now(), lease, batch)
-		if err != nil {
-			return fmt.Errorf("claim deliveries: %w", err)
-		}
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, workers)
-		for _, d := range due {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				// A send that started finishes and is recorded even when the service stops.
-				s.attempt(context.WithoutCancel(ctx), d)
-			})
-		}
-		wg.Wait()
-		if len(due) < batch {
-			return nil
-		}
-	}
-	return nil
-}
-
 // attempt makes one try at d and records it.
+//
+// A send that started when the service stops gets a few seconds more to finish (so stopping
+// stays quick) and is recorded whatever its outcome: a send cut short is retried at the next start.
 func (s *Service) attempt(ctx context.Context, d *kinwatch.Delivery) {
 	timeout := s.SendTimeout
 	if timeout <= 0 {
 		timeout = 15 * time.Second
 	}
+	sendCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(stopGrace, cancel) })
+	defer stop()
 	start := s.now()
-	res := s.send(ctx, d, timeout)
+	res := s.send(sendCtx, d, timeout)
 	end := s.now()
+	ctx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancelRecord()
 	a := &kinwatch.DeliveryAttempt{DeliveryID: d.ID, N: d.Attempts + 1, At: start.UTC().Truncate(time.Microsecond),
 		OK: res.Err == nil, Status: res.Status, Duration: end.Sub(start)}
 	d.Attempts++
@@ -265,6 +318,11 @@ func (s *Service) attempt(ctx context.Context, d *kinwatch.Delivery) {
 		d.Reason, d.NextAttempt = a.Error, end.Add(wait).UTC()
 	}
 	if err := s.Store.RecordAttempt(ctx, d, a); err != nil {
+		if kinwatch.ErrorCode(err) == kinwatch.ECONFLICT {
+			// This process was too slow: its lease ran out and another took the delivery over.
+			s.Log.Warn("a delivery's claim ran out during its attempt; the other process's record stands", "delivery", d.ID)
+			return
+		}
 		// The lease runs out and the delivery is tried again: sent twice rather than never.
 		s.Log.Error("recording a delivery attempt", "delivery", d.ID, "err", err)
 		return
@@ -326,6 +384,12 @@ func (s *Service) message(ctx context.Context, d *kinwatch.Delivery) (*Message, 
 		m.Webhook = hooks[i]
 	}
 	if d.AccountID != "" {
+		// A guardian who left the family (or was removed) since hears no more of its children.
+		if _, err := s.Store.Member(ctx, d.FamilyID, d.AccountID); kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND {
+			return nil, errTargetGone
+		} else if err != nil {
+			return nil, err
+		}
 		a, err := s.Store.Account(ctx, d.AccountID)
 		if kinwatch.ErrorCode(err) == kinwatch.ENOTFOUND {
 			return nil, errTargetGone

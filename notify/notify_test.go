@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -346,9 +347,86 @@ func TestCheckURL(t *testing.T) {
 		{"https://user:pw@example.org/x", false, false},
 		{"ftp://example.org/x", true, false},
 		{"/relative", true, false},
+		{"https://[64:ff9b::a9fe:a9fe]/x", false, false}, // NAT64 of 169.254.169.254
+		{"https://[2002:c0a8:0101::1]/x", false, false},  // 6to4 of 192.168.1.1
+		{"https://[::ffff:10.0.0.1]/x", false, false},
+		{"https://[fec0::1]/x", false, false},
+		{"https://0.1.2.3/x", false, false},
+		{"https://198.18.0.1/x", false, false},
+		{"https://240.0.0.1/x", false, false},
+		{"https://100.64.1.1/x", false, false},
+		{"https://[2606:4700:4700::1111]/x", false, true},
+		{"https://1.1.1.1/x", false, true},
 	} {
 		if err := notify.CheckURL(c.url, c.allowPrivate); (err == nil) != c.ok {
 			t.Errorf("CheckURL(%q, %v) = %v", c.url, c.allowPrivate, err)
 		}
+	}
+}
+
+// A guardian removed from the family while an alarm is being retried hears no more of it.
+func TestRemovedGuardianIsNotTold(t *testing.T) {
+	f := setup(t)
+	f.email.results = []notify.Result{{Status: 451, Err: errors.New("try later")}}
+	e := f.alarm(t, "sos", f.now)
+	f.step(t)
+	if err := f.st.RemoveMember(t.Context(), f.family, f.mail); err != nil {
+		t.Fatal(err)
+	}
+	pushes := f.push.count()
+	f.now = f.now.Add(time.Hour)
+	f.step(t)
+	if f.email.count() != 1 || f.push.count() != pushes {
+		t.Errorf("after the removal: %d emails (want 1), %d pushes (want %d)", f.email.count(), f.push.count(), pushes)
+	}
+	ds, _, _ := f.st.EventDeliveries(t.Context(), "w1", e.ID)
+	for _, d := range ds {
+		if d.AccountID == f.mail && d.Channel == kinwatch.ChannelEmail && d.Status != kinwatch.DeliveryFailed {
+			t.Errorf("the removed guardian's email delivery: %+v", d)
+		}
+	}
+}
+
+// An alarm that cannot be planned does not hold up the others.
+func TestOneBadAlarmDoesNotBlockOthers(t *testing.T) {
+	f := setup(t)
+	// A second watch in a family whose key is gone: its alarms cannot be planned (the webhook
+	// does not open).
+	fam2 := storetest.BoundWatches(t, f.st, "w2")
+	if err := f.st.AddWebhook(t.Context(), &kinwatch.Webhook{ID: kinwatch.NewID(), FamilyID: fam2, Name: "x", URL: "https://x.example.org/", Secret: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.ShredKeys(t.Context(), kinwatch.FamilyOwner(fam2)); err != nil {
+		t.Fatal(err)
+	}
+	bad := &kinwatch.Event{ID: kinwatch.NewID(), DeviceID: "w2", Time: f.now.Add(-time.Minute), Type: kinwatch.EventAlarm, Alarm: "sos"}
+	if err := f.st.WriteBatch(t.Context(), []kinwatch.Record{{Event: bad}}); err != nil {
+		t.Fatal(err)
+	}
+	f.alarm(t, "sos", f.now)
+	if err := f.svc.Step(t.Context()); err == nil || !strings.Contains(err.Error(), bad.ID) {
+		t.Errorf("Step = %v, want the bad alarm reported", err)
+	}
+	if f.push.count() != 3 || f.hook.count() != 1 {
+		t.Errorf("the good alarm: %d pushes, %d webhook posts; want 3 and 1", f.push.count(), f.hook.count())
+	}
+}
+
+// A text webhook's title is a valid header whatever the names hold.
+func TestTextWebhookTitle(t *testing.T) {
+	var title string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		title = r.Header.Get("Title")
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	wh := &notify.Webhook{Client: notify.NewHTTPClient(true, 5*time.Second)}
+	m := &notify.Message{Delivery: &kinwatch.Delivery{ID: "d1"}, Event: &kinwatch.Event{ID: "e1", DeviceID: "w1", Alarm: "fence_exit", Time: time.Now()},
+		Webhook: &kinwatch.Webhook{URL: srv.URL, Secret: "s", Format: kinwatch.WebhookText}, Title: "Zoë left\nSchool\r\nX-Evil: 1", Body: "b"}
+	if r := wh.Send(t.Context(), m); r.Err != nil {
+		t.Fatalf("Send = %+v", r)
+	}
+	if dec, err := new(mime.WordDecoder).DecodeHeader(title); err != nil || strings.ContainsAny(dec, "\r\n") || !strings.Contains(dec, "Zoë left") {
+		t.Errorf("Title header %q (%q, %v)", title, dec, err)
 	}
 }

@@ -92,6 +92,9 @@ func (p *Push) Send(ctx context.Context, m *Message) Result {
 		HTTPClient: client, Subscriber: strings.TrimPrefix(p.Subject, "mailto:"),
 		VAPIDPublicKey: p.PublicKey, VAPIDPrivateKey: p.PrivateKey,
 		TTL: int(ttl.Seconds()), Urgency: urgency,
+		// A repeat of this delivery (a send whose answer was lost) replaces it at the push
+		// service instead of showing twice; different alarms never share one.
+		Topic: m.Delivery.ID,
 	})
 	if err != nil {
 		var ue *url.Error

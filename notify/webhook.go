@@ -8,8 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"kinwatch"
@@ -85,7 +87,7 @@ func (w *Webhook) Send(ctx context.Context, m *Message) Result {
 	req.Header.Set("Kinwatch-Signature", Sign(h.Secret, now(), body))
 	if h.Format == kinwatch.WebhookText {
 		// ntfy's headers: the title, and a higher priority for what needs acting on.
-		req.Header.Set("Title", m.Title)
+		req.Header.Set("Title", headerText(m.Title))
 		if Urgent(m.Event.Alarm) {
 			req.Header.Set("Priority", "urgent")
 		}
@@ -102,4 +104,21 @@ func (w *Webhook) Send(ctx context.Context, m *Message) Result {
 		r.Permanent = true
 	}
 	return r
+}
+
+// headerText makes s a valid header value: control characters (a name may hold a line break)
+// become spaces, and text that is not ASCII is RFC 2047-encoded, which ntfy decodes.
+func headerText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return mime.QEncoding.Encode("utf-8", s)
+		}
+	}
+	return s
 }

@@ -103,9 +103,8 @@ func (db *DB) MarkAllOffline(ctx context.Context, at time.Time) error {
 
 // SilentWatches lists the bound watches silent for silence without the offline alarm of it.
 func (db *DB) SilentWatches(ctx context.Context, now time.Time, silence time.Duration, limit int) ([]*kinwatch.Device, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+deviceRead+` FROM devices d WHERE state = 'bound' AND consent & 1 = 1 AND last_seen < $1
-		AND NOT EXISTS (SELECT 1 FROM events e WHERE e.device_id = d.id AND e.type = 'alarm' AND e.alarm = $2 AND e.time >= d.last_seen + make_interval(secs => $3))
-		ORDER BY last_seen, id LIMIT $4`, now.Add(-silence), kinwatch.AlarmOffline, silence.Seconds(), limit)
+	rows, err := db.pool.Query(ctx, `SELECT `+deviceRead+` FROM devices WHERE state = 'bound' AND consent & 1 = 1 AND last_seen < $1
+		AND (offline_alarm_for IS NULL OR offline_alarm_for != last_seen) ORDER BY last_seen, id LIMIT $2`, now.Add(-silence), limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: silent watches: %w", err)
 	}
@@ -114,4 +113,12 @@ func (db *DB) SilentWatches(ctx context.Context, now time.Time, silence time.Dur
 		return nil, fmt.Errorf("postgres: silent watches: %w", err)
 	}
 	return out, nil
+}
+
+// MarkOfflineAlarmed records that the offline alarm of the silence since lastSeen was raised.
+func (db *DB) MarkOfflineAlarmed(ctx context.Context, deviceID string, lastSeen time.Time) error {
+	if _, err := db.pool.Exec(ctx, `UPDATE devices SET offline_alarm_for = last_seen WHERE id = $1 AND last_seen = $2`, deviceID, lastSeen); err != nil {
+		return fmt.Errorf("postgres: mark offline alarmed: %w", err)
+	}
+	return nil
 }

@@ -108,22 +108,33 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Dur
 	slices.SortFunc(out, func(a, b *kinwatch.Delivery) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
+	for _, d := range out {
+		d.Lease = d.NextAttempt
+	}
 	return out, nil
 }
 
 // RecordAttempt stores an attempt and the delivery's new state together.
 func (db *DB) RecordAttempt(ctx context.Context, d *kinwatch.Delivery, a *kinwatch.DeliveryAttempt) error {
 	return db.inTx(ctx, "record delivery attempt", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = $1, reason = $2, attempts = $3, next_at = $4, updated_at = $5 WHERE id = $6`,
-			string(d.Status), d.Reason, d.Attempts, d.NextAttempt, d.UpdatedAt, d.ID)
+		q := `UPDATE deliveries SET status = $1, reason = $2, attempts = $3, next_at = $4, updated_at = $5 WHERE id = $6`
+		args := []any{string(d.Status), d.Reason, d.Attempts, d.NextAttempt, d.UpdatedAt, d.ID}
+		if !d.Lease.IsZero() {
+			q += ` AND status = 'pending' AND next_at = $7`
+			args = append(args, d.Lease)
+		}
+		tag, err := tx.Exec(ctx, q, args...)
 		if err != nil {
 			return err
 		}
-		if err := changedOne(tag, "delivery"); err != nil {
-			return err
+		if tag.RowsAffected() == 0 {
+			if d.Lease.IsZero() {
+				return notFound("delivery")
+			}
+			return kinwatch.Errorf(kinwatch.ECONFLICT, "delivery %s: the claim was lost to another process", d.ID)
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO delivery_attempts (delivery_id, n, at, ok, status, error, duration_us) VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (delivery_id, n) DO UPDATE SET at = excluded.at, ok = excluded.ok, status = excluded.status, error = excluded.error, duration_us = excluded.duration_us`,
+			ON CONFLICT (delivery_id, n) DO NOTHING`,
 			a.DeliveryID, a.N, a.At, a.OK, a.Status, a.Error, a.Duration.Microseconds())
 		return err
 	})

@@ -113,9 +113,8 @@ func (db *DB) MarkAllOffline(ctx context.Context, at time.Time) error {
 
 // SilentWatches lists the bound watches silent for silence without the offline alarm of it.
 func (db *DB) SilentWatches(ctx context.Context, now time.Time, silence time.Duration, limit int) ([]*kinwatch.Device, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+deviceRead+` FROM devices d WHERE state = 'bound' AND consent & 1 = 1 AND last_seen < ?1
-		AND NOT EXISTS (SELECT 1 FROM events e WHERE e.device_id = d.id AND e.type = 'alarm' AND e.alarm = ?2 AND e.time >= d.last_seen + ?3)
-		ORDER BY last_seen, id LIMIT ?4`, nanos(now.Add(-silence)), kinwatch.AlarmOffline, int64(silence), limit)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+deviceRead+` FROM devices WHERE state = 'bound' AND consent & 1 = 1 AND last_seen < ?
+		AND (offline_alarm_for IS NULL OR offline_alarm_for != last_seen) ORDER BY last_seen, id LIMIT ?`, nanos(now.Add(-silence)), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: silent watches: %w", err)
 	}
@@ -129,4 +128,12 @@ func (db *DB) SilentWatches(ctx context.Context, now time.Time, silence time.Dur
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// MarkOfflineAlarmed records that the offline alarm of the silence since lastSeen was raised.
+func (db *DB) MarkOfflineAlarmed(ctx context.Context, deviceID string, lastSeen time.Time) error {
+	if _, err := db.write.ExecContext(ctx, `UPDATE devices SET offline_alarm_for = last_seen WHERE id = ? AND last_seen = ?`, deviceID, nanos(lastSeen)); err != nil {
+		return fmt.Errorf("sqlite: mark offline alarmed: %w", err)
+	}
+	return nil
 }

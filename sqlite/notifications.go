@@ -109,22 +109,33 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Dur
 	}
 	// RETURNING gives no order.
 	sortDeliveries(out)
+	for _, d := range out {
+		d.Lease = d.NextAttempt
+	}
 	return out, nil
 }
 
 // RecordAttempt stores an attempt and the delivery's new state together.
 func (db *DB) RecordAttempt(ctx context.Context, d *kinwatch.Delivery, a *kinwatch.DeliveryAttempt) error {
 	return db.inTx(ctx, "record delivery attempt", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = ?, reason = ?, attempts = ?, next_at = ?, updated_at = ? WHERE id = ?`,
-			d.Status, d.Reason, d.Attempts, nanos(d.NextAttempt), nanos(d.UpdatedAt), d.ID)
+		q := `UPDATE deliveries SET status = ?, reason = ?, attempts = ?, next_at = ?, updated_at = ? WHERE id = ?`
+		args := []any{d.Status, d.Reason, d.Attempts, nanos(d.NextAttempt), nanos(d.UpdatedAt), d.ID}
+		if !d.Lease.IsZero() {
+			q += ` AND status = 'pending' AND next_at = ?`
+			args = append(args, nanos(d.Lease))
+		}
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}
-		if err := changedOne(res, "delivery"); err != nil {
-			return err
+		if n, _ := res.RowsAffected(); n == 0 {
+			if d.Lease.IsZero() {
+				return notFound("delivery")
+			}
+			return kinwatch.Errorf(kinwatch.ECONFLICT, "delivery %s: the claim was lost to another process", d.ID)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO delivery_attempts (delivery_id, n, at, ok, status, error, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (delivery_id, n) DO UPDATE SET at = excluded.at, ok = excluded.ok, status = excluded.status, error = excluded.error, duration_us = excluded.duration_us`,
+			ON CONFLICT (delivery_id, n) DO NOTHING`,
 			a.DeliveryID, a.N, nanos(a.At), a.OK, a.Status, a.Error, a.Duration.Microseconds())
 		return err
 	})

@@ -16,6 +16,7 @@ var notificationTests = []storeTest{
 	{"NotifyPlanDeliveries", testNotifyPlanDeliveries},
 	{"NotifyClaimAndRecord", testNotifyClaimAndRecord},
 	{"NotifyClaimConcurrently", testNotifyClaimConcurrently},
+	{"NotifyLostClaim", testNotifyLostClaim},
 	{"NotifyDeliveriesGoWithEvent", testNotifyDeliveriesGoWithEvent},
 	{"NotifyPushSubscriptions", testNotifyPushSubscriptions},
 	{"NotifyWebhooks", testNotifyWebhooks},
@@ -235,7 +236,7 @@ func testNotifyClaimAndRecord(t *testing.T, s kinwatch.Store) {
 	claimed := claim("due", now, 10, push.ID, email.ID)
 	if len(claimed) == 2 {
 		want := *push
-		want.NextAttempt = now.Add(lease)
+		want.NextAttempt, want.Lease = now.Add(lease), now.Add(lease)
 		same(t, "claimed delivery", claimed[0], &want)
 	}
 	if d, err := s.Delivery(ctx, push.ID); err != nil || !d.NextAttempt.Equal(now.Add(lease)) {
@@ -582,4 +583,40 @@ func testNotifyPrefs(t *testing.T, s kinwatch.Store) {
 	}
 	same(t, "prefs cleared", read("a1"), &kinwatch.NotificationPrefs{})
 	wantCode(t, "SetNotificationPrefs of a missing account", s.SetNotificationPrefs(ctx, "ghost", p), kinwatch.ENOTFOUND)
+}
+
+// testNotifyLostClaim: a process whose claim ran out (it paused past the lease and another took
+// the delivery over) cannot record over what the other recorded, nor add to its attempts.
+func testNotifyLostClaim(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	fam := BoundWatches(t, s, "w1")
+	e := alarmAt("w1", "sos", "", 0)
+	writeEvents(t, s, e)
+	d := &kinwatch.Delivery{ID: kinwatch.NewID(), EventID: e.ID, DeviceID: "w1", FamilyID: fam, Channel: kinwatch.ChannelWebhook,
+		Target: "hook-1", Alarm: "sos", Status: kinwatch.DeliveryPending, NextAttempt: t0, CreatedAt: t0, UpdatedAt: t0}
+	if err := s.PlanDeliveries(ctx, e.ID, []*kinwatch.Delivery{d}); err != nil {
+		t.Fatal(err)
+	}
+	const lease = time.Minute
+	first, err := s.ClaimDeliveries(ctx, t0, lease, 1)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("first claim: %d, %v", len(first), err)
+	}
+	second, err := s.ClaimDeliveries(ctx, t0.Add(lease), lease, 1)
+	if err != nil || len(second) != 1 || second[0].Lease.Equal(first[0].Lease) {
+		t.Fatalf("second claim after the lease: %+v, %v", second, err)
+	}
+	done := *second[0]
+	done.Status, done.Attempts, done.UpdatedAt = kinwatch.DeliveryDelivered, 1, t0.Add(lease+time.Second)
+	if err := s.RecordAttempt(ctx, &done, &kinwatch.DeliveryAttempt{DeliveryID: d.ID, N: 1, At: done.UpdatedAt, OK: true, Status: 204}); err != nil {
+		t.Fatalf("RecordAttempt under the current claim: %v", err)
+	}
+	late := *first[0]
+	late.Reason, late.Attempts, late.NextAttempt, late.UpdatedAt = "timed out", 1, t0.Add(time.Hour), t0.Add(2*lease)
+	err = s.RecordAttempt(ctx, &late, &kinwatch.DeliveryAttempt{DeliveryID: d.ID, N: 1, At: late.UpdatedAt, Error: "timed out"})
+	wantCode(t, "RecordAttempt under a lost claim", err, kinwatch.ECONFLICT)
+	got, attempts, err := s.EventDeliveries(ctx, "w1", e.ID)
+	if err != nil || len(got) != 1 || got[0].Status != kinwatch.DeliveryDelivered || len(attempts[d.ID]) != 1 || !attempts[d.ID][0].OK {
+		t.Errorf("after a late record: %+v, %+v, %v", got, attempts[d.ID], err)
+	}
 }

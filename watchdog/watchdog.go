@@ -21,6 +21,9 @@ type Watchdog struct {
 	Log   *slog.Logger
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// Started is when this server began accepting watches: a watch is not called offline for a
+	// silence that was the server's (an outage, an upgrade) until After has passed since.
+	Started time.Time
 }
 
 // Run checks every interval until ctx ends.
@@ -45,11 +48,14 @@ func (w *Watchdog) Run(ctx context.Context, every time.Duration) {
 // Check raises the alarm for every watch silent for After, and reports how many it raised. The
 // alarm's time is when the watch became overdue (last seen + After), the same for every process
 // that notices, so the store keeps one however many raise it; and once raised it is not raised
-// again until the watch is heard from.
+// again until the watch is heard from, even if the alarm is deleted.
 func (w *Watchdog) Check(ctx context.Context) (int, error) {
 	now := time.Now()
 	if w.Now != nil {
 		now = w.Now()
+	}
+	if now.Sub(w.Started) < w.After {
+		return 0, nil
 	}
 	n := 0
 	for range 20 { // bounded: 10k a minute is plenty, and a batch that stores nothing cannot spin
@@ -70,6 +76,13 @@ func (w *Watchdog) Check(ctx context.Context) (int, error) {
 		}
 		if err := w.Bus.Publish(ctx, recs, true); err != nil {
 			return n, err
+		}
+		// Stored: this silence has had its alarm, whatever happens to the alarm later. (A crash
+		// before this raises it again with the same time, which the store keeps once.)
+		for _, d := range silent {
+			if err := w.Store.MarkOfflineAlarmed(ctx, d.ID, d.LastSeen); err != nil {
+				return n, err
+			}
 		}
 		n += len(silent)
 		if len(silent) < 500 {

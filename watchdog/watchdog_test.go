@@ -37,7 +37,7 @@ func TestOfflineOncePerSilence(t *testing.T) {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	storetest.BoundWatches(t, db, "w1", "w2")
+	fam := storetest.BoundWatches(t, db, "w1", "w2")
 	seen := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
 	heard := func(id string, at time.Time) {
 		if err := db.WriteBatch(ctx, []kinwatch.Record{{Device: &kinwatch.DeviceUpdate{ID: id, Time: at}}}); err != nil {
@@ -73,13 +73,28 @@ func TestOfflineOncePerSilence(t *testing.T) {
 	if len(offline("w2")) != 0 {
 		t.Error("a reporting watch was called offline")
 	}
+	// The family deletes the alarm: it is not raised again for the same silence.
+	if _, _, err := db.DeleteRecords(ctx, kinwatch.RecordDeletion{Kind: kinwatch.RecordEvents, DeviceID: "w1", FamilyID: fam, ID: es[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := dogs[0].Check(ctx); err != nil || n != 0 {
+		t.Fatalf("Check after the alarm was deleted = %d, %v; want 0", n, err)
+	}
+	// A server that just started does not call its watches offline for its own outage.
+	fresh := &watchdog.Watchdog{Store: db, Bus: storeBus{db}, After: 2 * time.Hour, Log: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return now }, Started: now.Add(-time.Hour)}
+	heard("w2", now.Add(-4*time.Hour)) // w2 has been silent since before the outage
+	if n, err := fresh.Check(ctx); err != nil || n != 0 {
+		t.Fatalf("Check right after a start = %d, %v; want 0", n, err)
+	}
+	heard("w2", time.Now().UTC())
 	// Heard from again, then silent for long enough again.
 	heard("w1", seen.Add(30*time.Minute))
 	now = now.Add(time.Hour)
 	if n, err := dogs[0].Check(ctx); err != nil || n != 1 {
 		t.Fatalf("Check after a new silence = %d, %v; want 1", n, err)
 	}
-	if len(offline("w1")) != 2 {
-		t.Errorf("offline alarms = %d, want 2", len(offline("w1")))
+	if len(offline("w1")) != 1 { // the first was deleted
+		t.Errorf("offline alarms = %d, want 1", len(offline("w1")))
 	}
 }

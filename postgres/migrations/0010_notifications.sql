@@ -6,6 +6,10 @@ ALTER TABLE events ADD COLUMN subject text NOT NULL DEFAULT '';
 ALTER TABLE events ADD COLUMN notify boolean NOT NULL DEFAULT false;
 CREATE INDEX events_notify ON events (time) WHERE notify;
 
+-- The silence (the last_seen it began at) an offline alarm was raised for: one alarm per silence,
+-- even after the family or the retention job deleted the alarm.
+ALTER TABLE devices ADD COLUMN offline_alarm_for timestamptz;
+
 -- A guardian's choices (kinwatch.NotificationPrefs as JSON): alarm kinds per channel, quiet hours.
 CREATE TABLE notification_prefs (
 	account_id text PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
