@@ -596,6 +596,11 @@ func (a *App) notifications(cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	if cfg.VAPIDKeyFile == "" && cfg.SQLitePath() == "" {
+		// Processes sharing a PostgreSQL database each made their own key: a browser subscribed
+		// through one is refused pushes signed by another.
+		a.Log.Warn("Web Push: each process uses its own key in its data directory; give every process of this deployment the same --vapid-key-file")
+	}
 	a.VAPID = vapid
 	client := a.NotifyClient
 	if client == nil {

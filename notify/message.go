@@ -82,7 +82,7 @@ func (t Texts) fill(ctx context.Context, st kinwatch.Store, m *Message) error {
 
 // Describe is the title and text of an alarm of kind about child at t (in the reader's zone).
 func Describe(kind, child, place string, t time.Time) (title, body string) {
-	at := t.Format("15:04 on Mon 2 Jan")
+	at := t.Format("15:04 MST on Mon 2 Jan") // with the zone: a webhook's reader may be anywhere
 	if place == "" {
 		place = "a safe zone"
 	}
