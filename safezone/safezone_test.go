@@ -21,19 +21,6 @@ import (
 	"kinwatch/storetest"
 )
 
-// storeBus is a bus that commits what is published straight into the store, as the storage
-// writer would.
-type storeBus struct{ st kinwatch.Store }
-
-func (b storeBus) Publish(ctx context.Context, recs []kinwatch.Record, durable bool) error {
-	return b.st.WriteBatch(ctx, recs)
-}
-func (storeBus) Consume(context.Context, int, time.Duration, func(context.Context, []kinwatch.Record) error) error {
-	return nil
-}
-func (storeBus) Depth() int   { return 0 }
-func (storeBus) Close() error { return nil }
-
 // failingState makes the first SaveFenceState of an "inside" tracker fail, as a crash between
 // raising the enter alarm and storing the trackers would.
 type failingState struct {
@@ -115,7 +102,7 @@ func TestSchoolDayGivesOneEnterAndOneExit(t *testing.T) {
 	recs := schoolDay(t)
 	var now time.Time
 	newEvaluator := func(st kinwatch.Store) *safezone.Evaluator {
-		return &safezone.Evaluator{Store: st, Bus: storeBus{db}, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+		return &safezone.Evaluator{Store: st, Bus: storetest.DirectBus{Store: db}, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
 	}
 	crashing := &failingState{Store: db}
 	ev := newEvaluator(crashing)
@@ -188,7 +175,7 @@ func TestNewFenceIgnoresThePast(t *testing.T) {
 	if err := db.PutFence(ctx, fam, g); err != nil {
 		t.Fatal(err)
 	}
-	ev := &safezone.Evaluator{Store: db, Bus: storeBus{db}, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return last.Add(time.Hour) }}
+	ev := &safezone.Evaluator{Store: db, Bus: storetest.DirectBus{Store: db}, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return last.Add(time.Hour) }}
 	if err := ev.Evaluate(ctx, "w1"); err != nil {
 		t.Fatal(err)
 	}

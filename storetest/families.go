@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -1718,3 +1719,24 @@ func testTakeBindAttemptConcurrently(t *testing.T, s kinwatch.Store) {
 		t.Errorf("BindChallenge after concurrent attempts = %+v, %v; want %d attempts", got, err, allowed)
 	}
 }
+
+// DirectBus is a kinwatch.Bus that commits what is published straight into a store, as the
+// storage writer would: for testing what publishes records (the watchdog, the safe-zone
+// evaluator) without a writer.
+type DirectBus struct{ Store kinwatch.Store }
+
+// Publish writes recs in one batch.
+func (b DirectBus) Publish(ctx context.Context, recs []kinwatch.Record, durable bool) error {
+	return b.Store.WriteBatch(ctx, recs)
+}
+
+// Consume has nothing to consume.
+func (DirectBus) Consume(context.Context, int, time.Duration, func(context.Context, []kinwatch.Record) error) error {
+	return nil
+}
+
+// Depth is always 0.
+func (DirectBus) Depth() int { return 0 }
+
+// Close does nothing.
+func (DirectBus) Close() error { return nil }

@@ -1,7 +1,6 @@
 package watchdog_test
 
 import (
-	"context"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -13,17 +12,6 @@ import (
 	"kinwatch/storetest"
 	"kinwatch/watchdog"
 )
-
-type storeBus struct{ st kinwatch.Store }
-
-func (b storeBus) Publish(ctx context.Context, recs []kinwatch.Record, durable bool) error {
-	return b.st.WriteBatch(ctx, recs)
-}
-func (storeBus) Consume(context.Context, int, time.Duration, func(context.Context, []kinwatch.Record) error) error {
-	return nil
-}
-func (storeBus) Depth() int   { return 0 }
-func (storeBus) Close() error { return nil }
 
 // A watch silent for longer than After raises "offline" once, however often the watchdog looks
 // and however many processes run one; heard from again and silent again, it raises it again.
@@ -48,8 +36,8 @@ func TestOfflineOncePerSilence(t *testing.T) {
 	heard("w2", time.Now().UTC()) // reporting: not offline
 	now := time.Now()
 	dogs := []*watchdog.Watchdog{
-		{Store: db, Bus: storeBus{db}, After: 2 * time.Hour, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }},
-		{Store: db, Bus: storeBus{db}, After: 2 * time.Hour, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now.Add(time.Second) }},
+		{Store: db, Bus: storetest.DirectBus{Store: db}, After: 2 * time.Hour, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }},
+		{Store: db, Bus: storetest.DirectBus{Store: db}, After: 2 * time.Hour, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now.Add(time.Second) }},
 	}
 	if n, err := dogs[0].Check(ctx); err != nil || n != 1 {
 		t.Fatalf("Check = %d, %v; want 1", n, err)
@@ -81,7 +69,7 @@ func TestOfflineOncePerSilence(t *testing.T) {
 		t.Fatalf("Check after the alarm was deleted = %d, %v; want 0", n, err)
 	}
 	// A server that just started does not call its watches offline for its own outage.
-	fresh := &watchdog.Watchdog{Store: db, Bus: storeBus{db}, After: 2 * time.Hour, Log: slog.New(slog.DiscardHandler),
+	fresh := &watchdog.Watchdog{Store: db, Bus: storetest.DirectBus{Store: db}, After: 2 * time.Hour, Log: slog.New(slog.DiscardHandler),
 		Now: func() time.Time { return now }, Started: now.Add(-time.Hour)}
 	heard("w2", now.Add(-4*time.Hour)) // w2 has been silent since before the outage
 	if n, err := fresh.Check(ctx); err != nil || n != 0 {
