@@ -259,7 +259,6 @@ func (a *App) Start(ctx context.Context) (err error) {
 		wg.Go(func() { a.Learner.Run(mctx) })
 		wg.Go(func() { a.Notify.Run(mctx) })
 		wg.Go(func() { a.Zones.Run(mctx) })
-		wg.Go(func() { a.warmTracks(mctx) })
 		wg.Go(func() {
 			(&watchdog.Watchdog{Store: a.Store, Bus: a.Bus, After: cfg.OfflineAlarm, Log: a.Log, Started: time.Now()}).Run(mctx, time.Minute)
 		})
@@ -618,47 +617,6 @@ func (a *App) notifications(cfg config.Config) error {
 	}
 	a.Zones = &safezone.Evaluator{Store: a.Store, Bus: a.Bus, Log: a.Log}
 	return nil
-}
-
-// warmTracks fills the history's day cache once a day, soon after midnight UTC, with the days just
-// completed of every bound watch, so that a long history view reads the cache instead of the
-// positions the first time too. A read over the last three days caches what is missing of them.
-func (a *App) warmTracks(ctx context.Context) {
-	var warmed int64 = -1
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := time.Now().UTC()
-		today := kinwatch.TrackDay(now)
-		if today == warmed {
-			continue
-		}
-		to := time.Unix(0, today*kinwatch.DayNanos)
-		from := to.Add(-kinwatch.MinCachedSpan)
-		after := ""
-		for ctx.Err() == nil {
-			ds, err := a.Store.Devices(ctx, kinwatch.DeviceFilter{State: kinwatch.DeviceBound, After: after, Limit: 500})
-			if err != nil {
-				a.Log.Warn("warming the history cache", "err", err)
-				break
-			}
-			for _, d := range ds {
-				if err := a.Store.Track(ctx, d.ID, from, to, func(*kinwatch.TrackPoint) error { return nil }); err != nil && ctx.Err() == nil {
-					a.Log.Warn("warming the history cache", "device", d.ID, "err", err)
-				}
-			}
-			if len(ds) < 500 {
-				warmed = today
-				break
-			}
-			after = ds[len(ds)-1].ID
-		}
-	}
 }
 
 // fenceName names a watch's safe zone for a notification, "" when it is gone.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
-	"slices"
 	"time"
 
 	"kinwatch"
@@ -325,7 +323,7 @@ func (db *DB) sealLegacyPositions(ctx context.Context) error {
 }
 
 // Track streams a device's positions with coordinates in [from, to), oldest first, opening only
-// their coordinates. A window of several days goes through the day cache (kinwatch.TrackCached).
+// their coordinates.
 func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, each func(*kinwatch.TrackPoint) error) error {
 	family, err := db.deviceFamily(ctx, deviceID)
 	if err != nil {
@@ -333,113 +331,8 @@ func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, ea
 	}
 	owner := kinwatch.FamilyOwner(family)
 	lo, hi := window(from, to)
-	var first, last pgtype.Timestamptz
-	if err := db.pool.QueryRow(ctx, `SELECT min(time), max(time) FROM positions WHERE device_id = $1 AND time >= $2 AND time < $3`,
-		deviceID, lo, hi).Scan(&first, &last); err != nil {
-		return fmt.Errorf("postgres: track: %w", err)
-	}
-	if !first.Valid {
-		return nil
-	}
-	c := trackCache{db}
-	f, l := first.Time.UnixNano(), last.Time.UnixNano()
-	if time.Duration(l-f) < kinwatch.MinCachedSpan {
-		return c.TrackRange(ctx, owner, deviceID, f, l+1, each)
-	}
-	nlo, nhi := int64(math.MinInt64), int64(math.MaxInt64)
-	if !from.IsZero() {
-		nlo = from.UnixNano()
-	}
-	if !to.IsZero() {
-		nhi = to.UnixNano()
-	}
-	return kinwatch.TrackCached(ctx, c, owner, deviceID, nlo, nhi, f, l, time.Now(), each)
-}
-
-// microsUp is the time of ns rounded up to the microsecond: stored times are whole microseconds,
-// so "time >= microsUp(ns)" is exactly "time >= ns" (PostgreSQL would round to the nearest).
-func microsUp(ns int64) time.Time {
-	if r := ns % 1000; r > 0 {
-		ns += 1000 - r
-	}
-	return time.Unix(0, ns)
-}
-
-// trackCache is the day cache of history reads on PostgreSQL.
-type trackCache struct{ db *DB }
-
-func (c trackCache) Open(ctx context.Context, owner string, aad, sealed []byte) ([]byte, error) {
-	return c.db.keys.Open(ctx, owner, aad, sealed)
-}
-
-func (c trackCache) Seal(ctx context.Context, owner string, aad, plain []byte) ([]byte, error) {
-	return c.db.keys.Seal(ctx, owner, aad, plain)
-}
-
-// CachedDays reads the cached days in [d0, d1].
-func (c trackCache) CachedDays(ctx context.Context, deviceID string, d0, d1 int64) (map[int64][]byte, error) {
-	rows, err := c.db.pool.Query(ctx, `SELECT day, sealed FROM track_days WHERE device_id = $1 AND day >= $2 AND day <= $3`, deviceID, d0, d1)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: track days: %w", err)
-	}
-	out := map[int64][]byte{}
-	var (
-		day    int64
-		sealed []byte
-	)
-	_, err = pgx.ForEachRow(rows, []any{&day, &sealed}, func() error {
-		out[day] = slices.Clone(sealed)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: track days: %w", err)
-	}
-	return out, nil
-}
-
-// DayStamps counts each day's positions in [lo, hi).
-func (c trackCache) DayStamps(ctx context.Context, deviceID string, lo, hi int64) (map[int64]kinwatch.DayStamp, error) {
-	rows, err := c.db.pool.Query(ctx, `SELECT track_day(time), count(*), max(time) FROM positions
-		WHERE device_id = $1 AND time >= $2 AND time < $3 GROUP BY 1`, deviceID, microsUp(lo), microsUp(hi))
-	if err != nil {
-		return nil, fmt.Errorf("postgres: track days: %w", err)
-	}
-	out := map[int64]kinwatch.DayStamp{}
-	var (
-		day   int64
-		count int
-		last  time.Time
-	)
-	_, err = pgx.ForEachRow(rows, []any{&day, &count, &last}, func() error {
-		out[day] = kinwatch.DayStamp{Count: count, Last: last.UnixNano()}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: track days: %w", err)
-	}
-	return out, nil
-}
-
-// StoreDays caches built days, each only if its positions are still the ones it was built from.
-// The check and the write are one statement, and a position stored after it deletes the row
-// again (the trigger).
-func (c trackCache) StoreDays(ctx context.Context, deviceID string, days []*kinwatch.BuiltDay) error {
-	b := &pgx.Batch{}
-	for _, d := range days {
-		b.Queue(`INSERT INTO track_days (device_id, day, points, sealed)
-			SELECT $1, $2, $3::integer, $4 WHERE (SELECT count(*) = $7::bigint AND max(time) = $8::timestamptz FROM positions
-				WHERE device_id = $1 AND time >= $5 AND time < $6)
-			ON CONFLICT (device_id, day) DO UPDATE SET points = excluded.points, sealed = excluded.sealed`,
-			deviceID, d.Day, d.Points, d.Sealed, time.Unix(0, d.Day*kinwatch.DayNanos), time.Unix(0, (d.Day+1)*kinwatch.DayNanos),
-			d.Stamp.Count, time.Unix(0, d.Stamp.Last))
-	}
-	return c.db.pool.SendBatch(ctx, b).Close()
-}
-
-// TrackRange streams the positions with coordinates in [lo, hi) nanoseconds, oldest first.
-func (c trackCache) TrackRange(ctx context.Context, owner, deviceID string, lo, hi int64, each func(*kinwatch.TrackPoint) error) error {
-	rows, err := c.db.pool.Query(ctx, `SELECT id, time, source, steps, lat, lon, accuracy, sealed FROM positions
-		WHERE device_id = $1 AND time >= $2 AND time < $3 AND has_coords ORDER BY time, id`, deviceID, microsUp(lo), microsUp(hi))
+	rows, err := db.pool.Query(ctx, `SELECT id, time, source, steps, lat, lon, accuracy, sealed FROM positions
+		WHERE device_id = $1 AND time >= $2 AND time < $3 AND has_coords ORDER BY time, id`, deviceID, lo, hi)
 	if err != nil {
 		return fmt.Errorf("postgres: track: %w", err)
 	}
@@ -457,7 +350,7 @@ func (c trackCache) TrackRange(ctx context.Context, owner, deviceID string, lo, 
 		p.Time = p.Time.UTC()
 		if sealed != nil {
 			aad = append(aad[:0], id...)
-			plain, err := c.db.keys.Open(ctx, owner, aad, sealed)
+			plain, err := db.keys.Open(ctx, owner, aad, sealed)
 			if err != nil {
 				return kinwatch.Errorf(kinwatch.EUNAVAILABLE, "position %s does not open: %v", id, err)
 			}

@@ -206,13 +206,6 @@ var Tables = []Table{
 		Retention: []Retention{RetentionWhileBound},
 	},
 	{
-		Name: "track_days", Owner: OwnerChild, OwnerColumn: "device_id",
-		Classes: []Class{ClassLocation}, Personal: true, Sealed: []string{"sealed"},
-		Export:    "nothing separately: a cache of the positions, which positions.json holds",
-		Deletion:  "a day's row whenever a position of that day is stored, changed or deleted (database triggers), so with the positions by every path: " + unbound + ", deleted by the family, the retention job, " + cancelled,
-		Retention: []Retention{RetentionLocation},
-	},
-	{
 		Name: "notification_prefs", Owner: OwnerAccount, OwnerColumn: "account_id",
 		Classes: []Class{ClassProfile}, Personal: true,
 		Export:    "the guardian's choices: channels per alarm kind, quiet hours (account/notifications.json)",

@@ -275,7 +275,11 @@ func (db *DB) sealLegacyPositions(ctx context.Context) error {
 }
 
 // Track streams a device's positions with coordinates in [from, to), oldest first, opening only
-// their coordinates. A window of several days goes through the day cache (kinwatch.TrackCached).
+// their coordinates.
+//
+// A long window is read in slices on several read connections at once (SQLite reads one row at
+// a time per connection, and a year is half a million rows): the first slice streams, the later
+// ones are gathered meanwhile and passed on in order.
 func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, each func(*kinwatch.TrackPoint) error) error {
 	family, err := db.deviceFamily(ctx, deviceID)
 	if err != nil {
@@ -291,97 +295,12 @@ func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, ea
 	if !first.Valid {
 		return nil
 	}
-	if time.Duration(last.Int64-first.Int64) < kinwatch.MinCachedSpan {
-		return db.trackRange(ctx, owner, deviceID, first.Int64, last.Int64+1, each)
-	}
-	return kinwatch.TrackCached(ctx, trackCache{db}, owner, deviceID, lo, hi, first.Int64, last.Int64, time.Now(), each)
-}
-
-// trackCache is the day cache of history reads on SQLite.
-type trackCache struct{ db *DB }
-
-func (c trackCache) Open(ctx context.Context, owner string, aad, sealed []byte) ([]byte, error) {
-	return c.db.keys.Open(ctx, owner, aad, sealed)
-}
-
-func (c trackCache) Seal(ctx context.Context, owner string, aad, plain []byte) ([]byte, error) {
-	return c.db.keys.Seal(ctx, owner, aad, plain)
-}
-
-// CachedDays reads the cached days in [d0, d1].
-func (c trackCache) CachedDays(ctx context.Context, deviceID string, d0, d1 int64) (map[int64][]byte, error) {
-	rows, err := c.db.read.QueryContext(ctx, `SELECT day, sealed FROM track_days WHERE device_id = ? AND day >= ? AND day <= ?`, deviceID, d0, d1)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: track days: %w", err)
-	}
-	defer rows.Close()
-	out := map[int64][]byte{}
-	for rows.Next() {
-		var (
-			day    int64
-			sealed []byte
-		)
-		if err := rows.Scan(&day, &sealed); err != nil {
-			return nil, fmt.Errorf("sqlite: track days: %w", err)
-		}
-		out[day] = sealed
-	}
-	return out, rows.Err()
-}
-
-// DayStamps counts each day's positions in [lo, hi) from the (device_id, time) index alone.
-func (c trackCache) DayStamps(ctx context.Context, deviceID string, lo, hi int64) (map[int64]kinwatch.DayStamp, error) {
-	rows, err := c.db.read.QueryContext(ctx, `SELECT time / ?4, count(*), max(time) FROM positions
-		WHERE device_id = ?1 AND time >= ?2 AND time < ?3 GROUP BY time / ?4`, deviceID, lo, hi, kinwatch.DayNanos)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: track days: %w", err)
-	}
-	defer rows.Close()
-	out := map[int64]kinwatch.DayStamp{}
-	for rows.Next() {
-		var (
-			day int64
-			st  kinwatch.DayStamp
-		)
-		if err := rows.Scan(&day, &st.Count, &st.Last); err != nil {
-			return nil, fmt.Errorf("sqlite: track days: %w", err)
-		}
-		out[day] = st
-	}
-	return out, rows.Err()
-}
-
-// StoreDays caches built days, each only if its positions are still the ones it was built from.
-func (c trackCache) StoreDays(ctx context.Context, deviceID string, days []*kinwatch.BuiltDay) error {
-	return c.db.inTx(ctx, "store track days", func(tx *sql.Tx) error {
-		for _, d := range days {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO track_days (device_id, day, points, sealed)
-				SELECT ?1, ?2, ?3, ?4 WHERE (SELECT count(*) = ?7 AND max(time) = ?8 FROM positions
-					WHERE device_id = ?1 AND time >= ?5 AND time < ?6)`,
-				deviceID, d.Day, d.Points, d.Sealed, d.Day*kinwatch.DayNanos, (d.Day+1)*kinwatch.DayNanos, d.Stamp.Count, d.Stamp.Last); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// TrackRange streams [lo, hi) through the parallel slices.
-func (c trackCache) TrackRange(ctx context.Context, owner, deviceID string, lo, hi int64, each func(*kinwatch.TrackPoint) error) error {
-	return c.db.trackSlices(ctx, owner, deviceID, lo, hi, each)
-}
-
-// trackSlices streams [lo, hi) nanoseconds. A long range is read in slices on several read
-// connections at once (SQLite reads one row at a time per connection, and a year is half a
-// million rows): the first slice streams, the later ones are gathered meanwhile and passed on in
-// order.
-func (db *DB) trackSlices(ctx context.Context, owner, deviceID string, lo, hi int64, each func(*kinwatch.TrackPoint) error) error {
 	parts := 1
-	if span := time.Duration(hi - lo); span > trackSliceSpan {
+	if span := time.Duration(last.Int64 - first.Int64); span > trackSliceSpan {
 		parts = max(1, min(3, readConns-1, int(span/trackSliceSpan)))
 	}
 	if parts == 1 {
-		return db.trackRange(ctx, owner, deviceID, lo, hi, each)
+		return db.trackRange(ctx, owner, deviceID, first.Int64, last.Int64+1, each)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -390,12 +309,12 @@ func (db *DB) trackSlices(ctx context.Context, owner, deviceID string, lo, hi in
 		err  error
 		done chan struct{}
 	}
-	step := (hi - lo) / int64(parts)
+	step := (last.Int64 + 1 - first.Int64) / int64(parts)
 	bound := func(i int) int64 {
 		if i == parts {
-			return hi
+			return last.Int64 + 1
 		}
-		return lo + int64(i)*step
+		return first.Int64 + int64(i)*step
 	}
 	slices := make([]*slice, parts)
 	for i := 1; i < parts; i++ {

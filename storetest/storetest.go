@@ -32,7 +32,6 @@ func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
 		{"PositionQueries", testPositionQueries},
 		{"HistoryPagingTies", testHistoryPagingTies},
 		{"Track", testTrack},
-		{"TrackDays", testTrackDays},
 		{"Events", testEvents},
 		{"AlarmsStoredOnce", testAlarmsStoredOnce},
 		{"HealthReadings", testHealthReadings},
