@@ -253,6 +253,70 @@ func testHistoryPagingTies(t *testing.T, s kinwatch.Store) {
 	})
 }
 
+// testTrackLongWindow: a history of several days comes out the same the second time, and a
+// position stored late into a past day, deleted by the family or by the retention job shows in
+// (or goes from) the next read. (A store that caches long reads must keep this true.)
+func testTrackLongWindow(t *testing.T, s kinwatch.Store) {
+	ctx := t.Context()
+	fam := BoundWatches(t, s, "w1")
+	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-10 * 24 * time.Hour)
+	var recs []kinwatch.Record
+	for i := range 10 * 24 {
+		at := start.Add(time.Duration(i)*time.Hour + 17*time.Minute)
+		recs = append(recs, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewTimeID(at), DeviceID: "w1", Time: at, HasCoords: true,
+			Lat: 50 + float64(i)/1000, Lon: 8, Accuracy: 12, Source: kinwatch.SourceWiFi, Steps: int64(i)}})
+	}
+	write(t, s, recs...)
+	read := func(what string) []kinwatch.TrackPoint {
+		t.Helper()
+		var got []kinwatch.TrackPoint
+		if err := s.Track(ctx, "w1", start.Add(-time.Hour), time.Time{}, func(p *kinwatch.TrackPoint) error {
+			got = append(got, *p)
+			return nil
+		}); err != nil {
+			t.Fatalf("Track (%s): %v", what, err)
+		}
+		return got
+	}
+	first := read("first")
+	if len(first) != 240 || first[0].Steps != 0 || first[239].Steps != 239 || first[5].Source != kinwatch.SourceWiFi || first[5].Lat != 50.005 {
+		t.Fatalf("first read: %d points", len(first))
+	}
+	same(t, "second read", read("second"), first)
+
+	// Stored late into day 3.
+	late := start.Add(3*24*time.Hour + 30*time.Minute)
+	write(t, s, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewTimeID(late), DeviceID: "w1", Time: late, HasCoords: true,
+		Lat: 51, Lon: 9, Source: kinwatch.SourceGPS, Steps: 1000}})
+	got := read("after a late position")
+	if len(got) != 241 || got[72].Steps != 72 || got[73].Steps != 1000 {
+		t.Fatalf("after a late position: %d points (at 73: %+v)", len(got), got[min(73, len(got)-1)])
+	}
+	// The family deletes day 5's morning.
+	from := start.Add(5 * 24 * time.Hour)
+	if _, _, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{Kind: kinwatch.RecordPositions, DeviceID: "w1", FamilyID: fam,
+		From: from, To: from.Add(12 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read("after a deletion"); len(got) != 229 {
+		t.Fatalf("after deleting 12 positions: %d points, want 229", len(got))
+	}
+	// The retention job takes the first two days.
+	for {
+		n, _, err := s.Purge(ctx, kinwatch.RetainLocation, "", start.Add(2*24*time.Hour), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	got = read("after the retention job")
+	if len(got) != 229-48 || got[0].Steps != 48 {
+		t.Fatalf("after the retention job: %d points from %d, want 181 from 48", len(got), got[0].Steps)
+	}
+}
+
 // testTrack: Track streams the positions with coordinates in [from, to), oldest first, with their
 // sealed coordinates opened; positions without coordinates are left out.
 func testTrack(t *testing.T, s kinwatch.Store) {

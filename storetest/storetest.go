@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) kinwatch.Store) {
 		{"PositionQueries", testPositionQueries},
 		{"HistoryPagingTies", testHistoryPagingTies},
 		{"Track", testTrack},
+		{"TrackLongWindow", testTrackLongWindow},
 		{"Events", testEvents},
 		{"AlarmsStoredOnce", testAlarmsStoredOnce},
 		{"HealthReadings", testHealthReadings},
