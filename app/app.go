@@ -259,6 +259,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		wg.Go(func() { a.Learner.Run(mctx) })
 		wg.Go(func() { a.Notify.Run(mctx) })
 		wg.Go(func() { a.Zones.Run(mctx) })
+		wg.Go(func() { a.warmTracks(mctx) })
 		wg.Go(func() {
 			(&watchdog.Watchdog{Store: a.Store, Bus: a.Bus, After: cfg.OfflineAlarm, Log: a.Log, Started: time.Now()}).Run(mctx, time.Minute)
 		})
@@ -617,6 +618,36 @@ func (a *App) notifications(cfg config.Config) error {
 	}
 	a.Zones = &safezone.Evaluator{Store: a.Store, Bus: a.Bus, Log: a.Log}
 	return nil
+}
+
+// warmTracks fills the history's day cache once a day, soon after midnight UTC (and once, ten
+// minutes after a start), with the days just completed of every bound watch
+// (kinwatch.WarmTrackDays). Every process runs it; the second finds the days cached.
+func (a *App) warmTracks(ctx context.Context) {
+	var warmed int64 = -1
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		if kinwatch.TrackDay(now) == warmed {
+			continue
+		}
+		err := kinwatch.WarmTrackDays(ctx, a.Store, now, 5*time.Millisecond, func(deviceID string, err error) {
+			a.Log.Warn("warming the history cache", "device", deviceID, "err", err)
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				a.Log.Warn("warming the history cache", "err", err)
+			}
+			continue
+		}
+		warmed = kinwatch.TrackDay(now)
+	}
 }
 
 // fenceName names a watch's safe zone for a notification, "" when it is gone.

@@ -3,7 +3,10 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"kinwatch"
@@ -323,7 +326,7 @@ func (db *DB) sealLegacyPositions(ctx context.Context) error {
 }
 
 // Track streams a device's positions with coordinates in [from, to), oldest first, opening only
-// their coordinates.
+// their coordinates. A window of several days goes through the day cache (kinwatch.TrackCached).
 func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, each func(*kinwatch.TrackPoint) error) error {
 	family, err := db.deviceFamily(ctx, deviceID)
 	if err != nil {
@@ -331,8 +334,133 @@ func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, ea
 	}
 	owner := kinwatch.FamilyOwner(family)
 	lo, hi := window(from, to)
-	rows, err := db.pool.Query(ctx, `SELECT id, time, source, steps, lat, lon, accuracy, sealed FROM positions
-		WHERE device_id = $1 AND time >= $2 AND time < $3 AND has_coords ORDER BY time, id`, deviceID, lo, hi)
+	var first, last pgtype.Timestamptz
+	if err := db.pool.QueryRow(ctx, `SELECT min(time), max(time) FROM positions WHERE device_id = $1 AND time >= $2 AND time < $3`,
+		deviceID, boundUp(from, lo), boundUp(to, hi)).Scan(&first, &last); err != nil {
+		return fmt.Errorf("postgres: track: %w", err)
+	}
+	if !first.Valid {
+		return nil
+	}
+	c := trackCache{db}
+	f, l := first.Time.UnixNano(), last.Time.UnixNano()
+	if kinwatch.TrackSpan(from, to, f, l) < kinwatch.MinCachedSpan {
+		return c.TrackRange(ctx, owner, deviceID, f, l+1, each)
+	}
+	nlo, nhi := int64(math.MinInt64), int64(math.MaxInt64)
+	if !from.IsZero() {
+		nlo = from.UnixNano()
+	}
+	if !to.IsZero() {
+		nhi = to.UnixNano()
+	}
+	return kinwatch.TrackCached(ctx, c, owner, deviceID, nlo, nhi, f, l, time.Now(), each)
+}
+
+// boundUp is a window bound as a query argument: infinity for the zero time, else rounded up to
+// the microsecond (see microsUp).
+func boundUp(t time.Time, inf pgtype.Timestamptz) any {
+	if t.IsZero() {
+		return inf
+	}
+	return microsUp(t.UnixNano())
+}
+
+// microsUp is the time of ns rounded up to the microsecond: stored times are whole microseconds,
+// so "time >= microsUp(ns)" is exactly "time >= ns" (PostgreSQL would round to the nearest).
+func microsUp(ns int64) time.Time {
+	if r := ns % 1000; r > 0 {
+		ns += 1000 - r
+	}
+	return time.Unix(0, ns)
+}
+
+// trackCache is the day cache of history reads on PostgreSQL.
+type trackCache struct{ db *DB }
+
+func (c trackCache) Open(ctx context.Context, owner string, aad, sealed []byte) ([]byte, error) {
+	return c.db.keys.Open(ctx, owner, aad, sealed)
+}
+
+func (c trackCache) Seal(ctx context.Context, owner string, aad, plain []byte) ([]byte, error) {
+	return c.db.keys.Seal(ctx, owner, aad, plain)
+}
+
+// CachedDays reads the cached days in [d0, d1].
+func (c trackCache) CachedDays(ctx context.Context, deviceID string, d0, d1 int64) (map[int64][]byte, error) {
+	rows, err := c.db.pool.Query(ctx, `SELECT day, sealed FROM track_days WHERE device_id = $1 AND day >= $2 AND day <= $3`, deviceID, d0, d1)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: track days: %w", err)
+	}
+	out := map[int64][]byte{}
+	var (
+		day    int64
+		sealed []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&day, &sealed}, func() error {
+		out[day] = slices.Clone(sealed)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: track days: %w", err)
+	}
+	return out, nil
+}
+
+// DayGens reads the generations of the device's days in [d0, d1] (committed ones: a change in
+// flight shows at StoreDays).
+func (c trackCache) DayGens(ctx context.Context, deviceID string, d0, d1 int64) (map[int64]int64, error) {
+	rows, err := c.db.pool.Query(ctx, `SELECT day, gen FROM track_day_gen WHERE device_id = $1 AND day >= $2 AND day <= $3`, deviceID, d0, d1)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: track day generations: %w", err)
+	}
+	out := map[int64]int64{}
+	var day, gen int64
+	_, err = pgx.ForEachRow(rows, []any{&day, &gen}, func() error {
+		out[day] = gen
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: track day generations: %w", err)
+	}
+	return out, nil
+}
+
+// StoreDays caches built days, each only if its generation is still the one read before its
+// positions, each in its own transaction that holds the generation's row lock while it writes:
+// a writer that changed the day and has not committed holds that lock, and the day is left out
+// (lock_timeout: a history view does not wait for writers); one that comes later waits for this
+// commit, then deletes the row.
+func (c trackCache) StoreDays(ctx context.Context, deviceID string, days []*kinwatch.BuiltDay) error {
+	var errs []error
+	for _, d := range days {
+		err := pgx.BeginFunc(ctx, c.db.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '200ms'`); err != nil {
+				return err
+			}
+			var gen int64
+			err := tx.QueryRow(ctx, `SELECT gen FROM track_day_gen WHERE device_id = $1 AND day = $2 FOR SHARE`, deviceID, d.Day).Scan(&gen)
+			if errors.Is(err, pgx.ErrNoRows) || err == nil && gen != d.Gen {
+				return nil // changed since it was read, or its positions deleted with their generation
+			}
+			if err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO track_days (device_id, day, points, sealed) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (device_id, day) DO UPDATE SET points = excluded.points, sealed = excluded.sealed`, deviceID, d.Day, d.Points, d.Sealed)
+			return err
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// TrackRange streams the positions with coordinates in [lo, hi) nanoseconds, oldest first.
+func (c trackCache) TrackRange(ctx context.Context, owner, deviceID string, lo, hi int64, each func(*kinwatch.TrackPoint) error) error {
+	rows, err := c.db.pool.Query(ctx, `SELECT id, time, source, steps, lat, lon, accuracy, sealed FROM positions
+		WHERE device_id = $1 AND time >= $2 AND time < $3 AND has_coords ORDER BY time, id`, deviceID, microsUp(lo), microsUp(hi))
 	if err != nil {
 		return fmt.Errorf("postgres: track: %w", err)
 	}
@@ -350,7 +478,7 @@ func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, ea
 		p.Time = p.Time.UTC()
 		if sealed != nil {
 			aad = append(aad[:0], id...)
-			plain, err := db.keys.Open(ctx, owner, aad, sealed)
+			plain, err := c.db.keys.Open(ctx, owner, aad, sealed)
 			if err != nil {
 				return kinwatch.Errorf(kinwatch.EUNAVAILABLE, "position %s does not open: %v", id, err)
 			}

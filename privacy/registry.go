@@ -206,6 +206,20 @@ var Tables = []Table{
 		Retention: []Retention{RetentionWhileBound},
 	},
 	{
+		Name: "track_days", Owner: OwnerChild, OwnerColumn: "device_id",
+		Classes: []Class{ClassLocation}, Personal: true, Sealed: []string{"sealed"},
+		Export:    "nothing separately: a cache of the positions, which positions.json holds",
+		Deletion:  "a day's row whenever a position of that day is stored, changed or deleted (database triggers), so with the positions by every path: " + unbound + ", deleted by the family, the retention job, " + cancelled,
+		Retention: []Retention{RetentionLocation},
+	},
+	{
+		Name: "track_day_gen", Owner: OwnerChild, OwnerColumn: "device_id",
+		Classes: []Class{ClassLocation}, Personal: true,
+		Export:    "nothing: a random number per day the watch has positions of (which days it does shows in positions.json)",
+		Deletion:  "with the last position of its day, whatever deletes it (database triggers): deleted by the family, the retention job, " + unbound + ", " + cancelled,
+		Retention: []Retention{RetentionLocation},
+	},
+	{
 		Name: "notification_prefs", Owner: OwnerAccount, OwnerColumn: "account_id",
 		Classes: []Class{ClassProfile}, Personal: true,
 		Export:    "the guardian's choices: channels per alarm kind, quiet hours (account/notifications.json)",

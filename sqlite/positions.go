@@ -275,11 +275,7 @@ func (db *DB) sealLegacyPositions(ctx context.Context) error {
 }
 
 // Track streams a device's positions with coordinates in [from, to), oldest first, opening only
-// their coordinates.
-//
-// A long window is read in slices on several read connections at once (SQLite reads one row at
-// a time per connection, and a year is half a million rows): the first slice streams, the later
-// ones are gathered meanwhile and passed on in order.
+// their coordinates. A window of several days goes through the day cache (kinwatch.TrackCached).
 func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, each func(*kinwatch.TrackPoint) error) error {
 	family, err := db.deviceFamily(ctx, deviceID)
 	if err != nil {
@@ -295,12 +291,94 @@ func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, ea
 	if !first.Valid {
 		return nil
 	}
+	if kinwatch.TrackSpan(from, to, first.Int64, last.Int64) < kinwatch.MinCachedSpan {
+		return db.trackRange(ctx, owner, deviceID, first.Int64, last.Int64+1, each)
+	}
+	return kinwatch.TrackCached(ctx, trackCache{db}, owner, deviceID, lo, hi, first.Int64, last.Int64, time.Now(), each)
+}
+
+// trackCache is the day cache of history reads on SQLite.
+type trackCache struct{ db *DB }
+
+func (c trackCache) Open(ctx context.Context, owner string, aad, sealed []byte) ([]byte, error) {
+	return c.db.keys.Open(ctx, owner, aad, sealed)
+}
+
+func (c trackCache) Seal(ctx context.Context, owner string, aad, plain []byte) ([]byte, error) {
+	return c.db.keys.Seal(ctx, owner, aad, plain)
+}
+
+// CachedDays reads the cached days in [d0, d1].
+func (c trackCache) CachedDays(ctx context.Context, deviceID string, d0, d1 int64) (map[int64][]byte, error) {
+	rows, err := c.db.read.QueryContext(ctx, `SELECT day, sealed FROM track_days WHERE device_id = ? AND day >= ? AND day <= ?`, deviceID, d0, d1)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: track days: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]byte{}
+	for rows.Next() {
+		var (
+			day    int64
+			sealed []byte
+		)
+		if err := rows.Scan(&day, &sealed); err != nil {
+			return nil, fmt.Errorf("sqlite: track days: %w", err)
+		}
+		out[day] = sealed
+	}
+	return out, rows.Err()
+}
+
+// DayGens reads the generations of the device's days in [d0, d1].
+func (c trackCache) DayGens(ctx context.Context, deviceID string, d0, d1 int64) (map[int64]int64, error) {
+	rows, err := c.db.read.QueryContext(ctx, `SELECT day, gen FROM track_day_gen WHERE device_id = ? AND day >= ? AND day <= ?`, deviceID, d0, d1)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: track day generations: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var day, gen int64
+		if err := rows.Scan(&day, &gen); err != nil {
+			return nil, fmt.Errorf("sqlite: track day generations: %w", err)
+		}
+		out[day] = gen
+	}
+	return out, rows.Err()
+}
+
+// StoreDays caches built days, each only if it still has the generation read before its
+// positions. The writer connection is the only one, so no change can come between the check and
+// the write.
+func (c trackCache) StoreDays(ctx context.Context, deviceID string, days []*kinwatch.BuiltDay) error {
+	return c.db.inTx(ctx, "store track days", func(tx *sql.Tx) error {
+		for _, d := range days {
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO track_days (device_id, day, points, sealed)
+				SELECT ?1, ?2, ?3, ?4 WHERE (SELECT gen FROM track_day_gen WHERE device_id = ?1 AND day = ?2) = ?5`,
+				deviceID, d.Day, d.Points, d.Sealed, d.Gen); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// TrackRange streams [lo, hi) through the parallel slices.
+func (c trackCache) TrackRange(ctx context.Context, owner, deviceID string, lo, hi int64, each func(*kinwatch.TrackPoint) error) error {
+	return c.db.trackSlices(ctx, owner, deviceID, lo, hi, each)
+}
+
+// trackSlices streams [lo, hi) nanoseconds. A long range is read in slices on several read
+// connections at once (SQLite reads one row at a time per connection, and a year is half a
+// million rows): the first slice streams, the later ones are gathered meanwhile and passed on in
+// order.
+func (db *DB) trackSlices(ctx context.Context, owner, deviceID string, lo, hi int64, each func(*kinwatch.TrackPoint) error) error {
 	parts := 1
-	if span := time.Duration(last.Int64 - first.Int64); span > trackSliceSpan {
+	if span := time.Duration(hi - lo); span > trackSliceSpan {
 		parts = max(1, min(3, readConns-1, int(span/trackSliceSpan)))
 	}
 	if parts == 1 {
-		return db.trackRange(ctx, owner, deviceID, first.Int64, last.Int64+1, each)
+		return db.trackRange(ctx, owner, deviceID, lo, hi, each)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -309,12 +387,12 @@ func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, ea
 		err  error
 		done chan struct{}
 	}
-	step := (last.Int64 + 1 - first.Int64) / int64(parts)
+	step := (hi - lo) / int64(parts)
 	bound := func(i int) int64 {
 		if i == parts {
-			return last.Int64 + 1
+			return hi
 		}
-		return first.Int64 + int64(i)*step
+		return lo + int64(i)*step
 	}
 	slices := make([]*slice, parts)
 	for i := 1; i < parts; i++ {

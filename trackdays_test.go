@@ -1,0 +1,174 @@
+package kinwatch
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+)
+
+// memDays is a TrackDayCache over a slice of points, which records what TrackCached asks.
+type memDays struct {
+	pts    []TrackPoint
+	rows   map[int64][]byte
+	gens   map[int64]int64
+	calls  []string
+	stored []*BuiltDay
+	// during, if set, runs while TrackRange reads (a change committed meanwhile).
+	during func()
+}
+
+func (m *memDays) CachedDays(ctx context.Context, deviceID string, d0, d1 int64) (map[int64][]byte, error) {
+	m.calls = append(m.calls, "cached")
+	out := map[int64][]byte{}
+	for d, b := range m.rows {
+		if d >= d0 && d <= d1 {
+			out[d] = b
+		}
+	}
+	return out, nil
+}
+
+func (m *memDays) DayGens(ctx context.Context, deviceID string, d0, d1 int64) (map[int64]int64, error) {
+	m.calls = append(m.calls, "gens")
+	out := map[int64]int64{}
+	for d, g := range m.gens {
+		if d >= d0 && d <= d1 {
+			out[d] = g
+		}
+	}
+	return out, nil
+}
+
+func (m *memDays) TrackRange(ctx context.Context, owner, deviceID string, lo, hi int64, each func(*TrackPoint) error) error {
+	m.calls = append(m.calls, "range")
+	if m.during != nil {
+		m.during()
+		m.during = nil
+	}
+	for i := range m.pts {
+		if t := m.pts[i].Time.UnixNano(); t >= lo && t < hi {
+			if err := each(&m.pts[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m *memDays) StoreDays(ctx context.Context, deviceID string, days []*BuiltDay) error {
+	for _, d := range days {
+		if g, ok := m.gens[d.Day]; ok && g == d.Gen { // what the stores check
+			m.rows[d.Day] = d.Sealed
+			m.stored = append(m.stored, d)
+		}
+	}
+	return nil
+}
+
+func (m *memDays) Open(ctx context.Context, owner string, aad, sealed []byte) ([]byte, error) {
+	return sealed[len(aad):], nil
+}
+
+func (m *memDays) Seal(ctx context.Context, owner string, aad, plain []byte) ([]byte, error) {
+	return append(slices.Clone(aad), plain...), nil
+}
+
+func TestTrackCached(t *testing.T) {
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	start := now.Truncate(24 * time.Hour).Add(-40 * 24 * time.Hour) // 40 past days: two chunks
+	m := &memDays{rows: map[int64][]byte{}, gens: map[int64]int64{}}
+	for i := range 40*24 + 10 {
+		at := start.Add(time.Duration(i) * time.Hour)
+		src := SourceGPS
+		if i == 5*24+3 {
+			src = "radar" // an unknown source: its day is read, never cached
+		}
+		m.pts = append(m.pts, TrackPoint{Time: at, Lat: float64(i), Lon: 1, Accuracy: 5, Source: src, Steps: int64(i)})
+		m.gens[TrackDay(at)] = 1 // every day with positions has a generation
+	}
+	d0 := TrackDay(start)
+	m.gens[d0+7] = 77
+	delete(m.gens, d0+11)                   // a day without one (its generation deleted) is not cached
+	m.during = func() { m.gens[d0+9] = 99 } // day 9 changes while it is read
+	read := func(from, to time.Time) []TrackPoint {
+		var got []TrackPoint
+		lo, hi := int64(-1<<63), int64(1<<63-1)
+		if !from.IsZero() {
+			lo = from.UnixNano()
+		}
+		if !to.IsZero() {
+			hi = to.UnixNano()
+		}
+		first, last := m.pts[0].Time.UnixNano(), m.pts[len(m.pts)-1].Time.UnixNano()
+		if err := TrackCached(t.Context(), m, "family:f", "w1", lo, hi, first, last, now, func(p *TrackPoint) error {
+			got = append(got, *p)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	got := read(time.Time{}, time.Time{})
+	if len(got) != len(m.pts) || !slices.EqualFunc(got, m.pts, func(a, b TrackPoint) bool { return a == b }) {
+		t.Fatalf("first read: %d points, want %d, the same", len(got), len(m.pts))
+	}
+	if i := slices.Index(m.calls, "gens"); i < 0 || i > slices.Index(m.calls, "range") {
+		t.Errorf("the generations were not read before the positions: %v", m.calls)
+	}
+	// Cached: every past day but the one with an unknown source, the one changed while read and
+	// the one without a generation; today never.
+	for d := d0; d < d0+40; d++ {
+		_, ok := m.rows[d]
+		if want := d != d0+5 && d != d0+9 && d != d0+11; ok != want {
+			t.Errorf("day %d cached: %v, want %v", d-d0, ok, want)
+		}
+	}
+	if _, ok := m.rows[TrackDay(now)]; ok {
+		t.Error("today was cached")
+	}
+	for _, b := range m.stored {
+		if b.Day == d0+7 && b.Gen != 77 {
+			t.Errorf("day 7 stored with generation %d, want 77", b.Gen)
+		}
+	}
+	// From the cache, the same points.
+	m.calls = nil
+	got = read(time.Time{}, time.Time{})
+	if !slices.EqualFunc(got, m.pts, func(a, b TrackPoint) bool { return a == b }) {
+		t.Fatal("second read differs")
+	}
+	// A window that starts and ends mid-day caches neither end.
+	m.rows = map[int64][]byte{}
+	from, to := start.Add(2*24*time.Hour+5*time.Hour), start.Add(12*24*time.Hour+7*time.Hour)
+	got = read(from, to)
+	if got[0].Time != from || got[len(got)-1].Time != to.Add(-time.Hour) {
+		t.Errorf("window read from %s to %s", got[0].Time, got[len(got)-1].Time)
+	}
+	if _, ok := m.rows[d0+2]; ok {
+		t.Error("the partial first day was cached")
+	}
+	if _, ok := m.rows[d0+12]; ok {
+		t.Error("the partial last day was cached")
+	}
+	if _, ok := m.rows[d0+3]; !ok {
+		t.Error("a complete day inside the window was not cached")
+	}
+}
+
+// The encoding keeps every field of a point.
+func TestTrackDayEncoding(t *testing.T) {
+	pts := []TrackPoint{
+		{Time: time.Unix(0, 1_700_000_000_123_456_789).UTC(), Lat: -33.8688, Lon: 151.2093, Accuracy: 12.5, Source: SourceWiFi, Steps: 12345},
+		{Time: time.Unix(1_700_000_100, 0).UTC(), Lat: 0.000001, Lon: -179.999999, Source: SourceNone, Steps: -1},
+	}
+	got, err := decodeTrackDay(encodeTrackDay(pts))
+	if err != nil || !slices.Equal(got, pts) {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	for _, bad := range [][]byte{nil, {2}, {1, 0}, append(encodeTrackDay(pts[:1])[:41], 9)} {
+		if _, err := decodeTrackDay(bad); err == nil {
+			t.Errorf("decodeTrackDay(% x) = nil error", bad)
+		}
+	}
+}
