@@ -134,6 +134,9 @@ type PositionStore interface {
 	// times: unbounded), oldest first, reading only what a track needs: a year of one-minute
 	// positions streams through without building 500k Positions. An error from each stops it.
 	Track(ctx context.Context, deviceID string, from, to time.Time, each func(*TrackPoint) error) error
+	// PruneTrackDays deletes rows of Track's day cache that are no longer of their day (see
+	// TrackCached) and returns how many.
+	PruneTrackDays(ctx context.Context) (int, error)
 }
 
 // TrackPoint is what a track needs of a position.

@@ -133,9 +133,17 @@ func trackChunkCached(ctx context.Context, c TrackDayCache, owner, deviceID stri
 				continue
 			}
 			// A row that does not open (a key rotated away) is read from the positions again,
-			// and not cached anew (its generation was not read).
+			// and cached anew: the generations are read now if they were not (the days already
+			// read without them are not cached).
 			delete(cached, d)
-			skip[d] = true
+			if gens == nil {
+				if gens, err = c.DayGens(ctx, deviceID, d0, d1); err != nil {
+					return err
+				}
+				for x := d0; x < d; x++ {
+					skip[x] = true
+				}
+			}
 		}
 		// A run of days to read from the positions: up to the next usable cached day.
 		end := d + 1
@@ -186,7 +194,7 @@ func trackChunkCached(ctx context.Context, c TrackDayCache, owner, deviceID stri
 	}
 	if len(built) > 0 {
 		// Best effort, and bounded: a day not cached now is built again next time.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
 		_ = c.StoreDays(sctx, deviceID, built)
 	}
@@ -196,11 +204,15 @@ func trackChunkCached(ctx context.Context, c TrackDayCache, owner, deviceID stri
 // WarmTrackDays reads the last complete days (a window of MinCachedSpan ending at today's
 // midnight UTC) of every bound watch, so that the day cache holds them before anyone asks: a
 // long history view then reads the cache the first time too. It waits pace between watches (the
-// ingest and the API come first) and tells failed of a watch whose read failed.
+// ingest and the API come first) and tells failed of a watch whose read failed. First it prunes
+// the cache of rows no longer of their day.
 func WarmTrackDays(ctx context.Context, s interface {
 	DeviceStore
 	PositionStore
 }, now time.Time, pace time.Duration, failed func(deviceID string, err error)) error {
+	if _, err := s.PruneTrackDays(ctx); err != nil {
+		return err
+	}
 	to := time.Unix(0, TrackDay(now)*DayNanos).UTC()
 	from := to.Add(-MinCachedSpan)
 	const page = 500

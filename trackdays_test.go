@@ -1,7 +1,9 @@
 package kinwatch
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -67,6 +69,9 @@ func (m *memDays) StoreDays(ctx context.Context, deviceID string, days []*BuiltD
 }
 
 func (m *memDays) Open(ctx context.Context, owner string, aad, sealed []byte) ([]byte, error) {
+	if !bytes.HasPrefix(sealed, aad) {
+		return nil, errors.New("does not open")
+	}
 	return sealed[len(aad):], nil
 }
 
@@ -137,6 +142,14 @@ func TestTrackCached(t *testing.T) {
 	got = read(time.Time{}, time.Time{})
 	if !slices.EqualFunc(got, m.pts, func(a, b TrackPoint) bool { return a == b }) {
 		t.Fatal("second read differs")
+	}
+	// A row that does not open (its key rotated away) is read from the positions, and cached anew.
+	m.rows[d0+12] = []byte("sealed with a key gone")
+	if got = read(time.Time{}, time.Time{}); !slices.EqualFunc(got, m.pts, func(a, b TrackPoint) bool { return a == b }) {
+		t.Fatal("read with a row that does not open differs")
+	}
+	if _, err := m.Open(t.Context(), "", trackDayAAD("w1", d0+12), m.rows[d0+12]); err != nil {
+		t.Error("the row that did not open was not cached anew")
 	}
 	// A window that starts and ends mid-day caches neither end.
 	m.rows = map[int64][]byte{}

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -386,9 +385,11 @@ func (c trackCache) Seal(ctx context.Context, owner string, aad, plain []byte) (
 	return c.db.keys.Seal(ctx, owner, aad, plain)
 }
 
-// CachedDays reads the cached days in [d0, d1].
+// CachedDays reads the cached days in [d0, d1] that are still of their day's generation.
 func (c trackCache) CachedDays(ctx context.Context, deviceID string, d0, d1 int64) (map[int64][]byte, error) {
-	rows, err := c.db.pool.Query(ctx, `SELECT day, sealed FROM track_days WHERE device_id = $1 AND day >= $2 AND day <= $3`, deviceID, d0, d1)
+	rows, err := c.db.pool.Query(ctx, `SELECT t.day, t.sealed FROM track_days t
+		JOIN track_day_gen g ON g.device_id = t.device_id AND g.day = t.day AND g.gen = t.gen
+		WHERE t.device_id = $1 AND t.day >= $2 AND t.day <= $3`, deviceID, d0, d1)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: track days: %w", err)
 	}
@@ -427,34 +428,64 @@ func (c trackCache) DayGens(ctx context.Context, deviceID string, d0, d1 int64) 
 }
 
 // StoreDays caches built days, each only if its generation is still the one read before its
-// positions, each in its own transaction that holds the generation's row lock while it writes:
-// a writer that changed the day and has not committed holds that lock, and the day is left out
-// (lock_timeout: a history view does not wait for writers); one that comes later waits for this
-// commit, then deletes the row.
+// positions, in one transaction that holds the generations' row locks while it writes: a writer
+// that changed a day and has not committed holds that lock, and the day is left out (SKIP LOCKED:
+// a history view does not wait for writers); one that comes later waits for this commit, then
+// deletes the row (and if its snapshot is older than the row, renews the generation, which takes
+// the row out of use).
 func (c trackCache) StoreDays(ctx context.Context, deviceID string, days []*kinwatch.BuiltDay) error {
-	var errs []error
+	want := make(map[int64]*kinwatch.BuiltDay, len(days))
+	ds := make([]int64, 0, len(days))
 	for _, d := range days {
-		err := pgx.BeginFunc(ctx, c.db.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '200ms'`); err != nil {
-				return err
-			}
-			var gen int64
-			err := tx.QueryRow(ctx, `SELECT gen FROM track_day_gen WHERE device_id = $1 AND day = $2 FOR SHARE`, deviceID, d.Day).Scan(&gen)
-			if errors.Is(err, pgx.ErrNoRows) || err == nil && gen != d.Gen {
-				return nil // changed since it was read, or its positions deleted with their generation
-			}
-			if err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO track_days (device_id, day, points, sealed) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (device_id, day) DO UPDATE SET points = excluded.points, sealed = excluded.sealed`, deviceID, d.Day, d.Points, d.Sealed)
-			return err
-		})
-		if err != nil {
-			errs = append(errs, err)
-		}
+		want[d.Day] = d
+		ds = append(ds, d.Day)
 	}
-	return errors.Join(errs...)
+	return pgx.BeginFunc(ctx, c.db.pool, func(tx pgx.Tx) error {
+		// Another read storing the same day holds its row until it commits: wait that long, not more.
+		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '500ms'`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT day, gen FROM track_day_gen WHERE device_id = $1 AND day = ANY($2)
+			ORDER BY day FOR SHARE SKIP LOCKED`, deviceID, ds)
+		if err != nil {
+			return err
+		}
+		var (
+			day, gen int64
+			keep     []int64
+			gens     []int64
+			points   []int32
+			sealed   [][]byte
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&day, &gen}, func() error {
+			if d := want[day]; d != nil && d.Gen == gen { // else changed since it was read
+				keep, gens, points, sealed = append(keep, day), append(gens, gen), append(points, int32(d.Points)), append(sealed, d.Sealed)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if len(keep) == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO track_days (device_id, day, gen, points, sealed)
+			SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::bytea[])
+			ON CONFLICT (device_id, day) DO UPDATE SET gen = excluded.gen, points = excluded.points, sealed = excluded.sealed`,
+			deviceID, keep, gens, points, sealed)
+		return err
+	})
+}
+
+// PruneTrackDays deletes cached days that are no longer of their day's generation (left by a
+// change that did not delete them: a writer at REPEATABLE READ whose snapshot is older than the
+// row, or one from outside kinwatch).
+func (db *DB) PruneTrackDays(ctx context.Context) (int, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM track_days t WHERE NOT EXISTS (SELECT 1 FROM track_day_gen g
+		WHERE g.device_id = t.device_id AND g.day = t.day AND g.gen = t.gen)`)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune track days: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // TrackRange streams the positions with coordinates in [lo, hi) nanoseconds, oldest first.

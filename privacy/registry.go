@@ -209,7 +209,7 @@ var Tables = []Table{
 		Name: "track_days", Owner: OwnerChild, OwnerColumn: "device_id",
 		Classes: []Class{ClassLocation}, Personal: true, Sealed: []string{"sealed"},
 		Export:    "nothing separately: a cache of the positions, which positions.json holds",
-		Deletion:  "a day's row whenever a position of that day is stored, changed or deleted (database triggers), so with the positions by every path: " + unbound + ", deleted by the family, the retention job, " + cancelled,
+		Deletion:  "a day's row whenever a position of that day is stored, changed or deleted (database triggers), so with the positions by every path: " + unbound + ", deleted by the family, the retention job, " + cancelled + "; a row a change could not see (a writer's older snapshot) is out of use at once and deleted by the nightly prune (PruneTrackDays)",
 		Retention: []Retention{RetentionLocation},
 	},
 	{

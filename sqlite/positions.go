@@ -308,9 +308,11 @@ func (c trackCache) Seal(ctx context.Context, owner string, aad, plain []byte) (
 	return c.db.keys.Seal(ctx, owner, aad, plain)
 }
 
-// CachedDays reads the cached days in [d0, d1].
+// CachedDays reads the cached days in [d0, d1] that are still of their day's generation.
 func (c trackCache) CachedDays(ctx context.Context, deviceID string, d0, d1 int64) (map[int64][]byte, error) {
-	rows, err := c.db.read.QueryContext(ctx, `SELECT day, sealed FROM track_days WHERE device_id = ? AND day >= ? AND day <= ?`, deviceID, d0, d1)
+	rows, err := c.db.read.QueryContext(ctx, `SELECT t.day, t.sealed FROM track_days t
+		JOIN track_day_gen g ON g.device_id = t.device_id AND g.day = t.day AND g.gen = t.gen
+		WHERE t.device_id = ? AND t.day >= ? AND t.day <= ?`, deviceID, d0, d1)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: track days: %w", err)
 	}
@@ -348,19 +350,44 @@ func (c trackCache) DayGens(ctx context.Context, deviceID string, d0, d1 int64) 
 }
 
 // StoreDays caches built days, each only if it still has the generation read before its
-// positions. The writer connection is the only one, so no change can come between the check and
-// the write.
+// positions. The write transaction holds the database's write lock (this process's and any
+// other's), so no change can come between the check and the write.
 func (c trackCache) StoreDays(ctx context.Context, deviceID string, days []*kinwatch.BuiltDay) error {
 	return c.db.inTx(ctx, "store track days", func(tx *sql.Tx) error {
 		for _, d := range days {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO track_days (device_id, day, points, sealed)
-				SELECT ?1, ?2, ?3, ?4 WHERE (SELECT gen FROM track_day_gen WHERE device_id = ?1 AND day = ?2) = ?5`,
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO track_days (device_id, day, points, sealed, gen)
+				SELECT ?1, ?2, ?3, ?4, ?5 WHERE (SELECT gen FROM track_day_gen WHERE device_id = ?1 AND day = ?2) = ?5`,
 				deviceID, d.Day, d.Points, d.Sealed, d.Gen); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// PruneTrackDays deletes cached days that are no longer of their day's generation (left by a
+// change that did not delete them, e.g. from outside kinwatch), a batch at a time.
+func (db *DB) PruneTrackDays(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		var n int64
+		err := db.inTx(ctx, "prune track days", func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM track_days WHERE (device_id, day) IN (SELECT t.device_id, t.day FROM track_days t
+				WHERE NOT EXISTS (SELECT 1 FROM track_day_gen g WHERE g.device_id = t.device_id AND g.day = t.day AND g.gen = t.gen) LIMIT 500)`)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("sqlite: prune track days: %w", err)
+		}
+		total += int(n)
+		if n < 500 {
+			return total, nil
+		}
+	}
 }
 
 // TrackRange streams [lo, hi) through the parallel slices.

@@ -63,6 +63,13 @@ func (r sqliteRaw) DropDayGen(t *testing.T, deviceID string, day int64) {
 	}
 }
 
+func (r sqliteRaw) StaleCachedDay(t *testing.T, deviceID string, day int64) {
+	t.Helper()
+	if _, err := r.db.ExecContext(t.Context(), `UPDATE track_days SET gen = gen + 1 WHERE device_id = ? AND day = ?`, deviceID, day); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestTrackCache(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kinwatch.db")
 	db := open(t, path)

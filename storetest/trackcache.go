@@ -17,6 +17,9 @@ type RawSQL interface {
 	DayGens(t *testing.T, deviceID string) map[int64]bool
 	// DropDayGen deletes a day's generation.
 	DropDayGen(t *testing.T, deviceID string, day int64)
+	// StaleCachedDay makes a cached day's generation differ from its day's, as a change that
+	// did not delete the row would.
+	StaleCachedDay(t *testing.T, deviceID string, day int64)
 }
 
 // RunTrackCache checks a store's history day cache: the nightly job caches the last days, a read
@@ -28,6 +31,10 @@ type RawSQL interface {
 // with its last position, whatever deletes it.
 func RunTrackCache(t *testing.T, s kinwatch.Store, raw RawSQL) {
 	ctx := t.Context()
+	// "Today" is the store's too: not a run that crosses midnight UTC.
+	if left := time.Until(time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)); left < time.Minute {
+		time.Sleep(left + time.Second)
+	}
 	fam := BoundWatches(t, s, "w1")
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	start := today.Add(-8 * 24 * time.Hour)
@@ -155,6 +162,19 @@ func RunTrackCache(t *testing.T, s kinwatch.Store, raw RawSQL) {
 	if got := read("after the retention job"); len(got) != 19 || got[0] != 20 {
 		t.Fatalf("after the retention job: %v", got)
 	}
+
+	// A cached row no longer of its day's generation is not served, and PruneTrackDays deletes it.
+	raw.StaleCachedDay(t, "w1", day0+4)
+	if n, err := s.PruneTrackDays(ctx); err != nil || n != 1 {
+		t.Errorf("PruneTrackDays = %d, %v; want 1", n, err)
+	}
+	delete(all, 4)
+	wantDays("after pruning", all)
+	if got := read("after pruning"); len(got) != 19 || got[0] != 20 {
+		t.Fatalf("after pruning: %v", got)
+	}
+	all[4] = 3
+	wantDays("read after pruning", all)
 
 	// The family deletes day 2 whole: nothing of it is left, its generation neither.
 	if _, _, err := s.DeleteRecords(ctx, kinwatch.RecordDeletion{Kind: kinwatch.RecordPositions, DeviceID: "w1", FamilyID: fam,

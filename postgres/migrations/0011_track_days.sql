@@ -4,6 +4,7 @@
 CREATE TABLE track_days (
 	device_id text NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
 	day       bigint NOT NULL, -- UTC days since 1970-01-01
+	gen       bigint NOT NULL,  -- the day's generation it was built at: served only while it is the day's
 	points    integer NOT NULL,
 	sealed    bytea NOT NULL,
 	PRIMARY KEY (device_id, day)
@@ -11,8 +12,10 @@ CREATE TABLE track_days (
 
 -- A day's generation: a new random value whenever a position of the day is stored, changed or
 -- deleted, written under the row lock of the changing transaction. A cached row is written only if
--- the generation read before its positions is still the day's, read with that lock (not waiting
--- for it), so a change that comes while it is built, committed or still in flight, keeps it out.
+-- the generation read before its positions is still the day's, read with that lock (skipping it
+-- if a writer holds it), so a change that comes while it is built, committed or still in flight,
+-- keeps it out; and it is served only while its generation is the day's, so a change that missed
+-- deleting it (a writer whose snapshot is older than the row) still takes it out of use.
 CREATE TABLE track_day_gen (
 	device_id text NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
 	day       bigint NOT NULL,
@@ -38,7 +41,9 @@ CREATE FUNCTION track_days_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	INSERT INTO track_day_gen (device_id, day, gen)
 		SELECT device_id, day, (random() * 9e18)::bigint
-		FROM (SELECT DISTINCT device_id, track_day(time) AS day FROM changed_rows) c ORDER BY 1, 2
+		FROM (SELECT DISTINCT device_id, track_day(time) AS day FROM changed_rows) c
+		WHERE EXISTS (SELECT 1 FROM devices d WHERE d.id = c.device_id) -- not for a device being deleted
+		ORDER BY 1, 2
 		ON CONFLICT (device_id, day) DO UPDATE SET gen = excluded.gen;
 	DELETE FROM track_days t USING (SELECT DISTINCT device_id, track_day(time) AS day FROM changed_rows) c
 		WHERE t.device_id = c.device_id AND t.day = c.day;
@@ -59,11 +64,13 @@ CREATE TRIGGER track_days_update_old AFTER UPDATE ON positions REFERENCING OLD T
 CREATE TRIGGER track_days_update_new AFTER UPDATE ON positions REFERENCING NEW TABLE AS changed_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION track_days_changed();
 
--- TRUNCATE bypasses the row triggers: it empties the cache with it.
+-- TRUNCATE bypasses the row triggers: it empties the cache with it, the generations first (a
+-- build storing a day holds its generation's lock; once it commits, the second statement sees
+-- its row).
 CREATE FUNCTION track_days_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	DELETE FROM track_days;
 	DELETE FROM track_day_gen;
+	DELETE FROM track_days;
 	RETURN NULL;
 END $$;
 

@@ -4,6 +4,7 @@
 CREATE TABLE track_days (
 	device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
 	day       INTEGER NOT NULL, -- UTC days since 1970-01-01
+	gen       INTEGER NOT NULL, -- the day's generation it was built at: served only while it is the day's
 	points    INTEGER NOT NULL,
 	sealed    BLOB NOT NULL,
 	PRIMARY KEY (device_id, day)
@@ -11,7 +12,9 @@ CREATE TABLE track_days (
 
 -- A day's generation: a new random value whenever a position of the day is stored, changed or
 -- deleted. A cached row is written only if the generation read before its positions is still the
--- day's, so a change that comes while it is built keeps it out.
+-- day's, so a change that comes while it is built keeps it out, and served only while it is.
+-- (INSERT OR REPLACE into positions, which the app never does, would bypass the delete trigger
+-- unless recursive_triggers is on; the replacing row's own insert still renews its day.)
 CREATE TABLE track_day_gen (
 	device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
 	day       INTEGER NOT NULL,
