@@ -1,11 +1,14 @@
 package kinwatch
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -21,6 +24,44 @@ import (
 // when it writes, in a transaction that takes that lock too (without waiting for it: a day
 // being changed right now is not cached). So a change committed or still in flight during the
 // build keeps its row out, and a change after it deletes the row.
+
+// LateTrackDay is a watch's day that a stored position changes after it may have been cached.
+type LateTrackDay struct {
+	DeviceID string
+	Day      int64
+}
+
+// lateMargin is how long before its end a day counts as past for LateTrackDays: room for the
+// clocks of several servers and for a batch in flight across midnight.
+const lateMargin = 10 * time.Minute
+
+// LateTrackDays returns the watches' days, in order, that the positions among recs change although
+// they may be cached: those of a day before the current one, less lateMargin. WriteBatch renews
+// their generations and deletes their cached rows in its transaction (deletions and moves of
+// positions do so in database triggers). The positions of the current day, the usual batch, need
+// nothing: their day is not cached, and a build of it, once it is past, gives it its generation
+// after midnight, so a change from then on renews it. Nil, without allocating, when none is late.
+func LateTrackDays(recs []Record, now time.Time) []LateTrackDay {
+	current := TrackDay(now.Add(lateMargin))
+	var late []LateTrackDay
+	for i := range recs {
+		if p := recs[i].Position; p != nil {
+			if d := TrackDay(p.Time); d < current {
+				late = append(late, LateTrackDay{p.DeviceID, d})
+			}
+		}
+	}
+	if len(late) < 2 {
+		return late
+	}
+	slices.SortFunc(late, func(a, b LateTrackDay) int {
+		if c := strings.Compare(a.DeviceID, b.DeviceID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Day, b.Day)
+	})
+	return slices.Compact(late)
+}
 
 // DayNanos is a UTC day in nanoseconds; day numbers count UTC days since 1970-01-01.
 const DayNanos = int64(24 * time.Hour)

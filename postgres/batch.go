@@ -145,8 +145,10 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"positions"}, positionCopyColumns, rows)
-		return err
+		if _, err = tx.CopyFrom(ctx, pgx.Identifier{"positions"}, positionCopyColumns, rows); err != nil {
+			return err
+		}
+		return renewLateDays(ctx, tx, kinwatch.LateTrackDays(recs, now))
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: write batch: %w", constraint(err))
@@ -209,4 +211,26 @@ func boolOrNil(b *bool) any {
 func storable(t time.Time) bool {
 	y := t.UTC().Year()
 	return y >= -4712 && y <= 294275
+}
+
+// renewLateDays gives the days a batch stored positions of late new generations (in order, so that
+// two batches lock them in the same order) and deletes their cached rows.
+func renewLateDays(ctx context.Context, tx pgx.Tx, late []kinwatch.LateTrackDay) error {
+	if len(late) == 0 {
+		return nil
+	}
+	devices, days := make([]string, len(late)), make([]int64, len(late))
+	for i, d := range late {
+		devices[i], days[i] = d.DeviceID, d.Day
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO track_day_gen (device_id, day, gen)
+		SELECT device_id, day, (random() * 9e18)::bigint FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS l(device_id, day, n)
+		ORDER BY n ON CONFLICT (device_id, day) DO UPDATE SET gen = excluded.gen`, devices, days); err != nil {
+		return fmt.Errorf("late days: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM track_days t USING unnest($1::text[], $2::bigint[]) AS l(device_id, day)
+		WHERE t.device_id = l.device_id AND t.day = l.day`, devices, days); err != nil {
+		return fmt.Errorf("late days: %w", err)
+	}
+	return nil
 }

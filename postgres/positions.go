@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"kinwatch"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -408,9 +410,25 @@ func (c trackCache) CachedDays(ctx context.Context, deviceID string, d0, d1 int6
 	return out, nil
 }
 
-// DayGens reads the generations of the device's days in [d0, d1] (committed ones: a change in
-// flight shows at StoreDays).
+// DayGens returns the generations of the device's days in [d0, d1] (committed ones: a change in
+// flight shows at StoreDays), first giving one to each day that has positions and none yet (a
+// day whose positions came as the current day's). A writer changing such a day right now holds
+// its generation's row: the day is left without one (lock_timeout), so not cached this time.
 func (c trackCache) DayGens(ctx context.Context, deviceID string, d0, d1 int64) (map[int64]int64, error) {
+	err := pgx.BeginFunc(ctx, c.db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '200ms'`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO track_day_gen (device_id, day, gen)
+			SELECT $1, d.day, (random() * 9e18)::bigint FROM generate_series($2::bigint, $3::bigint) AS d(day)
+			WHERE NOT EXISTS (SELECT 1 FROM track_day_gen g WHERE g.device_id = $1 AND g.day = d.day)
+			AND EXISTS (SELECT 1 FROM positions p WHERE p.device_id = $1 AND p.time >= to_timestamp(d.day * 86400) AND p.time < to_timestamp((d.day + 1) * 86400))
+			ORDER BY d.day ON CONFLICT (device_id, day) DO NOTHING`, deviceID, d0, d1)
+		return err
+	})
+	if err != nil && !isLockTimeout(err) {
+		return nil, fmt.Errorf("postgres: track day generations: %w", err)
+	}
 	rows, err := c.db.pool.Query(ctx, `SELECT day, gen FROM track_day_gen WHERE device_id = $1 AND day >= $2 AND day <= $3`, deviceID, d0, d1)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: track day generations: %w", err)
@@ -425,6 +443,12 @@ func (c trackCache) DayGens(ctx context.Context, deviceID string, d0, d1 int64) 
 		return nil, fmt.Errorf("postgres: track day generations: %w", err)
 	}
 	return out, nil
+}
+
+// isLockTimeout reports whether err is PostgreSQL's lock_timeout.
+func isLockTimeout(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "55P03"
 }
 
 // StoreDays caches built days, each only if its generation is still the one read before its

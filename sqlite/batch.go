@@ -203,6 +203,15 @@ func (db *DB) writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devi
 			return nil, fmt.Errorf("record %d: %w", i, err)
 		}
 	}
+	for _, d := range kinwatch.LateTrackDays(recs, now) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO track_day_gen (device_id, day, gen) VALUES (?1, ?2, random())
+			ON CONFLICT (device_id, day) DO UPDATE SET gen = random()`, d.DeviceID, d.Day); err != nil {
+			return nil, fmt.Errorf("late day: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM track_days WHERE device_id = ? AND day = ?`, d.DeviceID, d.Day); err != nil {
+			return nil, fmt.Errorf("late day: %w", err)
+		}
+	}
 	return dropped, nil
 }
 

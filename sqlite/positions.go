@@ -331,8 +331,26 @@ func (c trackCache) CachedDays(ctx context.Context, deviceID string, d0, d1 int6
 	return out, rows.Err()
 }
 
-// DayGens reads the generations of the device's days in [d0, d1].
+// DayGens returns the generations of the device's days in [d0, d1], first giving one to each
+// day that has positions and none yet (a day whose positions came as the current day's).
 func (c trackCache) DayGens(ctx context.Context, deviceID string, d0, d1 int64) (map[int64]int64, error) {
+	const missing = `WITH RECURSIVE d(day) AS (SELECT ?2 UNION ALL SELECT day + 1 FROM d WHERE day < ?3)
+		SELECT day FROM d WHERE NOT EXISTS (SELECT 1 FROM track_day_gen g WHERE g.device_id = ?1 AND g.day = d.day)
+		AND EXISTS (SELECT 1 FROM positions p WHERE p.device_id = ?1 AND p.time >= d.day * 86400000000000 AND p.time < (d.day + 1) * 86400000000000)`
+	var need bool
+	if err := c.db.read.QueryRowContext(ctx, `SELECT EXISTS (`+missing+`)`, deviceID, d0, d1).Scan(&need); err != nil {
+		return nil, fmt.Errorf("sqlite: track day generations: %w", err)
+	}
+	if need {
+		// In the write transaction: a change that comes after it renews what it gives.
+		if err := c.db.inTx(ctx, "track day generations", func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO track_day_gen (device_id, day, gen) SELECT ?1, day, random() FROM (`+missing+`)
+				WHERE true ON CONFLICT (device_id, day) DO NOTHING`, deviceID, d0, d1)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("sqlite: track day generations: %w", err)
+		}
+	}
 	rows, err := c.db.read.QueryContext(ctx, `SELECT day, gen FROM track_day_gen WHERE device_id = ? AND day >= ? AND day <= ?`, deviceID, d0, d1)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: track day generations: %w", err)

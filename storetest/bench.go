@@ -39,14 +39,14 @@ func BenchWriteBatch(b *testing.B, s kinwatch.Store, batchSize int) {
 	}
 
 	ctx := b.Context()
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	start := time.Now() // live traffic: positions of the current day, a millisecond apart
 	n := 0
 	for b.Loop() {
 		// Fresh ids and times each round, as the gateway would send: time-ordered ids, because
 		// random ones load the primary-key index in a way the gateway no longer does. The records
 		// are reused because a store must not keep them after WriteBatch returns.
 		for i := range positions {
-			t := start.Add(time.Duration(n) * time.Second)
+			t := start.Add(time.Duration(n) * time.Millisecond)
 			positions[i].ID, positions[i].Time, positions[i].Received = kinwatch.NewTimeID(t), t, t
 			updates[i].Time = t
 			n++

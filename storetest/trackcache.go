@@ -27,8 +27,8 @@ type RawSQL interface {
 // their points (a position at 00:00:00.000000 belongs to its day, one at 23:59:59.999999 too),
 // today is not, and every change to a day's positions (a late upload, a deletion, a move to
 // another day, the retention job, unbinding) takes its row out, so a read never serves what the
-// positions no longer say. A day without a generation is not cached, and a day's generation goes
-// with its last position, whatever deletes it.
+// positions no longer say. A read gives a day with positions a generation if it has none, and a
+// day's generation goes with its last position, whatever deletes it.
 func RunTrackCache(t *testing.T, s kinwatch.Store, raw RawSQL) {
 	ctx := t.Context()
 	// "Today" is the store's too: not a run that crosses midnight UTC.
@@ -56,6 +56,13 @@ func RunTrackCache(t *testing.T, s kinwatch.Store, raw RawSQL) {
 	add("", today.Add(time.Second), 99) // today: never cached
 	write(t, s, recs...)
 	recs = nil
+	// Positions of the current day (the ingest's) cost the cache nothing: no generation; late ones
+	// (of a past day) give their day one.
+	// (In the last ten minutes of a day, its positions count as late.)
+	late := time.Until(today.Add(24*time.Hour)) < 11*time.Minute
+	if gens := raw.DayGens(t, "w1"); gens[kinwatch.TrackDay(today)] && !late || !gens[day0] {
+		t.Errorf("after the first positions, the days with a generation: %v (day 0 is %d)", gens, day0)
+	}
 	read := func(what string) []int64 {
 		t.Helper()
 		var steps []int64
@@ -133,15 +140,20 @@ func RunTrackCache(t *testing.T, s kinwatch.Store, raw RawSQL) {
 	}
 	all[3], all[6] = 2, 4
 
-	// Day 7's noon position moves within the day, and its generation is gone (as the retention job
-	// or an unbinding would leave it): day 7 is read, not cached.
+	// Day 7's noon position moves within the day, and its generation is gone (as if its positions
+	// had come as the current day's, which give none): a read gives it one, and caches it.
 	raw.MovePosition(t, ids[dayName("noon", 7)], start.Add(7*24*time.Hour+13*time.Hour))
 	raw.DropDayGen(t, "w1", day0+7)
 	delete(all, 7)
+	wantDays("without a generation", all)
 	if got := read("without a generation"); len(got) != 25 || got[21] != 70 || got[22] != 71 || got[23] != 72 {
 		t.Fatalf("without a generation: %v", got)
 	}
-	wantDays("without a generation", all)
+	all[7] = 3
+	wantDays("read without a generation", all)
+	if !raw.DayGens(t, "w1")[day0+7] {
+		t.Error("the read gave day 7 no generation")
+	}
 
 	// The retention job takes days 0 and 1.
 	for {
