@@ -16,14 +16,17 @@ import (
 // a history view of it reads one sealed row per UTC day instead (track_days), which the stores
 // build as they read complete past days, and a nightly job for the days just completed.
 //
-// It must never serve what the positions no longer say. Triggers on positions, whatever the path
-// (a late upload, a family's deletion, the retention job, unbinding, cancellation), delete the
-// cached rows of the days they change and give those days a new random generation
-// (track_day_gen), under the row lock of the writing transaction. A build reads a day's
-// generation before its positions, and stores the row only if the generation is still the same
-// when it writes, in a transaction that takes that lock too (without waiting for it: a day
-// being changed right now is not cached). So a change committed or still in flight during the
-// build keeps its row out, and a change after it deletes the row.
+// It must never serve what the positions no longer say. A change to a day's positions gives the
+// day a new random generation (track_day_gen) under the row lock of the writing transaction, or
+// deletes it with the day's last position, and deletes the day's cached row: triggers on
+// positions for deletions and moves, whatever the path (a family's deletion, the retention job,
+// unbinding, cancellation), and WriteBatch for late uploads (LateTrackDays). A build reads a day's
+// generation before its positions (giving one first to a day with positions that has none), and
+// stores the row only if the generation is still the same when it writes, in a transaction that
+// takes that lock too (without waiting for it: a day being changed right now is not cached). So a
+// change committed or still in flight during the build keeps its row out, and a change after it
+// deletes the row; a row is served only while its generation is the day's, so one a change could
+// not see to delete (a writer's older snapshot) is out of use too.
 
 // LateTrackDay is a watch's day that a stored position changes after it may have been cached.
 type LateTrackDay struct {
@@ -35,17 +38,19 @@ type LateTrackDay struct {
 // clocks of several servers and for a batch in flight across midnight.
 const lateMargin = 10 * time.Minute
 
-// LateTrackDays returns the watches' days, in order, that the positions among recs change although
-// they may be cached: those of a day before the current one, less lateMargin. WriteBatch renews
-// their generations and deletes their cached rows in its transaction (deletions and moves of
-// positions do so in database triggers). The positions of the current day, the usual batch, need
-// nothing: their day is not cached, and a build of it, once it is past, gives it its generation
-// after midnight, so a change from then on renews it. Nil, without allocating, when none is late.
-func LateTrackDays(recs []Record, now time.Time) []LateTrackDay {
+// LateTrackDays returns the watches' days, in order (of device ids' bytes, then days), that the
+// kept positions among recs change although they may be cached: those of a day before the
+// current one, less lateMargin. WriteBatch renews their generations and deletes their cached rows
+// in its transaction, with now taken just before (deletions and moves of positions do so in
+// database triggers). The positions of the current day, the usual batch, need nothing: their day
+// is not cached until it is past, and a build then reads its generation after they committed, so
+// only a change after that must renew it. That holds while a batch commits within lateMargin of
+// now, and the servers' clocks agree to within it. Nil, without allocating, when none is late.
+func LateTrackDays(recs []Record, bound map[string]Bound, now time.Time) []LateTrackDay {
 	current := TrackDay(now.Add(lateMargin))
 	var late []LateTrackDay
 	for i := range recs {
-		if p := recs[i].Position; p != nil {
+		if p := recs[i].Position; p != nil && Keeps(bound, &recs[i]) {
 			if d := TrackDay(p.Time); d < current {
 				late = append(late, LateTrackDay{p.DeviceID, d})
 			}
@@ -81,8 +86,9 @@ func floorDiv(a, b int64) int64 {
 type TrackDayCache interface {
 	// CachedDays returns the sealed rows of the device's days in [d0, d1].
 	CachedDays(ctx context.Context, deviceID string, d0, d1 int64) (map[int64][]byte, error)
-	// DayGens returns the generation of each of the device's days in [d0, d1] that has one. Every
-	// day with positions has one; a day without is not cached.
+	// DayGens returns the generation of each of the device's days in [d0, d1] that has one, first
+	// giving one to each day with positions that has none (best effort: a day left without one is
+	// not cached).
 	DayGens(ctx context.Context, deviceID string, d0, d1 int64) (map[int64]int64, error)
 	// TrackRange streams the device's positions with coordinates in [lo, hi) nanoseconds, oldest
 	// first.

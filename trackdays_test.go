@@ -186,8 +186,8 @@ func TestTrackDayEncoding(t *testing.T) {
 	}
 }
 
-// LateTrackDays: positions of a past day, each watch's day once and in order; none of the current
-// day until its last ten minutes.
+// LateTrackDays: kept positions of a past day, each watch's day once and in order; none of the
+// current day until its last ten minutes.
 func TestLateTrackDays(t *testing.T) {
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	pos := func(dev string, at time.Time) Record { return Record{Position: &Position{DeviceID: dev, Time: at}} }
@@ -195,19 +195,22 @@ func TestLateTrackDays(t *testing.T) {
 		pos("w2", now.Add(-25*time.Hour)), pos("w1", now), {Event: &Event{DeviceID: "w1", Time: now.Add(-48 * time.Hour)}},
 		pos("w1", now.Add(-13*time.Hour)), pos("w2", now.Add(-25*time.Hour+time.Minute)), pos("w1", now.Add(-30*24*time.Hour)),
 	}
+	recs = append(recs, pos("w3", now.Add(-48*time.Hour))) // not kept: not bound
+	all := PurposeService.Bit() | PurposeLocation.Bit()
+	bound := map[string]Bound{"w1": {Consent: all}, "w2": {Consent: all}}
 	today := TrackDay(now)
 	want := []LateTrackDay{{"w1", today - 30}, {"w1", today - 1}, {"w2", today - 1}}
-	if got := LateTrackDays(recs, now); !slices.Equal(got, want) {
+	if got := LateTrackDays(recs, bound, now); !slices.Equal(got, want) {
 		t.Errorf("LateTrackDays = %v, want %v", got, want)
 	}
-	if got := LateTrackDays(recs[1:2], now); got != nil {
+	if got := LateTrackDays(recs[1:2], bound, now); got != nil {
 		t.Errorf("the current day's position: %v", got)
 	}
 	end := now.Truncate(24 * time.Hour).Add(24*time.Hour - 5*time.Minute)
-	if got := LateTrackDays([]Record{pos("w1", end.Add(-time.Hour))}, end); len(got) != 1 {
+	if got := LateTrackDays([]Record{pos("w1", end.Add(-time.Hour))}, bound, end); len(got) != 1 {
 		t.Errorf("five minutes before midnight, a position of the day: %v, want it late", got)
 	}
-	if n := testing.AllocsPerRun(100, func() { LateTrackDays(recs[1:2], now) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { LateTrackDays(recs[1:2], bound, now) }); n != 0 {
 		t.Errorf("the usual batch allocates %v times", n)
 	}
 }

@@ -148,7 +148,7 @@ func (db *DB) WriteBatch(ctx context.Context, recs []kinwatch.Record) error {
 		if _, err = tx.CopyFrom(ctx, pgx.Identifier{"positions"}, positionCopyColumns, rows); err != nil {
 			return err
 		}
-		return renewLateDays(ctx, tx, kinwatch.LateTrackDays(recs, now))
+		return renewLateDays(ctx, tx, kinwatch.LateTrackDays(recs, bound, time.Now()))
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: write batch: %w", constraint(err))
@@ -213,8 +213,9 @@ func storable(t time.Time) bool {
 	return y >= -4712 && y <= 294275
 }
 
-// renewLateDays gives the days a batch stored positions of late new generations (in order, so that
-// two batches lock them in the same order) and deletes their cached rows.
+// renewLateDays gives the days a batch stored positions of late new generations, in LateTrackDays'
+// order, which the triggers on positions use too (so that batches and deletions lock the same
+// days in the same order), and deletes their cached rows.
 func renewLateDays(ctx context.Context, tx pgx.Tx, late []kinwatch.LateTrackDay) error {
 	if len(late) == 0 {
 		return nil

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -12,7 +11,6 @@ import (
 	"kinwatch"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -412,22 +410,29 @@ func (c trackCache) CachedDays(ctx context.Context, deviceID string, d0, d1 int6
 
 // DayGens returns the generations of the device's days in [d0, d1] (committed ones: a change in
 // flight shows at StoreDays), first giving one to each day that has positions and none yet (a
-// day whose positions came as the current day's). A writer changing such a day right now holds
-// its generation's row: the day is left without one (lock_timeout), so not cached this time.
+// day whose positions came as the current day's). Best effort: a writer changing such a day
+// right now holds its generation's row, and the chunk is left without (lock_timeout), so not
+// cached this time.
 func (c trackCache) DayGens(ctx context.Context, deviceID string, d0, d1 int64) (map[int64]int64, error) {
-	err := pgx.BeginFunc(ctx, c.db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '200ms'`); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO track_day_gen (device_id, day, gen)
-			SELECT $1, d.day, (random() * 9e18)::bigint FROM generate_series($2::bigint, $3::bigint) AS d(day)
-			WHERE NOT EXISTS (SELECT 1 FROM track_day_gen g WHERE g.device_id = $1 AND g.day = d.day)
-			AND EXISTS (SELECT 1 FROM positions p WHERE p.device_id = $1 AND p.time >= to_timestamp(d.day * 86400) AND p.time < to_timestamp((d.day + 1) * 86400))
-			ORDER BY d.day ON CONFLICT (device_id, day) DO NOTHING`, deviceID, d0, d1)
-		return err
-	})
-	if err != nil && !isLockTimeout(err) {
+	const missing = `FROM generate_series($2::bigint, $3::bigint) AS d(day)
+		WHERE NOT EXISTS (SELECT 1 FROM track_day_gen g WHERE g.device_id = $1 AND g.day = d.day)
+		AND EXISTS (SELECT 1 FROM positions p WHERE p.device_id = $1 AND p.time >= to_timestamp(d.day * 86400) AND p.time < to_timestamp((d.day + 1) * 86400))`
+	var need bool
+	if err := c.db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 `+missing+`)`, deviceID, d0, d1).Scan(&need); err != nil {
 		return nil, fmt.Errorf("postgres: track day generations: %w", err)
+	}
+	if need {
+		err := pgx.BeginFunc(ctx, c.db.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '200ms'`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO track_day_gen (device_id, day, gen)
+				SELECT $1, d.day, (random() * 9e18)::bigint `+missing+` ORDER BY d.day ON CONFLICT (device_id, day) DO NOTHING`, deviceID, d0, d1)
+			return err
+		})
+		if err != nil && ctx.Err() != nil {
+			return nil, fmt.Errorf("postgres: track day generations: %w", err)
+		}
 	}
 	rows, err := c.db.pool.Query(ctx, `SELECT day, gen FROM track_day_gen WHERE device_id = $1 AND day >= $2 AND day <= $3`, deviceID, d0, d1)
 	if err != nil {
@@ -443,12 +448,6 @@ func (c trackCache) DayGens(ctx context.Context, deviceID string, d0, d1 int64) 
 		return nil, fmt.Errorf("postgres: track day generations: %w", err)
 	}
 	return out, nil
-}
-
-// isLockTimeout reports whether err is PostgreSQL's lock_timeout.
-func isLockTimeout(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "55P03"
 }
 
 // StoreDays caches built days, each only if its generation is still the one read before its
@@ -502,12 +501,18 @@ func (c trackCache) StoreDays(ctx context.Context, deviceID string, days []*kinw
 
 // PruneTrackDays deletes cached days that are no longer of their day's generation (left by a
 // change that did not delete them: a writer at REPEATABLE READ whose snapshot is older than the
-// row, or one from outside kinwatch).
+// row, or one from outside kinwatch), then the generations of days without positions (a build
+// racing the deletion of its day's last position can leave one). A day whose generation goes is
+// not cached until a build gives it a new one.
 func (db *DB) PruneTrackDays(ctx context.Context) (int, error) {
 	tag, err := db.pool.Exec(ctx, `DELETE FROM track_days t WHERE NOT EXISTS (SELECT 1 FROM track_day_gen g
 		WHERE g.device_id = t.device_id AND g.day = t.day AND g.gen = t.gen)`)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: prune track days: %w", err)
+	}
+	if _, err := db.pool.Exec(ctx, `DELETE FROM track_day_gen g WHERE NOT EXISTS (SELECT 1 FROM positions p
+		WHERE p.device_id = g.device_id AND p.time >= to_timestamp(g.day * 86400) AND p.time < to_timestamp((g.day + 1) * 86400))`); err != nil {
+		return 0, fmt.Errorf("postgres: prune track day generations: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
 }

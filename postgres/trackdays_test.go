@@ -67,6 +67,13 @@ func (r pgRaw) StaleCachedDay(t *testing.T, deviceID string, day int64) {
 	}
 }
 
+func (r pgRaw) AddDayGen(t *testing.T, deviceID string, day int64) {
+	t.Helper()
+	if _, err := r.conn.Exec(t.Context(), `INSERT INTO track_day_gen (device_id, day, gen) VALUES ($1, $2, 1)`, deviceID, day); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func rawConn(t *testing.T, url string) *pgx.Conn {
 	t.Helper()
 	conn, err := pgx.Connect(t.Context(), url)

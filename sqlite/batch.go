@@ -203,7 +203,7 @@ func (db *DB) writeRecords(ctx context.Context, tx *sql.Tx, st *batchStmts, devi
 			return nil, fmt.Errorf("record %d: %w", i, err)
 		}
 	}
-	for _, d := range kinwatch.LateTrackDays(recs, now) {
+	for _, d := range kinwatch.LateTrackDays(recs, bound, time.Now()) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO track_day_gen (device_id, day, gen) VALUES (?1, ?2, random())
 			ON CONFLICT (device_id, day) DO UPDATE SET gen = random()`, d.DeviceID, d.Day); err != nil {
 			return nil, fmt.Errorf("late day: %w", err)

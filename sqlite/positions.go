@@ -343,11 +343,12 @@ func (c trackCache) DayGens(ctx context.Context, deviceID string, d0, d1 int64) 
 	}
 	if need {
 		// In the write transaction: a change that comes after it renews what it gives.
+		// Best effort: a day left without one (the database busy) is not cached this time.
 		if err := c.db.inTx(ctx, "track day generations", func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO track_day_gen (device_id, day, gen) SELECT ?1, day, random() FROM (`+missing+`)
 				WHERE true ON CONFLICT (device_id, day) DO NOTHING`, deviceID, d0, d1)
 			return err
-		}); err != nil {
+		}); err != nil && ctx.Err() != nil {
 			return nil, fmt.Errorf("sqlite: track day generations: %w", err)
 		}
 	}
@@ -384,26 +385,41 @@ func (c trackCache) StoreDays(ctx context.Context, deviceID string, days []*kinw
 }
 
 // PruneTrackDays deletes cached days that are no longer of their day's generation (left by a
-// change that did not delete them, e.g. from outside kinwatch), a batch at a time.
+// change that did not delete them, e.g. from outside kinwatch), then the generations of days
+// without positions, a batch at a time. A day whose generation goes is not cached until a build
+// gives it a new one.
 func (db *DB) PruneTrackDays(ctx context.Context) (int, error) {
+	n, err := db.deleteInBatches(ctx, `DELETE FROM track_days WHERE (device_id, day) IN (SELECT t.device_id, t.day FROM track_days t
+		WHERE NOT EXISTS (SELECT 1 FROM track_day_gen g WHERE g.device_id = t.device_id AND g.day = t.day AND g.gen = t.gen) LIMIT ?)`)
+	if err != nil {
+		return n, fmt.Errorf("sqlite: prune track days: %w", err)
+	}
+	if _, err := db.deleteInBatches(ctx, `DELETE FROM track_day_gen WHERE (device_id, day) IN (SELECT g.device_id, g.day FROM track_day_gen g
+		WHERE NOT EXISTS (SELECT 1 FROM positions p WHERE p.device_id = g.device_id
+			AND p.time >= g.day * 86400000000000 AND p.time < (g.day + 1) * 86400000000000) LIMIT ?)`); err != nil {
+		return n, fmt.Errorf("sqlite: prune track day generations: %w", err)
+	}
+	return n, nil
+}
+
+// deleteInBatches runs del, a DELETE of at most ? rows, in write transactions of 500 rows until
+// it deletes fewer, and returns how many it deleted.
+func (db *DB) deleteInBatches(ctx context.Context, del string) (int, error) {
+	const batch = 500
 	total := 0
 	for {
 		var n int64
-		err := db.inTx(ctx, "prune track days", func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `DELETE FROM track_days WHERE (device_id, day) IN (SELECT t.device_id, t.day FROM track_days t
-				WHERE NOT EXISTS (SELECT 1 FROM track_day_gen g WHERE g.device_id = t.device_id AND g.day = t.day AND g.gen = t.gen) LIMIT 500)`)
+		err := db.inTx(ctx, "delete in batches", func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, del, batch)
 			if err != nil {
 				return err
 			}
 			n, err = res.RowsAffected()
 			return err
 		})
-		if err != nil {
-			return total, fmt.Errorf("sqlite: prune track days: %w", err)
-		}
 		total += int(n)
-		if n < 500 {
-			return total, nil
+		if err != nil || n < batch {
+			return total, err
 		}
 	}
 }

@@ -70,6 +70,13 @@ func (r sqliteRaw) StaleCachedDay(t *testing.T, deviceID string, day int64) {
 	}
 }
 
+func (r sqliteRaw) AddDayGen(t *testing.T, deviceID string, day int64) {
+	t.Helper()
+	if _, err := r.db.ExecContext(t.Context(), `INSERT INTO track_day_gen (device_id, day, gen) VALUES (?, ?, 1)`, deviceID, day); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestTrackCache(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kinwatch.db")
 	db := open(t, path)

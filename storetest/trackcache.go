@@ -15,8 +15,9 @@ type RawSQL interface {
 	MovePosition(t *testing.T, id string, to time.Time)
 	// DayGens returns the days of the device that have a generation (track_day_gen).
 	DayGens(t *testing.T, deviceID string) map[int64]bool
-	// DropDayGen deletes a day's generation.
+	// DropDayGen deletes a day's generation; AddDayGen gives a day one.
 	DropDayGen(t *testing.T, deviceID string, day int64)
+	AddDayGen(t *testing.T, deviceID string, day int64)
 	// StaleCachedDay makes a cached day's generation differ from its day's, as a change that
 	// did not delete the row would.
 	StaleCachedDay(t *testing.T, deviceID string, day int64)
@@ -175,10 +176,15 @@ func RunTrackCache(t *testing.T, s kinwatch.Store, raw RawSQL) {
 		t.Fatalf("after the retention job: %v", got)
 	}
 
-	// A cached row no longer of its day's generation is not served, and PruneTrackDays deletes it.
+	// A cached row no longer of its day's generation is not served, and PruneTrackDays deletes it,
+	// and the generation of a day without positions (day 0, emptied by the retention job).
 	raw.StaleCachedDay(t, "w1", day0+4)
+	raw.AddDayGen(t, "w1", day0)
 	if n, err := s.PruneTrackDays(ctx); err != nil || n != 1 {
 		t.Errorf("PruneTrackDays = %d, %v; want 1", n, err)
+	}
+	if gens := raw.DayGens(t, "w1"); gens[day0] || !gens[day0+3] {
+		t.Errorf("after pruning, the days with a generation: %v (day 0 is %d)", gens, day0)
 	}
 	delete(all, 4)
 	wantDays("after pruning", all)

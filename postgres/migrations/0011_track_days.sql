@@ -10,7 +10,7 @@ CREATE TABLE track_days (
 	PRIMARY KEY (device_id, day)
 );
 
--- A day's generation: a new random value whenever a position of the day is stored, changed or
+-- A day's generation: a new random value whenever a position of a past day is stored, changed or
 -- deleted, written under the row lock of the changing transaction. A cached row is written only if
 -- the generation read before its positions is still the day's, read with that lock (skipping it
 -- if a writer holds it), so a change that comes while it is built, committed or still in flight,
@@ -41,7 +41,7 @@ BEGIN
 		SELECT device_id, day, (random() * 9e18)::bigint
 		FROM (SELECT DISTINCT device_id, track_day(time) AS day FROM changed_rows) c
 		WHERE EXISTS (SELECT 1 FROM devices d WHERE d.id = c.device_id) -- not for a device being deleted
-		ORDER BY 1, 2
+		ORDER BY device_id COLLATE "C", day -- the order of WriteBatch's late days (LateTrackDays)
 		ON CONFLICT (device_id, day) DO UPDATE SET gen = excluded.gen;
 	DELETE FROM track_days t USING (SELECT DISTINCT device_id, track_day(time) AS day FROM changed_rows) c
 		WHERE t.device_id = c.device_id AND t.day = c.day;

@@ -10,11 +10,11 @@ CREATE TABLE track_days (
 	PRIMARY KEY (device_id, day)
 ) STRICT, WITHOUT ROWID;
 
--- A day's generation: a new random value whenever a position of the day is stored, changed or
+-- A day's generation: a new random value whenever a position of a past day is stored, changed or
 -- deleted. A cached row is written only if the generation read before its positions is still the
 -- day's, so a change that comes while it is built keeps it out, and served only while it is.
--- (INSERT OR REPLACE into positions, which the app never does, would bypass the delete trigger
--- unless recursive_triggers is on; the replacing row's own insert still renews its day.)
+-- (INSERT OR REPLACE into positions, which kinwatch never does, would bypass the delete trigger
+-- unless recursive_triggers is on.)
 CREATE TABLE track_day_gen (
 	device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
 	day       INTEGER NOT NULL,
