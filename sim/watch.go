@@ -101,6 +101,9 @@ func (w *Watch) Places() (home, school, park Point) {
 	return w.rt.places[0].at, w.rt.places[1].at, w.rt.places[2].at
 }
 
+// drainWait is how long a hanging-up watch waits for the server to read what it sent.
+const drainWait = time.Minute
+
 // maxFrame bounds downlink frames: the longest content LEN can announce plus a header.
 const maxFrame = 0xFFFF + 64
 
@@ -162,10 +165,11 @@ func (w *Watch) run(ctx context.Context, startDelay time.Duration) {
 
 // closeGracefully half-closes and lets the server read to the end before the socket goes: a
 // plain close with unread replies in the receive buffer resets the connection, and the server
-// could lose what it had not read yet.
+// loses what it had not read yet. A loaded server can take a while to get there (a clean-clone
+// CI run under -race lost positions with two seconds), so the watch waits up to drainWait.
 func closeGracefully(conn net.Conn) {
 	if tc, ok := conn.(*net.TCPConn); ok && tc.CloseWrite() == nil {
-		tc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		tc.SetReadDeadline(time.Now().Add(drainWait))
 		io.Copy(io.Discard, tc)
 	}
 	conn.Close()
