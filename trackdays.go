@@ -248,43 +248,48 @@ func trackChunkCached(ctx context.Context, c TrackDayCache, owner, deviceID stri
 	return nil
 }
 
-// WarmTrackDays reads the last complete days (a window of MinCachedSpan ending at today's
-// midnight UTC) of every bound watch, so that the day cache holds them before anyone asks: a
-// long history view then reads the cache the first time too. It waits pace between watches (the
-// ingest and the API come first) and tells failed of a watch whose read failed. First it prunes
-// the cache of rows no longer of their day.
+// WarmTrackDays reads the complete days of every bound watch in the span ending at today's
+// midnight UTC, so that the day cache holds them before anyone asks: a long history view then
+// reads the cache the first time too. The nightly job reads MinCachedSpan (the days just
+// completed); after an upgrade, `kinwatch admin warm-history` reads the history kept. It waits
+// pace between watches (the ingest and the API come first), tells failed of a watch whose read
+// failed, and returns how many watches it read. First it prunes the cache of rows no longer of
+// their day.
 func WarmTrackDays(ctx context.Context, s interface {
 	DeviceStore
 	PositionStore
-}, now time.Time, pace time.Duration, failed func(deviceID string, err error)) error {
+}, now time.Time, span, pace time.Duration, failed func(deviceID string, err error)) (int, error) {
 	if _, err := s.PruneTrackDays(ctx); err != nil {
-		return err
+		return 0, err
 	}
 	to := time.Unix(0, TrackDay(now)*DayNanos).UTC()
-	from := to.Add(-MinCachedSpan)
+	from := to.Add(-max(span, MinCachedSpan))
 	const page = 500
+	n := 0
 	for after := ""; ; {
 		ds, err := s.Devices(ctx, DeviceFilter{State: DeviceBound, After: after, Limit: page})
 		if err != nil {
-			return err
+			return n, err
 		}
 		for _, d := range ds {
 			if err := s.Track(ctx, d.ID, from, to, func(*TrackPoint) error { return nil }); err != nil {
 				if ctx.Err() != nil {
-					return ctx.Err()
+					return n, ctx.Err()
 				}
 				failed(d.ID, err)
+			} else {
+				n++
 			}
 			if pace > 0 {
 				select {
 				case <-ctx.Done():
-					return ctx.Err()
+					return n, ctx.Err()
 				case <-time.After(pace):
 				}
 			}
 		}
 		if len(ds) < page {
-			return nil
+			return n, nil
 		}
 		after = ds[len(ds)-1].ID
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -247,5 +248,54 @@ func alarmsReachEveryChannelOnce(t *testing.T, cfg config.Config) {
 	api.call(mum, "GET", "/api/v1/families/"+fam+"/webhooks", nil, &hooks)
 	if code := api.call(mum, "POST", "/api/v1/families/"+fam+"/webhooks/"+hooks.Items[0].ID+"/test", nil, &res); code != 200 || !res.OK || res.Status != 204 || hook.count("test") != 1 {
 		t.Errorf("webhook test: %d %+v, %d posts", code, res, hook.count("test"))
+	}
+
+	// The "X" on a notification (the seed: "click the X in the push information bar to block
+	// it"): the watch is taken off, mum's browser shows it with a block token, the service worker
+	// posts the token without a session, and the next "taken off" reaches her mailbox only (she
+	// chose both for it; the default is the browser only).
+	if code := api.call(mum, "PUT", "/api/v1/me/notification-preferences", map[string]any{"channels": map[string]any{"removed": []string{"push", "email"}}}, nil); code != 200 {
+		t.Fatalf("preferences: %d", code)
+	}
+	removed := func(at time.Time) {
+		t.Helper()
+		if err := a.Store.WriteBatch(t.Context(), []kinwatch.Record{{Event: &kinwatch.Event{ID: kinwatch.NewTimeID(at), DeviceID: w.id, Time: at,
+			Type: kinwatch.EventAlarm, Alarm: "removed"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	isRemoved := func(m smtptest.Received) bool { return strings.Contains(m.Subject, "Mia took the watch off") }
+	off := late.Add(10 * time.Minute)
+	removed(off)
+	msgs = push.Wait(t, 4, 20*time.Second)
+	var shown struct {
+		Alarm string
+		Block *struct{ Token string }
+	}
+	if err := json.Unmarshal(msgs[3].Payload, &shown); err != nil || shown.Alarm != "removed" || shown.Block == nil || shown.Block.Token == "" {
+		t.Fatalf("push payload %s (%v)", msgs[3].Payload, err)
+	}
+	smtp.WaitMatch(t, "mum.alarm@example.org", isRemoved, 20*time.Second)
+	var blocked struct {
+		Alarm    string
+		Channels []string
+	}
+	if code := api.call("", "POST", "/api/v1/notifications/block", map[string]any{"token": shown.Block.Token}, &blocked); code != 200 ||
+		blocked.Alarm != "removed" || slices.Contains(blocked.Channels, "push") || !slices.Contains(blocked.Channels, "email") {
+		t.Fatalf("block: %d %+v", code, blocked)
+	}
+	removed(off.Add(10 * time.Minute))
+	waitFor(t, "the second mail", func() bool {
+		n := 0
+		for _, m := range smtp.Messages() {
+			if isRemoved(m) {
+				n++
+			}
+		}
+		return n == 2
+	})
+	time.Sleep(time.Second) // a push that should not come has the time to show
+	if n := len(push.Messages()); n != 4 {
+		t.Errorf("%d push messages after blocking, want 4", n)
 	}
 }

@@ -637,7 +637,7 @@ func (a *App) warmTracks(ctx context.Context) {
 		if kinwatch.TrackDay(now) == warmed {
 			continue
 		}
-		err := kinwatch.WarmTrackDays(ctx, a.Store, now, 5*time.Millisecond, func(deviceID string, err error) {
+		_, err := kinwatch.WarmTrackDays(ctx, a.Store, now, kinwatch.MinCachedSpan, 5*time.Millisecond, func(deviceID string, err error) {
 			a.Log.Warn("warming the history cache", "device", deviceID, "err", err)
 		})
 		if err != nil {

@@ -39,10 +39,15 @@ Tasks:
   master-key-activate [--key ID]           make the staged key current and re-wrap every data key
                                            with it; restart every process with the file
   master-key-retire                        re-wrap what was made meanwhile and drop the old keys
+  warm-history [--days N]                  fill the history's day cache with the last N complete
+                                           days (default 400) of every bound watch, so that long
+                                           history views are fast from the first (once, after
+                                           upgrading; the server caches the days just completed
+                                           every night)
 
 Notices to users (recorded, shown in the app at once under GET /api/v1/me/notices, and mailed by
-the command itself; a mail that fails is retried by the running server every minute). There are
-no push notifications yet: kinwatch has no push channel. Write notices without personal data:
+the command itself; a mail that fails is retried by the running server every minute). They are
+not pushed: Web Push carries the watches' alarms only. Write notices without personal data:
 they are kept after the accounts they reached are gone.
   notify-incident --title T --happened TEXT --done TEXT --you-can TEXT [--accounts ID,ID]
                                            tell the accounts a security incident affects (default:
@@ -75,6 +80,7 @@ func runAdmin(ctx context.Context, args []string, stdio Stdio) error {
 	accountID := fs.String("account", "", "account `id`")
 	keyID := fs.String("key", "", "master-key-activate: the `id` of the key to make current (default: the one staged last)")
 	limit := fs.Int("limit", 100, "most rows to list")
+	days := fs.Int("days", 400, "warm-history: how many complete days to cache, back from today")
 	var nf noticeFlags
 	fs.StringVar(&nf.title, "title", "", "notify-incident: the notice's title (one line, the mail's subject)")
 	fs.StringVar(&nf.happened, "happened", "", "notify-incident: what happened, and what it may mean for users")
@@ -94,6 +100,9 @@ func runAdmin(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	if *limit < 1 || *limit > 100000 {
 		return usageErrorf("--limit %d: want 1..100000", *limit)
+	}
+	if *days < 1 || *days > 10000 {
+		return usageErrorf("--days %d: want 1..10000", *days)
 	}
 	switch task {
 	case "master-key-rotate":
@@ -192,6 +201,17 @@ func runAdmin(ctx context.Context, args []string, stdio Stdio) error {
 		return nil
 	case "notify-incident", "cease-operations", "publish-policy":
 		return runNotice(ctx, task, st, cfg, nf, stdio)
+	case "warm-history":
+		failed := 0
+		n, err := kinwatch.WarmTrackDays(ctx, st, time.Now(), time.Duration(*days)*24*time.Hour, 0, func(deviceID string, err error) {
+			failed++
+			fmt.Fprintf(stdio.Err, "watch %s: %v\n", deviceID, err)
+		})
+		fmt.Fprintf(stdio.Out, "history of %d watches cached (%d complete days back), %d failed\n", n, *days, failed)
+		if err == nil && failed > 0 {
+			err = fmt.Errorf("%d watches failed", failed)
+		}
+		return err
 	case "pending":
 		ds, err := st.Devices(ctx, kinwatch.DeviceFilter{State: kinwatch.DevicePending, Limit: *limit})
 		if err != nil {
@@ -336,7 +356,7 @@ func runNotice(ctx context.Context, task string, st kinwatch.Store, cfg config.C
 		fmt.Fprintf(stdio.Out, "policy notice %s (version %s, %s) recorded for %d accounts\n", n.ID, cfg.PolicyVersion, url, n.Recipients)
 	}
 	sent, failed, err := svc.DeliverEmail(ctx)
-	fmt.Fprintf(stdio.Out, "mail: %d sent, %d failed (accounts without an email address see it in the app only); push: none, kinwatch has no push channel yet\n", sent, failed)
+	fmt.Fprintf(stdio.Out, "mail: %d sent, %d failed (accounts without an email address see it in the app only); not pushed (Web Push carries alarms only)\n", sent, failed)
 	if err != nil || failed > 0 {
 		// The notice is recorded: what was not mailed waits for the next delivery, not for this
 		// command to be run again (which would publish a second notice).

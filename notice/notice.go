@@ -4,7 +4,7 @@
 // notice is recorded with every account it is addressed to (kinwatch.NoticeStore), shown in the app
 // and mailed; who read it and who was mailed stays on record.
 //
-// There is no push channel yet: notices reach users in the app and by email only. This package
+// Notices reach users in the app and by email only (Web Push carries alarms only). This package
 // decides the words and the order of things; the stores keep the record and delete accounts
 // (kinwatch.Store.CancelAccount). It talks HTTP nowhere, and logs ids, never addresses or text.
 package notice

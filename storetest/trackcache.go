@@ -95,8 +95,8 @@ func RunTrackCache(t *testing.T, s kinwatch.Store, raw RawSQL) {
 		}
 	}
 	// The nightly job caches the last three complete days.
-	if err := kinwatch.WarmTrackDays(ctx, s, time.Now(), 0, func(id string, err error) { t.Errorf("warming %s: %v", id, err) }); err != nil {
-		t.Fatal(err)
+	if n, err := kinwatch.WarmTrackDays(ctx, s, time.Now(), kinwatch.MinCachedSpan, 0, func(id string, err error) { t.Errorf("warming %s: %v", id, err) }); err != nil || n != 1 {
+		t.Fatalf("WarmTrackDays = %d, %v; want 1 watch", n, err)
 	}
 	wantDays("after the nightly job", map[int64]int{5: 3, 6: 3, 7: 3})
 	all := map[int64]int{0: 3, 1: 3, 2: 3, 3: 3, 4: 3, 5: 3, 6: 3, 7: 3}
