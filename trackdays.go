@@ -95,8 +95,6 @@ type TrackDayCache interface {
 	TrackRange(ctx context.Context, owner, deviceID string, lo, hi int64, each func(p *TrackPoint) error) error
 	// StoreDays stores built days, each only if it still has a generation and it is Gen.
 	StoreDays(ctx context.Context, deviceID string, days []*BuiltDay) error
-	Open(ctx context.Context, owner string, aad, sealed []byte) ([]byte, error)
-	Seal(ctx context.Context, owner string, aad, plaintext []byte) ([]byte, error)
 }
 
 // BuiltDay is a day read from the positions, to be cached.
@@ -129,14 +127,14 @@ const trackChunk = 31
 // being the times of the first and last of them) through the day cache: a complete UTC day
 // before today that lies inside the window is read from its cached row, or from the positions
 // and then cached; the partial days at the ends and today are read from the positions.
-func TrackCached(ctx context.Context, c TrackDayCache, owner, deviceID string, lo, hi, first, last int64, now time.Time,
+func TrackCached(ctx context.Context, c TrackDayCache, keys keyring, owner, deviceID string, lo, hi, first, last int64, now time.Time,
 	each func(*TrackPoint) error) error {
 	today := TrackDay(now)
 	full := func(d int64) bool { return d >= 0 && d*DayNanos >= lo && (d+1)*DayNanos <= hi && d < today }
 	d0, d1 := floorDiv(first, DayNanos), floorDiv(last, DayNanos)
 	for c0 := d0; c0 <= d1; c0 += trackChunk {
 		c1 := min(c0+trackChunk-1, d1)
-		if err := trackChunkCached(ctx, c, owner, deviceID, max(lo, c0*DayNanos), min(hi, (c1+1)*DayNanos), c0, c1, full, each); err != nil {
+		if err := trackChunkCached(ctx, c, keys, owner, deviceID, max(lo, c0*DayNanos), min(hi, (c1+1)*DayNanos), c0, c1, full, each); err != nil {
 			return err
 		}
 	}
@@ -144,7 +142,7 @@ func TrackCached(ctx context.Context, c TrackDayCache, owner, deviceID string, l
 }
 
 // trackChunkCached is TrackCached for the days [d0, d1], the window cut to them.
-func trackChunkCached(ctx context.Context, c TrackDayCache, owner, deviceID string, lo, hi, d0, d1 int64, full func(int64) bool,
+func trackChunkCached(ctx context.Context, c TrackDayCache, keys keyring, owner, deviceID string, lo, hi, d0, d1 int64, full func(int64) bool,
 	each func(*TrackPoint) error) error {
 	cached, err := c.CachedDays(ctx, deviceID, d0, d1)
 	if err != nil {
@@ -169,7 +167,7 @@ func trackChunkCached(ctx context.Context, c TrackDayCache, owner, deviceID stri
 	)
 	for d := d0; d <= d1; {
 		if usable(d) {
-			pts, err := openTrackDay(ctx, c, owner, deviceID, d, cached[d])
+			pts, err := openTrackDay(ctx, keys, owner, deviceID, d, cached[d])
 			if err == nil {
 				for i := range pts {
 					if err := each(&pts[i]); err != nil {
@@ -210,7 +208,7 @@ func trackChunkCached(ctx context.Context, c TrackDayCache, owner, deviceID stri
 			if !ok {
 				return nil // its positions came after the generations were read
 			}
-			sealed, err := c.Seal(ctx, owner, trackDayAAD(deviceID, curD), encodeTrackDay(cur))
+			sealed, err := keys.Seal(ctx, owner, trackDayAAD(deviceID, curD), encodeTrackDay(cur))
 			if err != nil {
 				return err
 			}
@@ -299,8 +297,8 @@ func trackDayAAD(deviceID string, day int64) []byte {
 	return []byte("track_days:" + deviceID + ":" + strconv.FormatInt(day, 10))
 }
 
-func openTrackDay(ctx context.Context, c TrackDayCache, owner, deviceID string, day int64, sealed []byte) ([]TrackPoint, error) {
-	plain, err := c.Open(ctx, owner, trackDayAAD(deviceID, day), sealed)
+func openTrackDay(ctx context.Context, keys keyring, owner, deviceID string, day int64, sealed []byte) ([]TrackPoint, error) {
+	plain, err := keys.Open(ctx, owner, trackDayAAD(deviceID, day), sealed)
 	if err != nil {
 		return nil, err
 	}

@@ -68,14 +68,17 @@ func (m *memDays) StoreDays(ctx context.Context, deviceID string, days []*BuiltD
 	return nil
 }
 
-func (m *memDays) Open(ctx context.Context, owner string, aad, sealed []byte) ([]byte, error) {
+// memKeys seals by prefixing the additional data, so a row sealed for another day does not open.
+type memKeys struct{}
+
+func (m *memKeys) Open(ctx context.Context, owner string, aad, sealed []byte) ([]byte, error) {
 	if !bytes.HasPrefix(sealed, aad) {
 		return nil, errors.New("does not open")
 	}
 	return sealed[len(aad):], nil
 }
 
-func (m *memDays) Seal(ctx context.Context, owner string, aad, plain []byte) ([]byte, error) {
+func (m *memKeys) Seal(ctx context.Context, owner string, aad, plain []byte) ([]byte, error) {
 	return append(slices.Clone(aad), plain...), nil
 }
 
@@ -106,7 +109,7 @@ func TestTrackCached(t *testing.T) {
 			hi = to.UnixNano()
 		}
 		first, last := m.pts[0].Time.UnixNano(), m.pts[len(m.pts)-1].Time.UnixNano()
-		if err := TrackCached(t.Context(), m, "family:f", "w1", lo, hi, first, last, now, func(p *TrackPoint) error {
+		if err := TrackCached(t.Context(), m, &memKeys{}, "family:f", "w1", lo, hi, first, last, now, func(p *TrackPoint) error {
 			got = append(got, *p)
 			return nil
 		}); err != nil {
@@ -148,7 +151,7 @@ func TestTrackCached(t *testing.T) {
 	if got = read(time.Time{}, time.Time{}); !slices.EqualFunc(got, m.pts, func(a, b TrackPoint) bool { return a == b }) {
 		t.Fatal("read with a row that does not open differs")
 	}
-	if _, err := m.Open(t.Context(), "", trackDayAAD("w1", d0+12), m.rows[d0+12]); err != nil {
+	if _, err := (&memKeys{}).Open(t.Context(), "", trackDayAAD("w1", d0+12), m.rows[d0+12]); err != nil {
 		t.Error("the row that did not open was not cached anew")
 	}
 	// A window that starts and ends mid-day caches neither end.

@@ -353,7 +353,7 @@ func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, ea
 	if !to.IsZero() {
 		nhi = to.UnixNano()
 	}
-	return kinwatch.TrackCached(ctx, c, owner, deviceID, nlo, nhi, f, l, time.Now(), each)
+	return kinwatch.TrackCached(ctx, c, db.keys, owner, deviceID, nlo, nhi, f, l, time.Now(), each)
 }
 
 // boundUp is a window bound as a query argument: infinity for the zero time, else rounded up to
@@ -376,14 +376,6 @@ func microsUp(ns int64) time.Time {
 
 // trackCache is the day cache of history reads on PostgreSQL.
 type trackCache struct{ db *DB }
-
-func (c trackCache) Open(ctx context.Context, owner string, aad, sealed []byte) ([]byte, error) {
-	return c.db.keys.Open(ctx, owner, aad, sealed)
-}
-
-func (c trackCache) Seal(ctx context.Context, owner string, aad, plain []byte) ([]byte, error) {
-	return c.db.keys.Seal(ctx, owner, aad, plain)
-}
 
 // CachedDays reads the cached days in [d0, d1] that are still of their day's generation.
 func (c trackCache) CachedDays(ctx context.Context, deviceID string, d0, d1 int64) (map[int64][]byte, error) {

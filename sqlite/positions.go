@@ -294,19 +294,11 @@ func (db *DB) Track(ctx context.Context, deviceID string, from, to time.Time, ea
 	if kinwatch.TrackSpan(from, to, first.Int64, last.Int64) < kinwatch.MinCachedSpan {
 		return db.trackRange(ctx, owner, deviceID, first.Int64, last.Int64+1, each)
 	}
-	return kinwatch.TrackCached(ctx, trackCache{db}, owner, deviceID, lo, hi, first.Int64, last.Int64, time.Now(), each)
+	return kinwatch.TrackCached(ctx, trackCache{db}, db.keys, owner, deviceID, lo, hi, first.Int64, last.Int64, time.Now(), each)
 }
 
 // trackCache is the day cache of history reads on SQLite.
 type trackCache struct{ db *DB }
-
-func (c trackCache) Open(ctx context.Context, owner string, aad, sealed []byte) ([]byte, error) {
-	return c.db.keys.Open(ctx, owner, aad, sealed)
-}
-
-func (c trackCache) Seal(ctx context.Context, owner string, aad, plain []byte) ([]byte, error) {
-	return c.db.keys.Seal(ctx, owner, aad, plain)
-}
 
 // CachedDays reads the cached days in [d0, d1] that are still of their day's generation.
 func (c trackCache) CachedDays(ctx context.Context, deviceID string, d0, d1 int64) (map[int64][]byte, error) {

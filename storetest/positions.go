@@ -302,15 +302,7 @@ func testTrackLongWindow(t *testing.T, s kinwatch.Store) {
 		t.Fatalf("after deleting 12 positions: %d points, want 229", len(got))
 	}
 	// The retention job takes the first two days.
-	for {
-		n, _, err := s.Purge(ctx, kinwatch.RetainLocation, "", start.Add(2*24*time.Hour), 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	purgeLocations(t, s, start.Add(2*24*time.Hour))
 	got = read("after the retention job")
 	if len(got) != 229-48 || got[0].Steps != 48 {
 		t.Fatalf("after the retention job: %d points from %d, want 181 from 48", len(got), got[0].Steps)

@@ -157,15 +157,7 @@ func RunTrackCache(t *testing.T, s kinwatch.Store, raw RawSQL) {
 	}
 
 	// The retention job takes days 0 and 1.
-	for {
-		n, _, err := s.Purge(ctx, kinwatch.RetainLocation, "", start.Add(2*24*time.Hour), 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	purgeLocations(t, s, start.Add(2*24*time.Hour))
 	delete(all, 0)
 	delete(all, 1)
 	wantDays("after the retention job", all)
@@ -227,4 +219,19 @@ func contains(xs []int64, x int64) bool {
 		}
 	}
 	return false
+}
+
+// purgeLocations runs the retention job's location purge for every family until nothing older
+// than before is left.
+func purgeLocations(t *testing.T, s kinwatch.Store, before time.Time) {
+	t.Helper()
+	for {
+		n, _, err := s.Purge(t.Context(), kinwatch.RetainLocation, "", before, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
 }
