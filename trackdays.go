@@ -120,8 +120,9 @@ func TrackSpan(from, to time.Time, first, last int64) time.Duration {
 }
 
 // trackChunk is how many days TrackCached handles at once: it bounds what it holds (the cached
-// rows read, the rows to write) to about a month of sealed points.
-const trackChunk = 31
+// rows read, the rows to write) to a quarter of sealed points (about 5 MB for one-minute
+// reports), in few enough queries (a year is four; at 31 days, PostgreSQL took 40 % longer).
+const trackChunk = 92
 
 // TrackCached streams the positions with coordinates in [lo, hi) nanoseconds (first and last
 // being the times of the first and last of them) through the day cache: a complete UTC day

@@ -84,9 +84,9 @@ func (m *memKeys) Seal(ctx context.Context, owner string, aad, plain []byte) ([]
 
 func TestTrackCached(t *testing.T) {
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	start := now.Truncate(24 * time.Hour).Add(-40 * 24 * time.Hour) // 40 past days: two chunks
+	start := now.Truncate(24 * time.Hour).Add(-100 * 24 * time.Hour) // 100 past days: two chunks
 	m := &memDays{rows: map[int64][]byte{}, gens: map[int64]int64{}}
-	for i := range 40*24 + 10 {
+	for i := range 100*24 + 10 {
 		at := start.Add(time.Duration(i) * time.Hour)
 		src := SourceGPS
 		if i == 5*24+3 {
@@ -126,7 +126,7 @@ func TestTrackCached(t *testing.T) {
 	}
 	// Cached: every past day but the one with an unknown source, the one changed while read and
 	// the one without a generation; today never.
-	for d := d0; d < d0+40; d++ {
+	for d := d0; d < d0+100; d++ {
 		_, ok := m.rows[d]
 		if want := d != d0+5 && d != d0+9 && d != d0+11; ok != want {
 			t.Errorf("day %d cached: %v, want %v", d-d0, ok, want)
