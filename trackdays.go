@@ -84,7 +84,8 @@ func floorDiv(a, b int64) int64 {
 
 // TrackDayCache is what TrackCached needs of a store.
 type TrackDayCache interface {
-	// CachedDays returns the sealed rows of the device's days in [d0, d1].
+	// CachedDays returns the sealed rows of the device's days in [d0, d1] that are still of their
+	// day's generation.
 	CachedDays(ctx context.Context, deviceID string, d0, d1 int64) (map[int64][]byte, error)
 	// DayGens returns the generation of each of the device's days in [d0, d1] that has one, first
 	// giving one to each day with positions that has none (best effort: a day left without one is
