@@ -90,6 +90,8 @@ func TestOpenOptions(t *testing.T) {
 // BenchmarkTrack reads a year of one-minute positions for a history view.
 func BenchmarkTrack(b *testing.B) { storetest.BenchTrack(b, openMigrated(b)) }
 
+func BenchmarkUnbind(b *testing.B) { storetest.BenchUnbind(b, openMigrated(b)) }
+
 func BenchmarkWriteBatch(b *testing.B) {
 	for _, size := range []int{500, 1000} {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {

@@ -102,3 +102,36 @@ func BenchTrack(b *testing.B, s kinwatch.Store) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "positions/s")
 	b.ReportMetric(coldTime.Seconds(), "cold-s")
 }
+
+// BenchUnbind measures unbinding a watch with a long, cached history (200,000 one-minute
+// positions, its days read through the day cache first): the triggers on positions keep the
+// cache right as every row goes.
+func BenchUnbind(b *testing.B, s kinwatch.Store) {
+	ctx := b.Context()
+	const n = 200_000
+	recs := make([]kinwatch.Record, 0, 5000)
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		id := fmt.Sprintf("30050%05d", i)
+		BoundWatches(b, s, id)
+		start := time.Now().Add(-n * time.Minute)
+		for j := range n {
+			at := start.Add(time.Duration(j) * time.Minute)
+			recs = append(recs, kinwatch.Record{Position: &kinwatch.Position{ID: kinwatch.NewTimeID(at), DeviceID: id, Time: at,
+				HasCoords: true, Lat: 47.37, Lon: 8.54, Source: kinwatch.SourceGPS}})
+			if len(recs) == cap(recs) || j == n-1 {
+				if err := s.WriteBatch(ctx, recs); err != nil {
+					b.Fatal(err)
+				}
+				recs = recs[:0]
+			}
+		}
+		if err := s.Track(ctx, id, time.Time{}, time.Time{}, func(*kinwatch.TrackPoint) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := s.Unbind(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

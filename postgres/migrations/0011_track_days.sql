@@ -31,21 +31,30 @@ CREATE FUNCTION track_day(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE A
 -- unbinding, cancellation, an UPDATE from outside), a deletion or move of a day's positions
 -- renews its generation and deletes its cached row, or deletes the generation with the day's last
 -- position (a build that finds none does not cache the day); once per statement over its rows, in
--- a fixed order so that two writers lock the same days in the same order. New positions come only
--- through WriteBatch, which does the same for a day before the current one
+-- a fixed order so that two writers lock the same days in the same order, the days gathered once
+-- (unbinding a watch with 200,000 positions: 0.45 s, 0.09 s without the cache). New positions
+-- come only through WriteBatch, which does the same for a day before the current one
 -- (kinwatch.LateTrackDays): a trigger on every insert would cost the ingest 15 %, for the rare
 -- late upload.
 CREATE FUNCTION track_days_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	changed_devices text[];
+	changed_days bigint[];
 BEGIN
+	SELECT array_agg(device_id ORDER BY device_id COLLATE "C", day), array_agg(day ORDER BY device_id COLLATE "C", day)
+		INTO changed_devices, changed_days FROM (SELECT DISTINCT device_id, track_day(time) AS day FROM changed_rows) c;
+	IF changed_devices IS NULL THEN
+		RETURN NULL;
+	END IF;
+	-- In the order of WriteBatch's late days (LateTrackDays), not for a device being deleted.
 	INSERT INTO track_day_gen (device_id, day, gen)
-		SELECT device_id, day, (random() * 9e18)::bigint
-		FROM (SELECT DISTINCT device_id, track_day(time) AS day FROM changed_rows) c
-		WHERE EXISTS (SELECT 1 FROM devices d WHERE d.id = c.device_id) -- not for a device being deleted
-		ORDER BY device_id COLLATE "C", day -- the order of WriteBatch's late days (LateTrackDays)
+		SELECT c.device_id, c.day, (random() * 9e18)::bigint FROM unnest(changed_devices, changed_days) WITH ORDINALITY AS c(device_id, day, n)
+		WHERE EXISTS (SELECT 1 FROM devices d WHERE d.id = c.device_id)
+		ORDER BY c.n
 		ON CONFLICT (device_id, day) DO UPDATE SET gen = excluded.gen;
-	DELETE FROM track_days t USING (SELECT DISTINCT device_id, track_day(time) AS day FROM changed_rows) c
+	DELETE FROM track_days t USING unnest(changed_devices, changed_days) AS c(device_id, day)
 		WHERE t.device_id = c.device_id AND t.day = c.day;
-	DELETE FROM track_day_gen g USING (SELECT DISTINCT device_id, track_day(time) AS day FROM changed_rows) c
+	DELETE FROM track_day_gen g USING unnest(changed_devices, changed_days) AS c(device_id, day)
 		WHERE g.device_id = c.device_id AND g.day = c.day AND NOT EXISTS (SELECT 1 FROM positions p
 			WHERE p.device_id = c.device_id AND p.time >= to_timestamp(c.day * 86400) AND p.time < to_timestamp((c.day + 1) * 86400));
 	RETURN NULL;

@@ -1,6 +1,8 @@
 -- The day cache of history reads (issue 5; kinwatch.TrackCached): each watch's positions with
 -- coordinates of one complete UTC day, in one row sealed with the family's key, so a year reads
--- 365 rows instead of half a million.
+-- 365 rows instead of half a million. A rowid table: its rows are large (about 60 KB for a day
+-- of one-minute reports), and WITHOUT ROWID made each of the delete trigger's probes cost 140 µs
+-- (unbinding a watch with 200,000 positions: 30 s instead of 2 s).
 CREATE TABLE track_days (
 	device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
 	day       INTEGER NOT NULL, -- UTC days since 1970-01-01
@@ -8,7 +10,7 @@ CREATE TABLE track_days (
 	points    INTEGER NOT NULL,
 	sealed    BLOB NOT NULL,
 	PRIMARY KEY (device_id, day)
-) STRICT, WITHOUT ROWID;
+) STRICT;
 
 -- A day's generation: a new random value whenever a position of a past day is stored, changed or
 -- deleted. A cached row is written only if the generation read before its positions is still the
