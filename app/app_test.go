@@ -79,6 +79,9 @@ func endToEnd(t *testing.T, cfg config.Config) {
 		LocateInterval: 100 * time.Millisecond,
 		ReplyTimeout:   3 * time.Second,
 		Ramp:           500 * time.Millisecond,
+		// On a machine loaded with other tests under -race the server may take long to read
+		// what the watches sent last: they wait for it.
+		DrainWait: 5 * time.Minute,
 	})
 	if err != nil {
 		t.Fatal(err)

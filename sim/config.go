@@ -52,6 +52,10 @@ type Config struct {
 	// AlarmResends is how often an unanswered alarm is sent again before the watch gives up
 	// (default 5).
 	AlarmResends int
+	// DrainWait is how long a hanging-up watch waits for the server to read what it sent and
+	// close (default 1m): closing earlier, with replies unread, resets the connection, and the
+	// server loses the frames it had not read yet.
+	DrainWait time.Duration
 
 	// Mean times between spontaneous events per watch: alarms (SOS, removed, fall), health
 	// readings and voice messages. 0 means the default (30m, 10m, 30m); negative disables.
@@ -106,6 +110,7 @@ func (c Config) withDefaults() Config {
 	def(&c.Heartbeat, DefaultHeartbeat)
 	def(&c.Dwell, 5*time.Minute)
 	def(&c.ReplyTimeout, 60*time.Second)
+	def(&c.DrainWait, time.Minute)
 	def(&c.AlarmEvery, 30*time.Minute)
 	def(&c.HealthEvery, 10*time.Minute)
 	def(&c.VoiceEvery, 30*time.Minute)

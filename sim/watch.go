@@ -101,9 +101,6 @@ func (w *Watch) Places() (home, school, park Point) {
 	return w.rt.places[0].at, w.rt.places[1].at, w.rt.places[2].at
 }
 
-// drainWait is how long a hanging-up watch waits for the server to read what it sent.
-const drainWait = time.Minute
-
 // maxFrame bounds downlink frames: the longest content LEN can announce plus a header.
 const maxFrame = 0xFFFF + 64
 
@@ -138,7 +135,7 @@ func (w *Watch) run(ctx context.Context, startDelay time.Duration) {
 		}
 		st.connUp()
 		err = w.session(ctx, conn)
-		closeGracefully(conn)
+		closeGracefully(conn, cfg.DrainWait)
 		st.connDown()
 		if w.handshaken {
 			backoff = cfg.ReconnectMin
@@ -166,10 +163,10 @@ func (w *Watch) run(ctx context.Context, startDelay time.Duration) {
 // closeGracefully half-closes and lets the server read to the end before the socket goes: a
 // plain close with unread replies in the receive buffer resets the connection, and the server
 // loses what it had not read yet. A loaded server can take a while to get there (a clean-clone
-// CI run under -race lost positions with two seconds), so the watch waits up to drainWait.
-func closeGracefully(conn net.Conn) {
+// CI run under -race lost positions with two seconds), so the watch waits up to wait.
+func closeGracefully(conn net.Conn, wait time.Duration) {
 	if tc, ok := conn.(*net.TCPConn); ok && tc.CloseWrite() == nil {
-		tc.SetReadDeadline(time.Now().Add(drainWait))
+		tc.SetReadDeadline(time.Now().Add(wait))
 		io.Copy(io.Discard, tc)
 	}
 	conn.Close()
@@ -181,8 +178,18 @@ func closeGracefully(conn net.Conn) {
 func (w *Watch) session(ctx context.Context, conn net.Conn) error {
 	// Stopping interrupts the blocking read, not a write: the watch ends at a frame boundary and
 	// everything it wrote reaches the server.
-	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
+	// Once the session returns, the interrupt must be over: run late, it would cut short the
+	// graceful close's wait for the server (whose unread frames a reset would lose).
+	interrupted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(interrupted)
+		conn.SetReadDeadline(time.Unix(1, 0))
+	})
+	defer func() {
+		if !stop() {
+			<-interrupted
+		}
+	}()
 	w.conn = conn
 	if w.framer == nil {
 		w.framer = watchproto.NewFramer(maxFrame)
