@@ -9,16 +9,13 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"kinwatch"
-	"kinwatch/envelope"
 	"kinwatch/notify"
-	"kinwatch/sqlite"
 	"kinwatch/storetest"
 )
 
@@ -58,14 +55,7 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"), envelope.NewMaster())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.SQLite(t)
 	f := &fixture{st: db, push: &fakeSender{}, email: &fakeSender{}, hook: &fakeSender{}, now: time.Now().UTC().Truncate(time.Second)}
 	f.family = storetest.BoundWatches(t, db, "w1")
 	ms, err := db.Members(ctx, f.family)

@@ -7,17 +7,14 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"kinwatch"
-	"kinwatch/envelope"
 	"kinwatch/fence"
 	"kinwatch/safezone"
-	"kinwatch/sqlite"
 	"kinwatch/storetest"
 )
 
@@ -85,14 +82,7 @@ func schoolDay(t *testing.T) []kinwatch.Record {
 // exactly one "arrived at School" and one "left School".
 func TestSchoolDayGivesOneEnterAndOneExit(t *testing.T) {
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"), envelope.NewMaster())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.SQLite(t)
 	fam := storetest.BoundWatches(t, db, "w1")
 	drawn := time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC)
 	g := &kinwatch.GeoFence{ID: kinwatch.NewID(), DeviceID: "w1", Definition: schoolFence(t), CreatedAt: drawn}
@@ -157,14 +147,7 @@ func TestSchoolDayGivesOneEnterAndOneExit(t *testing.T) {
 // afresh without announcing where the child already is.
 func TestNewFenceIgnoresThePast(t *testing.T) {
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"), envelope.NewMaster())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.SQLite(t)
 	fam := storetest.BoundWatches(t, db, "w1")
 	recs := schoolDay(t)
 	if err := db.WriteBatch(ctx, recs); err != nil {

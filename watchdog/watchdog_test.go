@@ -2,13 +2,10 @@ package watchdog_test
 
 import (
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"kinwatch"
-	"kinwatch/envelope"
-	"kinwatch/sqlite"
 	"kinwatch/storetest"
 	"kinwatch/watchdog"
 )
@@ -17,14 +14,7 @@ import (
 // and however many processes run one; heard from again and silent again, it raises it again.
 func TestOfflineOncePerSilence(t *testing.T) {
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "k.db"), envelope.NewMaster())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.SQLite(t)
 	fam := storetest.BoundWatches(t, db, "w1", "w2")
 	seen := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
 	heard := func(id string, at time.Time) {
